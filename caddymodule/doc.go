@@ -1,0 +1,2 @@
+// Package caddymodule holds everything Caddy-facing in Keygate.
+package caddymodule

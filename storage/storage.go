@@ -1,0 +1,171 @@
+// Package storage defines what Keygate keeps and the interface every backend implements.
+//
+// It holds plain records, sentinel errors and change notifications; it knows nothing of
+// HTTP, Caddy or caching. Backends live in the sub-packages (sqlite, postgres) and share
+// their SQL through sqlstore; storage/conformance is the test suite all of them pass.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them (errors.Is works); any other error from a Store
+// means the store could not answer and callers must treat it as unavailable, never as
+// "credential unknown".
+var (
+	// ErrNotFound: the record asked for does not exist.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict: a uniqueness rule was broken (a tenant name, a user's email within a
+	// tenant, a key digest, a uid).
+	ErrConflict = errors.New("storage: conflict")
+)
+
+// Role is what a user may do within their tenant.
+type Role string
+
+// The roles Keygate knows.
+const (
+	RoleTenantAdmin Role = "tenant-admin"
+	RoleUser        Role = "user"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool { return r == RoleTenantAdmin || r == RoleUser }
+
+// Tenant is an organisation; every other record belongs to exactly one.
+type Tenant struct {
+	UID       string
+	Name      string // unique across the store
+	CreatedAt time.Time
+}
+
+// User is a person (or robot account) in one tenant. Emails are unique per tenant,
+// compared case-insensitively (backends store them lower-cased).
+type User struct {
+	UID          string
+	TenantUID    string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         Role
+	Disabled     bool
+	PasswordHash string // an encoded argon2id hash; empty means password login is off
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Project is a scope inside a tenant that requests select with the ProjectUid header.
+type Project struct {
+	UID       string
+	TenantUID string
+	Name      string
+	CreatedAt time.Time
+}
+
+// APIKey is a long-lived credential. Only Digest identifies the secret; the plaintext is
+// never stored.
+type APIKey struct {
+	UID         string
+	TenantUID   string
+	UserUID     string
+	Name        string
+	Description string
+	Digest      []byte // SHA-256 of the key; unique
+	Hint        string // a non-secret reminder such as "kg_AbCd…wXyZ"
+	ExpiresAt   time.Time
+	Active      bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// KeyGrant is an API key together with its owner: what the request path needs to decide,
+// loaded in one query.
+type KeyGrant struct {
+	Key  APIKey
+	User User
+}
+
+// ProjectAccess is what the request path needs to check a ProjectUid header.
+type ProjectAccess struct {
+	TenantUID string // the project's tenant
+	Member    bool   // whether the user asked about is an explicit member
+}
+
+// ChangeKind says what a Change invalidates.
+type ChangeKind string
+
+// The kinds of change the gateway reacts to.
+const (
+	// ChangeAPIKey: the key whose hex-encoded digest is Ref changed (revoked, deleted,
+	// edited, or its owner changed). Drop it from caches.
+	ChangeAPIKey ChangeKind = "apikey"
+	// ChangeMembership: membership of user in project changed; Ref is "projectUID/userUID".
+	ChangeMembership ChangeKind = "membership"
+	// ChangeResync: changes may have been missed (a watcher fell behind the retained log or
+	// lost its connection). Drop every cached decision.
+	ChangeResync ChangeKind = "resync"
+)
+
+// Change is one committed change that can turn a credential off or change what it may do.
+// Backends record changes in the same transaction as the write that causes them.
+type Change struct {
+	Seq  int64 // increasing; 0 for ChangeResync
+	Kind ChangeKind
+	Ref  string
+}
+
+// MembershipRef is the Ref of a ChangeMembership.
+func MembershipRef(projectUID, userUID string) string { return projectUID + "/" + userUID }
+
+// Store is everything Keygate keeps. Implementations are safe for concurrent use by many
+// goroutines and, for the shared backends, by many processes.
+//
+// Callers choose uids and creation times (so that an injected clock reaches the store);
+// backends set UpdatedAt on updates. Times are kept to the millisecond, in UTC.
+// Lookups return ErrNotFound when there is no such record. Writes are transactional: when
+// a write returns nil it is durable, and nothing of a failed write remains.
+type Store interface {
+	// Bootstrap creates tenant and its first admin user in one transaction, only if the
+	// store holds no tenant yet. It reports whether it created them.
+	Bootstrap(ctx context.Context, tenant Tenant, admin User) (bool, error)
+
+	CreateTenant(ctx context.Context, t Tenant) error
+	TenantByUID(ctx context.Context, uid string) (Tenant, error)
+	TenantByName(ctx context.Context, name string) (Tenant, error)
+
+	CreateUser(ctx context.Context, u User) error
+	UserByUID(ctx context.Context, uid string) (User, error)
+	// UsersByEmail returns the users with that email in every tenant, oldest first.
+	UsersByEmail(ctx context.Context, email string) ([]User, error)
+	// SetUserDisabled enables or disables a user and records a ChangeAPIKey for each of
+	// the user's keys.
+	SetUserDisabled(ctx context.Context, uid string, disabled bool) error
+
+	CreateProject(ctx context.Context, p Project) error
+	ProjectByUID(ctx context.Context, uid string) (Project, error)
+	// AddProjectMember makes the user a member; adding an existing member is not an error.
+	// The user and project must be in the same tenant (else ErrNotFound).
+	AddProjectMember(ctx context.Context, projectUID, userUID string) error
+	// ProjectAccess returns the project's tenant and whether the user is a member;
+	// ErrNotFound when the project does not exist.
+	ProjectAccess(ctx context.Context, projectUID, userUID string) (ProjectAccess, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
+	// KeyGrantByDigest loads a key and its owner by the key's digest.
+	KeyGrantByDigest(ctx context.Context, digest []byte) (KeyGrant, error)
+	// SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey.
+	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
+
+	// Watch calls fn with each batch of changes committed after Watch began, by this
+	// process or any other sharing the store, in Seq order, until ctx ends. When changes
+	// may have been missed, fn gets a batch holding one ChangeResync. Watch returns
+	// ctx.Err() when ctx ends; fn is never called concurrently with itself.
+	Watch(ctx context.Context, fn func([]Change)) error
+
+	// Ping reports whether the store can answer.
+	Ping(ctx context.Context) error
+	Close() error
+}
