@@ -1,0 +1,44 @@
+package authcore
+
+import (
+	"context"
+	"encoding/hex"
+	"strings"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// FollowChanges keeps the caches in step with the store: every change any process or
+// node commits drops the decisions it affects. It blocks until ctx ends.
+func (a *Authenticator) FollowChanges(ctx context.Context) error {
+	return a.store.Watch(ctx, a.Apply)
+}
+
+// Apply drops the cached decisions that changes affect.
+func (a *Authenticator) Apply(changes []storage.Change) {
+	for _, c := range changes {
+		switch c.Kind {
+		case storage.ChangeAPIKey:
+			var d Digest
+			if n, err := hex.Decode(d[:], []byte(c.Ref)); err == nil && n == len(d) {
+				a.InvalidateKey(d)
+			}
+		case storage.ChangeMembership:
+			if project, user, ok := strings.Cut(c.Ref, "/"); ok {
+				a.access.del(accessSlot(project, user))
+			}
+		case storage.ChangeResync:
+			a.Reset()
+		}
+	}
+}
+
+// InvalidateKey drops the cached decision for one key digest.
+func (a *Authenticator) InvalidateKey(d Digest) { a.keys.del(digestSlot(d)) }
+
+// Reset drops every cached decision.
+func (a *Authenticator) Reset() {
+	// build cannot fail here: the same configuration already succeeded once.
+	_ = a.keys.reset()
+	_ = a.access.reset()
+}

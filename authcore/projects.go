@@ -1,0 +1,76 @@
+package authcore
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// accessEntry is a cached answer to "may this user act in this project?".
+type accessEntry struct {
+	projectUID string
+	userUID    string
+	found      bool // whether the project exists
+	access     storage.ProjectAccess
+}
+
+var accessSeed = maphash.MakeSeed()
+
+func accessSlot(projectUID, userUID string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(accessSeed)
+	h.WriteString(projectUID)
+	h.WriteByte('/')
+	h.WriteString(userUID)
+	return h.Sum64()
+}
+
+// AuthorizeProject checks that p may act in the project named by a ProjectUid header:
+// the project must be in p's tenant and p a member of it or a tenant admin. Unknown
+// projects and other tenants' projects are refused alike, so uids cannot be probed.
+func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, projectUID string) error {
+	if !plausibleUID(projectUID) {
+		return ErrProjectForbidden
+	}
+	slot := accessSlot(projectUID, p.UserUID)
+	e, ok := a.access.get(slot)
+	if !ok || e.projectUID != projectUID || e.userUID != p.UserUID {
+		var err error
+		if e, err = a.loadAccess(ctx, projectUID, p.UserUID, slot); err != nil {
+			return err
+		}
+	}
+	if !e.found || e.access.TenantUID != p.TenantUID {
+		return ErrProjectForbidden
+	}
+	if e.access.Member || p.IsTenantAdmin() {
+		return nil
+	}
+	return ErrProjectForbidden
+}
+
+func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64) (*accessEntry, error) {
+	v, err, _ := a.flight.Do("p/"+storage.MembershipRef(projectUID, userUID), func() (any, error) {
+		since := a.access.generation()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		a.storeLookups.Add(1)
+		access, err := a.store.ProjectAccess(ctx, projectUID, userUID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, ErrStoreUnavailable
+		}
+		e := &accessEntry{projectUID: projectUID, userUID: userUID, found: err == nil, access: access}
+		ttl := a.cacheTTL
+		if !e.found || !e.access.Member {
+			ttl = a.negativeTTL
+		}
+		a.access.set(slot, e, ttl, since)
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*accessEntry), nil
+}

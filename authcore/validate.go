@@ -1,0 +1,93 @@
+package authcore
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// Errors for bad input and missing records, shared by the command line and the REST API.
+func badRequest(format string, args ...any) *Error {
+	return &Error{http.StatusBadRequest, "BadRequest", fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{http.StatusNotFound, "ResourceNotFound", fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) *Error {
+	return &Error{http.StatusConflict, "Conflict", fmt.Sprintf(format, args...)}
+}
+
+// storeError turns a store error into a client-facing one: not found and conflict are
+// reported with what, anything else means the store is unavailable.
+func storeError(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return notFound("%s not found", what)
+	case errors.Is(err, storage.ErrConflict):
+		return conflict("%s already exists", what)
+	}
+	return ErrStoreUnavailable
+}
+
+const maxNameLen = 128
+
+func checkName(field, name string) error {
+	n := utf8.RuneCountInString(name)
+	if strings.TrimSpace(name) == "" || n > maxNameLen {
+		return badRequest("%s must be 1 to %d characters", field, maxNameLen)
+	}
+	return nil
+}
+
+func checkEmail(email string) error {
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" {
+		return badRequest("%q is not an email address", email)
+	}
+	return nil
+}
+
+// Expiry presets, as the console and Palette offer them.
+var expiryPresets = map[string]time.Duration{
+	"7d":  7 * 24 * time.Hour,
+	"30d": 30 * 24 * time.Hour,
+	"60d": 60 * 24 * time.Hour,
+	"90d": 90 * 24 * time.Hour,
+}
+
+// DefaultMaxKeyLifetime bounds how far in the future a key may expire.
+const DefaultMaxKeyLifetime = 365 * 24 * time.Hour
+
+// ParseExpiry reads a key expiry: a preset (7d, 30d, 60d, 90d), a date (YYYY-MM-DD,
+// meaning 00:00 UTC that day) or an RFC 3339 time. It must lie in the future and no
+// further than maxLifetime from now.
+func ParseExpiry(s string, now time.Time, maxLifetime time.Duration) (time.Time, error) {
+	var at time.Time
+	if d, ok := expiryPresets[s]; ok {
+		at = now.Add(d)
+	} else if t, err := time.Parse(time.DateOnly, s); err == nil {
+		at = t
+	} else if t, err := time.Parse(time.RFC3339, s); err == nil {
+		at = t
+	} else {
+		return time.Time{}, badRequest("expiry %q is not 7d, 30d, 60d, 90d, a YYYY-MM-DD date or an RFC 3339 time", s)
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	if !at.After(now) {
+		return time.Time{}, badRequest("expiry %s is not in the future", at.Format(time.RFC3339))
+	}
+	if at.Sub(now) > maxLifetime {
+		return time.Time{}, badRequest("expiry %s is more than %d days away", at.Format(time.RFC3339), int(maxLifetime.Hours()/24))
+	}
+	return at, nil
+}
