@@ -1,0 +1,150 @@
+// Package caddymodule is everything Caddy-facing in Keygate: the keygate app that owns the
+// shared state, the http.handlers.keygate handler, Caddyfile parsing and CLI subcommands.
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/keygate/keygate/storage"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App is the keygate app: it owns the store, the credential cache and the settings every
+// keygate handler shares. Its state lives in a caddy.UsagePool, so a config reload that
+// keeps the same storage and cache settings keeps the warm cache and the open store.
+type App struct {
+	// Storage is where tenants, users, projects and keys are kept, as a keygate.storage
+	// module. Default: `{"backend": "sqlite"}`, a keygate.db file in Caddy's data directory.
+	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=keygate.storage inline_key=backend"`
+
+	// CacheMaxEntries bounds the number of cached credential decisions.
+	// Default: 100000.
+	CacheMaxEntries int64 `json:"cache_max_entries,omitempty"`
+
+	// CacheTTL is how long a credential found in the store is trusted without asking the
+	// store again; revocations reach the cache sooner through change notifications.
+	// Default: 5m.
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+
+	// NegativeCacheTTL is how long an unknown credential is remembered as unknown, so a
+	// flood of made-up keys cannot reach the store. Default: 30s.
+	NegativeCacheTTL caddy.Duration `json:"negative_cache_ttl,omitempty"`
+
+	// BootstrapAdmin, when set, creates tenant "default" and this user as its tenant admin
+	// on the first start with an empty store. Default: unset (no bootstrap).
+	BootstrapAdmin *BootstrapAdmin `json:"bootstrap_admin,omitempty"`
+
+	backend StorageBackend
+	poolKey string
+	state   *sharedState
+	logger  *zap.Logger
+}
+
+// BootstrapAdmin is the first tenant admin.
+type BootstrapAdmin struct {
+	// Email of the admin. Required. Placeholders such as {env.X} are replaced.
+	Email string `json:"email"`
+
+	// Password of the admin. Placeholders such as {env.X} are replaced. Default: empty,
+	// meaning a random password is generated and written once to a file readable only by
+	// its owner in Caddy's data directory; the log names the file.
+	Password string `json:"password,omitempty"`
+}
+
+// StorageBackend is a keygate.storage module: it opens the store Keygate uses.
+type StorageBackend interface {
+	// StoreKey identifies the store, so configs naming the same one share it.
+	StoreKey() string
+	// OpenStore opens the store; the caller closes it.
+	OpenStore(ctx context.Context) (storage.Store, error)
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "keygate",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision opens (or joins) the shared state.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	backend, err := loadStorageBackend(ctx, a)
+	if err != nil {
+		return err
+	}
+	a.backend = backend
+	a.poolKey = fmt.Sprintf("%s|%d|%s|%s", backend.StoreKey(), a.CacheMaxEntries,
+		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL))
+	val, _, err := statePool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
+		return newSharedState(a, a.logger)
+	})
+	if err != nil {
+		return fmt.Errorf("keygate: %w", err)
+	}
+	a.state = val.(*sharedState)
+	return nil
+}
+
+// loadStorageBackend loads the configured storage module, or the default SQLite one.
+func loadStorageBackend(ctx caddy.Context, a *App) (StorageBackend, error) {
+	if a.StorageRaw == nil {
+		a.StorageRaw = json.RawMessage(`{"backend":"sqlite"}`)
+	}
+	mod, err := ctx.LoadModule(a, "StorageRaw")
+	if err != nil {
+		return nil, fmt.Errorf("keygate: loading storage: %w", err)
+	}
+	backend, ok := mod.(StorageBackend)
+	if !ok {
+		return nil, fmt.Errorf("keygate: module %T is not a storage backend", mod)
+	}
+	return backend, nil
+}
+
+// Validate checks the settings.
+func (a *App) Validate() error {
+	switch {
+	case a.CacheMaxEntries < 0:
+		return errors.New("keygate: cache_max_entries must not be negative")
+	case a.CacheTTL < 0, a.NegativeCacheTTL < 0:
+		return errors.New("keygate: cache_ttl and negative_cache_ttl must not be negative")
+	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":
+		return errors.New("keygate: bootstrap_admin needs an email")
+	}
+	return nil
+}
+
+// Start implements caddy.App. The shared state is already running.
+func (a *App) Start() error { return nil }
+
+// Stop implements caddy.App. The shared state stops in Cleanup, once unused.
+func (a *App) Stop() error { return nil }
+
+// Cleanup releases this config's hold on the shared state; the last holder closes it.
+func (a *App) Cleanup() error {
+	if a.state == nil {
+		return nil
+	}
+	_, err := statePool.Delete(a.poolKey)
+	return err
+}
+
+// Interface guards.
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

@@ -1,0 +1,201 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("keygate", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("keygate", parseHandlerDirective)
+	// Authentication belongs with Caddy's other auth handlers: after request rewriting,
+	// before anything that responds, so a site block needs no `order` line.
+	httpcaddyfile.RegisterDirectiveOrder("keygate", httpcaddyfile.After, "forward_auth")
+}
+
+// parseGlobalOption sets up the keygate app from the global options block. Syntax:
+//
+//	keygate {
+//		storage sqlite [<path>]
+//		cache_max_entries <n>
+//		cache_ttl <duration>
+//		negative_cache_ttl <duration>
+//		bootstrap_admin <email> [<password>]
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "keygate", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler; see parseGlobalOption.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch sub := d.Val(); sub {
+		case "storage":
+			err = a.parseStorage(d)
+		case "cache_max_entries":
+			err = parsePositiveInt(d, &a.CacheMaxEntries)
+		case "cache_ttl":
+			err = parseDuration(d, &a.CacheTTL)
+		case "negative_cache_ttl":
+			err = parseDuration(d, &a.NegativeCacheTTL)
+		case "bootstrap_admin":
+			err = a.parseBootstrapAdmin(d)
+		default:
+			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl or bootstrap_admin)", sub)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) parseStorage(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.Err("storage needs a backend, e.g. `storage sqlite /var/lib/keygate/keygate.db`")
+	}
+	backend := d.Val()
+	mod, err := caddyfile.UnmarshalModule(d, "keygate.storage."+backend)
+	if err != nil {
+		return d.Errf("storage %q: %v", backend, err)
+	}
+	a.StorageRaw = caddyconfig.JSONModuleObject(mod, "backend", backend, nil)
+	return nil
+}
+
+func (a *App) parseBootstrapAdmin(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return d.Err("bootstrap_admin takes an email and optionally a password, e.g. `bootstrap_admin admin@example.com {env.KEYGATE_ADMIN_PASSWORD}`")
+	}
+	a.BootstrapAdmin = &BootstrapAdmin{Email: args[0]}
+	if len(args) == 2 {
+		a.BootstrapAdmin.Password = args[1]
+	}
+	return nil
+}
+
+func parsePositiveInt(d *caddyfile.Dispenser, dst *int64) error {
+	var s string
+	if !d.Args(&s) || d.NextArg() {
+		return d.ArgErr()
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return d.Errf("%s must be a positive whole number, not %q", d.Val(), s)
+	}
+	*dst = n
+	return nil
+}
+
+func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	var s string
+	if !d.Args(&s) || d.NextArg() {
+		return d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return d.Errf("%q is not a positive duration such as 30s or 5m", s)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// UnmarshalCaddyfile sets up the SQLite backend. Syntax: `storage sqlite [<path>]`.
+func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	// The dispenser is positioned on "sqlite"; an optional path follows.
+	if d.NextArg() {
+		s.Path = d.Val()
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// parseHandlerDirective sets up the keygate handler. Syntax:
+//
+//	keygate {
+//		forward_credentials
+//		headers {
+//			user_uid|user_email|tenant_uid|user_role|auth_method|api_key_uid|project_uid <name>
+//		}
+//	}
+func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	handler := new(Handler)
+	err := handler.UnmarshalCaddyfile(h.Dispenser)
+	return handler, err
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler; see parseHandlerDirective.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch sub := d.Val(); sub {
+		case "forward_credentials":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.ForwardCredentials = true
+		case "headers":
+			if err := h.parseHeaders(d); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unknown keygate subdirective %q (want forward_credentials or headers)", sub)
+		}
+	}
+	return nil
+}
+
+func (h *Handler) parseHeaders(d *caddyfile.Dispenser) error {
+	if h.Headers == nil {
+		h.Headers = new(IdentityHeaders)
+	}
+	fields := map[string]*string{
+		"user_uid":    &h.Headers.UserUID,
+		"user_email":  &h.Headers.UserEmail,
+		"tenant_uid":  &h.Headers.TenantUID,
+		"user_role":   &h.Headers.UserRole,
+		"auth_method": &h.Headers.AuthMethod,
+		"api_key_uid": &h.Headers.APIKeyUID,
+		"project_uid": &h.Headers.ProjectUID,
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		field, ok := fields[d.Val()]
+		if !ok {
+			return d.Errf("unknown identity header %q (want user_uid, user_email, tenant_uid, user_role, auth_method, api_key_uid or project_uid)", d.Val())
+		}
+		if !d.Args(field) || d.NextArg() {
+			return d.ArgErr()
+		}
+		if !validHeaderName(*field) {
+			return d.Errf("%q is not a valid header name", *field)
+		}
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler = (*SQLiteStorage)(nil)
+)

@@ -1,0 +1,152 @@
+package caddymodule
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "keygate",
+		Usage: "<tenant|user|project|apikey> <action> [--config <path>] [--json]",
+		Short: "Manages Keygate tenants, users, projects and API keys",
+		Long: `
+Manages the Keygate store named by a Caddy config, as 'caddy run' would find it
+(--config, else ./Caddyfile). Changes take effect in a running gateway within about
+a second. With --json, results are printed as JSON with the REST API's field names.`,
+		CobraFunc: buildCLI,
+	})
+}
+
+// cli holds what every subcommand shares.
+type cli struct {
+	configFile string
+	adapter    string
+	asJSON     bool
+	stdin      io.Reader
+	stdout     io.Writer
+}
+
+func buildCLI(cmd *cobra.Command) {
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout}
+	pf := cmd.PersistentFlags()
+	pf.StringVarP(&c.configFile, "config", "c", "", "Caddy config that names the store (default: ./Caddyfile)")
+	pf.StringVarP(&c.adapter, "adapter", "a", "", "config adapter (default: caddyfile unless the file ends in .json)")
+	pf.BoolVar(&c.asJSON, "json", false, "print results as JSON")
+	cmd.AddCommand(c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands())
+}
+
+// run opens the store, runs fn with an operator service, and prints its result.
+func (c *cli) run(fn func(ctx context.Context, ad *authcore.Admin) (result, error)) error {
+	ctx := context.Background()
+	store, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	res, err := fn(ctx, &authcore.Admin{Store: store})
+	if err != nil {
+		return cliError(err)
+	}
+	return res.print(c.stdout, c.asJSON)
+}
+
+// cliError keeps errors to one line without internal wrapping.
+func cliError(err error) error {
+	var e *authcore.Error
+	if errors.As(err, &e) {
+		return errors.New(e.Message)
+	}
+	return err
+}
+
+// openStore finds the keygate app in the config and opens its store.
+func (c *cli) openStore(ctx context.Context) (storage.Store, error) {
+	app, err := c.loadApp()
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := caddy.NewContext(caddy.Context{Context: ctx})
+	defer cancel()
+	backend, err := loadStorageBackend(cctx, app)
+	if err != nil {
+		return nil, err
+	}
+	return backend.OpenStore(ctx)
+}
+
+// loadApp reads the keygate app's settings from the config file.
+func (c *cli) loadApp() (*App, error) {
+	path := c.configFile
+	if path == "" {
+		path = "Caddyfile"
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	adapter := c.adapter
+	if adapter == "" && !strings.EqualFold(filepath.Ext(path), ".json") {
+		adapter = "caddyfile"
+	}
+	if adapter != "" {
+		a := caddyconfig.GetAdapter(adapter)
+		if a == nil {
+			return nil, fmt.Errorf("unknown config adapter %q", adapter)
+		}
+		if body, _, err = a.Adapt(body, map[string]any{"filename": path}); err != nil {
+			return nil, fmt.Errorf("adapting %s: %w", path, err)
+		}
+	}
+	var cfg struct {
+		Apps map[string]json.RawMessage `json:"apps"`
+	}
+	if err := json.Unmarshal(body, &cfg); err != nil {
+		return nil, fmt.Errorf("parsing config %s: %w", path, err)
+	}
+	app := new(App)
+	if raw := cfg.Apps["keygate"]; raw != nil {
+		if err := json.Unmarshal(raw, app); err != nil {
+			return nil, fmt.Errorf("parsing the keygate app in %s: %w", path, err)
+		}
+	}
+	return app, nil
+}
+
+// readPassword reads one line from standard input.
+func (c *cli) readPassword() (string, error) {
+	line, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("--password-stdin: standard input held no password")
+	}
+	return line, nil
+}
+
+// requireFlags fails with one line naming the first missing flag.
+func requireFlags(cmd *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if v, _ := cmd.Flags().GetString(n); v == "" {
+			return fmt.Errorf("--%s is required", n)
+		}
+	}
+	return nil
+}

@@ -1,2 +1,0 @@
-// Package caddymodule holds everything Caddy-facing in Keygate.
-package caddymodule
