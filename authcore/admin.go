@@ -139,7 +139,13 @@ func (ad *Admin) AddProjectMember(ctx context.Context, projectUID, email string)
 	if err != nil {
 		return storage.User{}, err
 	}
-	return u, storeError(ad.Store.AddProjectMember(ctx, p.UID, u.UID), "membership")
+	if err := ad.Store.AddProjectMember(ctx, p.UID, u.UID); err != nil {
+		return u, storeError(err, "membership")
+	}
+	if ad.Auth != nil {
+		ad.Auth.InvalidateMembership(p.UID, u.UID)
+	}
+	return u, nil
 }
 
 // NewAPIKey describes a key to create.

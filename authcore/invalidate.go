@@ -25,7 +25,7 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 			}
 		case storage.ChangeMembership:
 			if project, user, ok := strings.Cut(c.Ref, "/"); ok {
-				a.access.del(accessSlot(project, user))
+				a.InvalidateMembership(project, user)
 			}
 		case storage.ChangeResync:
 			a.Reset()
@@ -35,6 +35,11 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 
 // InvalidateKey drops the cached decision for one key digest.
 func (a *Authenticator) InvalidateKey(d Digest) { a.keys.del(digestSlot(d)) }
+
+// InvalidateMembership drops the cached project decision for one user and project.
+func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
+	a.access.del(accessSlot(projectUID, userUID))
+}
 
 // Reset drops every cached decision.
 func (a *Authenticator) Reset() {

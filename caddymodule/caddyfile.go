@@ -117,7 +117,7 @@ func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 
 // UnmarshalCaddyfile sets up the SQLite backend. Syntax: `storage sqlite [<path>]`.
 func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	// The dispenser is positioned on "sqlite"; an optional path follows.
+	d.Next() // the backend name, "sqlite"
 	if d.NextArg() {
 		s.Path = d.Val()
 	}

@@ -1,0 +1,113 @@
+package authcore
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlite"
+)
+
+// fakeClock is the one fake these tests use: time is outside our control.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// countingStore counts lookups on the way to a real store.
+type countingStore struct {
+	storage.Store
+	mu      sync.Mutex
+	lookups int
+}
+
+func (s *countingStore) KeyGrantByDigest(ctx context.Context, d []byte) (storage.KeyGrant, error) {
+	s.mu.Lock()
+	s.lookups++
+	s.mu.Unlock()
+	return s.Store.KeyGrantByDigest(ctx, d)
+}
+
+func (s *countingStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups
+}
+
+// fixture is a real SQLite store with one tenant holding an admin and a user.
+type fixture struct {
+	path  string
+	store *countingStore
+	clock *fakeClock
+	auth  *Authenticator
+	admin *Admin
+	adminUser, user storage.User
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keygate.db")
+	raw, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	f := &fixture{path: path, store: &countingStore{Store: raw}, clock: &fakeClock{now: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}}
+	f.auth, err = NewAuthenticator(Config{Store: f.store, Now: f.clock.Now, CacheTTL: time.Minute, NegativeCacheTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.auth.Close)
+	f.admin = &Admin{Store: f.store, Auth: f.auth, Now: f.clock.Now}
+	if _, err := f.admin.CreateTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	f.adminUser = f.mustUser(t, "acme", "boss@acme.test", storage.RoleTenantAdmin)
+	f.user = f.mustUser(t, "acme", "dev@acme.test", storage.RoleUser)
+	return f
+}
+
+func (f *fixture) mustUser(t *testing.T, tenant, email string, role storage.Role) storage.User {
+	t.Helper()
+	u, err := f.admin.CreateUser(context.Background(), NewUser{TenantName: tenant, Email: email, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (f *fixture) mustKey(t *testing.T, u storage.User, expiry string) CreatedAPIKey {
+	t.Helper()
+	k, err := f.admin.CreateAPIKey(context.Background(), NewAPIKey{User: u, Name: "test key", Expiry: expiry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// wantCode asserts that err is the *Error with the given code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %s", code)
+	}
+	if got := AsError(err).Code; got != code {
+		t.Fatalf("got %v, want code %s", err, code)
+	}
+}
