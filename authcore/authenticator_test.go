@@ -155,7 +155,7 @@ func TestChangesFromAnotherProcessInvalidateTheCache(t *testing.T) {
 	}
 	defer other.Close()
 	cli := &Admin{Store: other, Now: f.clock.Now} // no cache: like the command line
-	time.Sleep(50 * time.Millisecond)              // let Watch note its starting point
+	time.Sleep(50 * time.Millisecond)             // let Watch note its starting point
 	if _, err := cli.SetAPIKeyActive(ctx, k.Record.UID, false); err != nil {
 		t.Fatal(err)
 	}

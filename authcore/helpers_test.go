@@ -51,11 +51,11 @@ func (s *countingStore) count() int {
 
 // fixture is a real SQLite store with one tenant holding an admin and a user.
 type fixture struct {
-	path  string
-	store *countingStore
-	clock *fakeClock
-	auth  *Authenticator
-	admin *Admin
+	path            string
+	store           *countingStore
+	clock           *fakeClock
+	auth            *Authenticator
+	admin           *Admin
 	adminUser, user storage.User
 }
 
