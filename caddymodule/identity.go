@@ -37,7 +37,7 @@ type IdentityHeaders struct {
 type identityHeaders struct {
 	IdentityHeaders
 	// forged holds every name a client might use to smuggle identity, lower-cased with
-	// '_' folded to '-'.
+	// '_' and '.' folded to '-'.
 	forged []string
 }
 
@@ -63,7 +63,9 @@ func newIdentityHeaders(cfg *IdentityHeaders) identityHeaders {
 		}
 		h.forged = append(h.forged, foldHeaderName(*f.field))
 	}
-	h.forged = append(h.forged, foldHeaderName(projectUIDHeader))
+	// The client's ProjectUid, and its spelling with a separator, are inputs we check,
+	// never identity we pass on unchecked.
+	h.forged = append(h.forged, foldHeaderName(projectUIDHeader), "project-uid")
 	return h
 }
 
@@ -80,8 +82,9 @@ func (h identityHeaders) names() []string {
 	return []string{h.UserUID, h.UserEmail, h.TenantUID, h.UserRole, h.AuthMethod, h.APIKeyUID, h.ProjectUID}
 }
 
-// strip deletes every identity header the client sent, in any case and with '_' in
-// place of '-' (some proxies treat the two alike).
+// strip deletes every identity header the client sent, in any case and with '_' or '.'
+// in place of '-' (CGI-style backends treat them alike). Caddy drops such spellings by
+// default, but not when a site allowlists them with expected_underscore_headers.
 func (h identityHeaders) strip(header http.Header) {
 	for name := range header {
 		for _, forged := range h.forged {
@@ -145,7 +148,7 @@ func foldByte(c byte) byte {
 	switch {
 	case c >= 'A' && c <= 'Z':
 		return c + 'a' - 'A'
-	case c == '_':
+	case c == '_', c == '.':
 		return '-'
 	}
 	return c

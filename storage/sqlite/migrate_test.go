@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlstore"
+)
+
+// These tests run sqlstore.Migrate on a real SQLite database; they live here because
+// sqlstore itself imports no driver.
+
+func rawDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(Options{Path: filepath.Join(t.TempDir(), "m.db")}.withDefaults()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func tableExists(t *testing.T, db *sql.DB, name string) bool {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func versions(t *testing.T, db *sql.DB) []int64 {
+	t.Helper()
+	rows, err := db.Query("SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+func TestMigrateAppliesInOrderOnce(t *testing.T) {
+	db := rawDB(t)
+	ctx := context.Background()
+	fsys := fstest.MapFS{
+		// 0002 depends on 0001, so applying out of order fails.
+		"0002_more.sql": {Data: []byte("INSERT INTO a (x) VALUES (2);\nINSERT INTO a (x) VALUES (3);\n")},
+		"0001_init.sql": {Data: []byte("-- first\nCREATE TABLE a (\n  x INTEGER\n);\nINSERT INTO a (x) VALUES (1);\n")},
+	}
+	for range 2 { // the second run must apply nothing
+		if err := sqlstore.Migrate(ctx, db, dialect{}, fsys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM a").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("table a has %d rows, want 3 (each migration applied once)", n)
+	}
+	if vs := versions(t, db); len(vs) != 2 || vs[0] != 1 || vs[1] != 2 {
+		t.Errorf("schema_migrations = %v, want [1 2]", vs)
+	}
+
+	// A new file is picked up by a later run.
+	fsys["0003_b.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE b (y INTEGER);")}
+	if err := sqlstore.Migrate(ctx, db, dialect{}, fsys); err != nil {
+		t.Fatal(err)
+	}
+	if !tableExists(t, db, "b") {
+		t.Error("0003 not applied")
+	}
+}
+
+func TestMigrateFailureLeavesNothing(t *testing.T) {
+	db := rawDB(t)
+	fsys := fstest.MapFS{
+		"0001_ok.sql":     {Data: []byte("CREATE TABLE a (x INTEGER);")},
+		"0002_broken.sql": {Data: []byte("CREATE TABLE b (y INTEGER);\nTHIS IS NOT SQL;\n")},
+	}
+	err := sqlstore.Migrate(context.Background(), db, dialect{}, fsys)
+	if err == nil {
+		t.Fatal("Migrate with a broken file succeeded")
+	}
+	if !tableExists(t, db, "a") {
+		t.Error("0001 should have been applied before 0002 failed")
+	}
+	if tableExists(t, db, "b") {
+		t.Error("the failed migration left table b behind")
+	}
+	if vs := versions(t, db); len(vs) != 1 || vs[0] != 1 {
+		t.Errorf("schema_migrations = %v, want [1]", vs)
+	}
+}
+
+// lockingDialect records the named locks Migrate takes.
+type lockingDialect struct {
+	dialect
+	names []string
+}
+
+func (d *lockingDialect) Lock(_ context.Context, _ *sql.Tx, name string) error {
+	d.names = append(d.names, name)
+	return nil
+}
+
+func TestMigrateTakesLock(t *testing.T) {
+	db := rawDB(t)
+	d := &lockingDialect{}
+	fsys := fstest.MapFS{
+		"0001_a.sql": {Data: []byte("CREATE TABLE a (x INTEGER);")},
+		"0002_b.sql": {Data: []byte("CREATE TABLE b (x INTEGER);")},
+	}
+	if err := sqlstore.Migrate(context.Background(), db, d, fsys); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.names) != 2 || d.names[0] != "migrate" || d.names[1] != "migrate" {
+		t.Errorf("locks taken = %v, want one \"migrate\" per migration", d.names)
+	}
+}
+
+func TestBootstrapTakesLock(t *testing.T) {
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := &lockingDialect{}
+	st := sqlstore.New(s.DB(), d)
+	if _, err := st.Bootstrap(context.Background(), testTenant(), testAdmin()); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.names) != 1 || d.names[0] != "bootstrap" {
+		t.Errorf("locks taken = %v, want [bootstrap]", d.names)
+	}
+}
+
+func TestChangesTakeLock(t *testing.T) {
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := &lockingDialect{}
+	st := sqlstore.New(s.DB(), d)
+	ctx := context.Background()
+	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
+		t.Fatal(err)
+	}
+	k := storage.APIKey{UID: "k1", TenantUID: "t1", UserUID: "u1", Digest: []byte{1}, Active: true}
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	d.names = nil
+	if err := st.SetAPIKeyActive(ctx, k.UID, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.names) != 1 || d.names[0] != "changes" {
+		t.Errorf("locks taken by SetAPIKeyActive = %v, want [changes]", d.names)
+	}
+}

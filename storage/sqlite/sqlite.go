@@ -1,0 +1,136 @@
+// Package sqlite is Keygate's embedded storage backend: a single SQLite file (pure Go,
+// modernc.org/sqlite) in WAL mode, shared safely by a running gateway and CLI processes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlstore"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Defaults for the zero Options fields.
+const (
+	DefaultBusyTimeout     = 5 * time.Second
+	DefaultPollInterval    = 200 * time.Millisecond
+	DefaultChangeRetention = time.Hour
+	DefaultPruneInterval   = time.Minute
+)
+
+// Options configure Open. Zero durations take the defaults above.
+type Options struct {
+	// Path is the database file; its directory is created (0700) if missing.
+	Path string
+	// BusyTimeout is how long a write waits for another writer. Default 5s.
+	BusyTimeout time.Duration
+	// PollInterval is how often Watch looks for changes committed elsewhere. Default 200ms.
+	PollInterval time.Duration
+	// ChangeRetention is how long the change log keeps a change. Default 1h.
+	ChangeRetention time.Duration
+	// PruneInterval is how often a running Watch prunes the change log. Default 1m.
+	PruneInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.ChangeRetention <= 0 {
+		o.ChangeRetention = DefaultChangeRetention
+	}
+	if o.PruneInterval <= 0 {
+		o.PruneInterval = DefaultPruneInterval
+	}
+	return o
+}
+
+// Store is a storage.Store on one SQLite file.
+type Store struct {
+	*sqlstore.Store
+	opts      Options
+	closed    chan struct{} // closed by Close, so that running Watch calls return
+	closeOnce sync.Once
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// errClosed is what Watch returns when the store is closed under it.
+var errClosed = errors.New("sqlite: store closed")
+
+// Open opens (creating if needed) the database at o.Path and brings its schema up to date.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	o = o.withDefaults()
+	if o.Path == "" {
+		return nil, errors.New("sqlite: open: no path given")
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create directory for %s: %w", o.Path, err)
+	}
+	db, err := sql.Open("sqlite", dsn(o))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+	}
+	// Ping forces a connection, so that an unusable path fails here, by name.
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+	}
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, db, dialect{}, migrations); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", o.Path, err)
+	}
+	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, closed: make(chan struct{})}, nil
+}
+
+// dsn builds modernc's connection string. The pragmas run on every new connection:
+//   - WAL lets readers run alongside the one writer, across processes;
+//   - synchronous(FULL) makes a reported commit survive a kill -9 or a power cut;
+//   - foreign_keys(1) is off by default in SQLite;
+//   - busy_timeout makes a writer wait for another instead of failing;
+//   - _txlock=immediate takes the write lock at BEGIN, so a transaction never fails with
+//     SQLITE_BUSY when it upgrades from reading to writing (busy_timeout does not cover that).
+func dsn(o Options) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + escapePath(o.Path) + "?" + q.Encode()
+}
+
+// escapePath escapes what a SQLite URI filename would misread: % starts an escape, ? the
+// query and # a fragment.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(filepath.ToSlash(p))
+}
+
+// Close stops running Watch calls and closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return s.Store.Close()
+}

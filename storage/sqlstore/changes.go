@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// recordChange appends one change to the log in the transaction of the write that causes
+// it, so a change is visible exactly when the write is. The "changes" lock makes
+// transactions that record changes commit in seq order on databases that need a TxLocker
+// for it (a PostgreSQL sequence hands out numbers before commit, so without it a reader
+// could see seq 7 committed before seq 6 and skip 6); SQLite's single writer already does.
+func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, kind storage.ChangeKind, ref string, at time.Time) error {
+	if err := s.lock(ctx, tx, "changes"); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, tx, "INSERT INTO changes (kind, ref, at) VALUES (?, ?, ?)", string(kind), ref, millis(at)); err != nil {
+		return fmt.Errorf("record %s change: %w", kind, err)
+	}
+	return nil
+}
+
+// ChangesAfter returns up to limit changes with Seq > afterSeq, in Seq order.
+func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, limit int) ([]storage.Change, error) {
+	rows, err := s.query(ctx, s.db, "SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
+	}
+	defer rows.Close()
+	var changes []storage.Change
+	for rows.Next() {
+		var (
+			c    storage.Change
+			kind string
+		)
+		if err := rows.Scan(&c.Seq, &kind, &c.Ref); err != nil {
+			return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
+		}
+		c.Kind = storage.ChangeKind(kind)
+		changes = append(changes, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
+	}
+	return changes, nil
+}
+
+// LatestChangeSeq returns the Seq of the newest change, 0 when the log is empty.
+func (s *Store) LatestChangeSeq(ctx context.Context) (int64, error) {
+	return s.changeSeq(ctx, "MAX")
+}
+
+// OldestChangeSeq returns the Seq of the oldest retained change, 0 when the log is empty.
+func (s *Store) OldestChangeSeq(ctx context.Context) (int64, error) {
+	return s.changeSeq(ctx, "MIN")
+}
+
+func (s *Store) changeSeq(ctx context.Context, agg string) (int64, error) {
+	var seq int64
+	if err := s.queryRow(ctx, s.db, "SELECT COALESCE("+agg+"(seq), 0) FROM changes").Scan(&seq); err != nil {
+		return 0, fmt.Errorf("%s change seq: %w", agg, err)
+	}
+	return seq, nil
+}
+
+// PruneChanges deletes changes recorded before the given time and reports how many. It
+// always keeps the newest change, so that LatestChangeSeq stays the true high-water mark
+// and a watcher starting from it never mistakes the pruned log for a gap.
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.exec(ctx, s.db,
+		"DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)", millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune changes: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune changes: %w", err)
+	}
+	return n, nil
+}

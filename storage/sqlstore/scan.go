@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// millis is how every time is stored: Unix milliseconds, with 0 for the zero time, which
+// is portable across SQLite and PostgreSQL and keeps sorting and comparing trivial.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis, in UTC.
+func fromMillis(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// columns prefixes each name with alias (for joins) and joins them with commas.
+func columns(alias string, names ...string) string {
+	if alias == "" {
+		return strings.Join(names, ", ")
+	}
+	return alias + "." + strings.Join(names, ", "+alias+".")
+}
+
+var tenantColumns = []string{"uid", "name", "created_at"}
+
+type tenantRow struct {
+	t       storage.Tenant
+	created int64
+}
+
+func (r *tenantRow) dest() []any { return []any{&r.t.UID, &r.t.Name, &r.created} }
+
+func (r *tenantRow) tenant() storage.Tenant {
+	r.t.CreatedAt = fromMillis(r.created)
+	return r.t
+}
+
+var userColumns = []string{
+	"uid", "tenant_uid", "email", "first_name", "last_name", "role", "disabled",
+	"password_hash", "created_at", "updated_at",
+}
+
+type userRow struct {
+	u                storage.User
+	role             string
+	created, updated int64
+}
+
+func (r *userRow) dest() []any {
+	return []any{
+		&r.u.UID, &r.u.TenantUID, &r.u.Email, &r.u.FirstName, &r.u.LastName, &r.role,
+		&r.u.Disabled, &r.u.PasswordHash, &r.created, &r.updated,
+	}
+}
+
+func (r *userRow) user() storage.User {
+	r.u.Role = storage.Role(r.role)
+	r.u.CreatedAt = fromMillis(r.created)
+	r.u.UpdatedAt = fromMillis(r.updated)
+	return r.u
+}
+
+var projectColumns = []string{"uid", "tenant_uid", "name", "created_at"}
+
+type projectRow struct {
+	p       storage.Project
+	created int64
+}
+
+func (r *projectRow) dest() []any {
+	return []any{&r.p.UID, &r.p.TenantUID, &r.p.Name, &r.created}
+}
+
+func (r *projectRow) project() storage.Project {
+	r.p.CreatedAt = fromMillis(r.created)
+	return r.p
+}
+
+var apiKeyColumns = []string{
+	"uid", "tenant_uid", "user_uid", "name", "description", "digest", "hint", "expires_at",
+	"active", "created_at", "updated_at",
+}
+
+type apiKeyRow struct {
+	k                         storage.APIKey
+	expires, created, updated int64
+}
+
+func (r *apiKeyRow) dest() []any {
+	return []any{
+		&r.k.UID, &r.k.TenantUID, &r.k.UserUID, &r.k.Name, &r.k.Description, &r.k.Digest,
+		&r.k.Hint, &r.expires, &r.k.Active, &r.created, &r.updated,
+	}
+}
+
+func (r *apiKeyRow) apiKey() storage.APIKey {
+	r.k.ExpiresAt = fromMillis(r.expires)
+	r.k.CreatedAt = fromMillis(r.created)
+	r.k.UpdatedAt = fromMillis(r.updated)
+	return r.k
+}

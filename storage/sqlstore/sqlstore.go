@@ -1,0 +1,177 @@
+// Package sqlstore holds the SQL that the SQLite and PostgreSQL backends share: queries,
+// transactions, scanning and migrations, on a *sql.DB. What differs between the two
+// databases goes through the small Dialect seam.
+//
+// Queries are written with ? placeholders and portable SQL only: times are BIGINT Unix
+// milliseconds, booleans are scanned into bool, hex encoding is done in Go.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// Dialect is what differs between the databases sqlstore runs on.
+type Dialect interface {
+	// Rebind turns a query written with ? placeholders into the database's own form.
+	Rebind(query string) string
+	// IsUniqueViolation reports whether err is a unique or primary key violation.
+	IsUniqueViolation(err error) bool
+	// IsForeignKeyViolation reports whether err is a foreign key violation.
+	IsForeignKeyViolation(err error) bool
+}
+
+// TxLocker is an optional Dialect extension for databases whose transactions do not
+// serialise writers by themselves (PostgreSQL at READ COMMITTED). Lock must block until
+// no other transaction holds the lock of that name and hold it until this one ends, e.g.
+// with pg_advisory_xact_lock. sqlstore takes these names:
+//   - "migrate": first thing in each migration's transaction;
+//   - "bootstrap": before Bootstrap checks that no tenant exists;
+//   - "changes": before each insert into the change log, so that those transactions
+//     commit in seq order (it may be taken several times in one transaction).
+//
+// SQLite needs none: its write transactions already run one at a time.
+type TxLocker interface {
+	Lock(ctx context.Context, tx *sql.Tx, name string) error
+}
+
+// Store implements every storage.Store method except Watch, which each backend does its
+// own way.
+type Store struct {
+	db  *sql.DB
+	d   Dialect
+	now func() time.Time // sets UpdatedAt and change times
+}
+
+// New returns a Store running its queries on db in dialect d. The schema must already be
+// migrated.
+func New(db *sql.DB, d Dialect) *Store {
+	return &Store{db: db, d: d, now: time.Now}
+}
+
+// DB returns the underlying database handle.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping reports whether the database can answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database handle.
+func (s *Store) Close() error { return s.db.Close() }
+
+// querier is what *sql.DB and *sql.Tx have in common, so queries run alike on both.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, s.d.Rebind(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	return q.QueryContext(ctx, s.d.Rebind(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
+}
+
+// inTx runs fn in a transaction, committing if it returns nil and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	// Rollback after a successful Commit is a harmless no-op; deferring it also covers
+	// panics in fn.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lock takes the dialect's named transaction lock, if it has one.
+func (s *Store) lock(ctx context.Context, tx *sql.Tx, name string) error {
+	return lockTx(ctx, tx, s.d, name)
+}
+
+func lockTx(ctx context.Context, tx *sql.Tx, d Dialect, name string) error {
+	l, ok := d.(TxLocker)
+	if !ok {
+		return nil
+	}
+	if err := l.Lock(ctx, tx, name); err != nil {
+		return fmt.Errorf("lock %s: %w", name, err)
+	}
+	return nil
+}
+
+// notFound maps sql.ErrNoRows to storage.ErrNotFound; any other error is wrapped as is so
+// that callers treat it as "store unavailable", never as "no such record".
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// mustAffect returns ErrNotFound when an update touched no row.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: rows affected: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// uniqueRule names one uniqueness rule of a table and how to tell whether a value breaks
+// it, so that a conflict error can say what conflicted.
+type uniqueRule struct {
+	what  string // e.g. `tenant name "acme"`
+	query string // selects a row when the value is taken
+	args  []any
+}
+
+// writeError turns a failed insert into ErrConflict (saying which rule broke), ErrNotFound
+// (a referenced record is missing: missing) or a wrapped driver error.
+func (s *Store) writeError(ctx context.Context, op string, err error, missing string, rules ...uniqueRule) error {
+	switch {
+	case s.d.IsUniqueViolation(err):
+		return s.conflict(ctx, op, rules)
+	case missing != "" && s.d.IsForeignKeyViolation(err):
+		return fmt.Errorf("%s: %s: %w", op, missing, storage.ErrNotFound)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+// conflict finds which rule the failed write broke. It queries outside the failed
+// transaction (PostgreSQL refuses statements in an aborted one); a race here only makes
+// the message vaguer.
+func (s *Store) conflict(ctx context.Context, op string, rules []uniqueRule) error {
+	for _, r := range rules {
+		var one int
+		if s.queryRow(ctx, s.db, r.query, r.args...).Scan(&one) == nil {
+			return fmt.Errorf("%s: %s taken: %w", op, r.what, storage.ErrConflict)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, storage.ErrConflict)
+}

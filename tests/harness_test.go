@@ -1,0 +1,205 @@
+// Package tests runs Keygate end to end: a real Caddy with the keygate modules, in front
+// of a real upstream HTTP server, on a real SQLite file.
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	"github.com/keygate/keygate/authcore"
+	_ "github.com/keygate/keygate/caddymodule"
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlite"
+)
+
+// gateway is a Caddy running in this process with a keygate site in front of an
+// upstream that echoes what it received.
+type gateway struct {
+	url      string
+	dbPath   string
+	dataDir  string
+	upstream *httptest.Server
+	admin    *authcore.Admin // writes to the gateway's store as the command line does
+}
+
+// echoed is what the upstream saw.
+type echoed struct {
+	Header   http.Header `json:"header"`
+	RawQuery string      `json:"rawQuery"`
+}
+
+func startGateway(t *testing.T, handlerBlock string) *gateway {
+	t.Helper()
+	g := &gateway{dataDir: t.TempDir()}
+	g.dbPath = filepath.Join(g.dataDir, "keygate.db")
+	t.Setenv("XDG_DATA_HOME", g.dataDir)
+	t.Setenv("XDG_CONFIG_HOME", g.dataDir)
+	g.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(echoed{Header: r.Header, RawQuery: r.URL.RawQuery})
+	}))
+	t.Cleanup(g.upstream.Close)
+
+	port := freePort(t)
+	g.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	caddyfile := fmt.Sprintf(`{
+	admin off
+	auto_https off
+	# Let the underscore and dot spellings through Caddy's own filter, to show that
+	# Keygate strips them by itself.
+	servers {
+		expected_underscore_headers x_tenant_uid x_auth_method project_uid
+		expected_dot_headers x.user.role
+	}
+	keygate {
+		storage sqlite %s
+		negative_cache_ttl 1m
+	}
+}
+http://127.0.0.1:%d {
+	keygate %s
+	reverse_proxy %s
+}
+`, g.dbPath, port, handlerBlock, strings.TrimPrefix(g.upstream.URL, "http://"))
+	loadCaddyfile(t, caddyfile)
+	t.Cleanup(func() { caddy.Stop() })
+
+	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: g.dbPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	g.admin = &authcore.Admin{Store: store}
+	return g
+}
+
+func loadCaddyfile(t *testing.T, caddyfile string) {
+	t.Helper()
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err != nil {
+		t.Fatalf("adapting Caddyfile: %v", err)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatalf("loading config: %v", err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// response is a gateway answer: either the upstream's echo or Keygate's JSON error.
+type response struct {
+	status int
+	echo   echoed
+	err    struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Ref     string `json:"ref"`
+	}
+	body string
+}
+
+func (g *gateway) do(t *testing.T, pathAndQuery string, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, g.url+pathAndQuery, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = []string{v} // as sent: no canonicalisation, to test case variants
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	r := response{status: res.StatusCode, body: string(body)}
+	if res.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(body, &r.echo); err != nil {
+			t.Fatalf("upstream answer %q: %v", body, err)
+		}
+	} else if err := json.Unmarshal(body, &r.err); err != nil {
+		t.Fatalf("status %d with a body that is not JSON: %q", res.StatusCode, body)
+	}
+	return r
+}
+
+// seed holds a tenant with a user, a tenant admin and a project.
+type seed struct {
+	tenant        storage.Tenant
+	user, admin   storage.User
+	project       storage.Project
+	userKey       string
+	userKeyRecord storage.APIKey
+}
+
+func (g *gateway) seed(t *testing.T) seed {
+	t.Helper()
+	ctx := context.Background()
+	var s seed
+	var err error
+	if s.tenant, err = g.admin.CreateTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	s.user = g.mustUser(t, "dev@acme.test", storage.RoleUser)
+	s.admin = g.mustUser(t, "boss@acme.test", storage.RoleTenantAdmin)
+	if s.project, err = g.admin.CreateProject(ctx, "acme", "web"); err != nil {
+		t.Fatal(err)
+	}
+	k := g.mustKey(t, s.user, "30d")
+	s.userKey, s.userKeyRecord = k.Key, k.Record
+	return s
+}
+
+func (g *gateway) mustUser(t *testing.T, email string, role storage.Role) storage.User {
+	t.Helper()
+	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: "acme", Email: email, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (g *gateway) mustKey(t *testing.T, u storage.User, expiry string) authcore.CreatedAPIKey {
+	t.Helper()
+	k, err := g.admin.CreateAPIKey(context.Background(), authcore.NewAPIKey{User: u, Name: "e2e", Expiry: expiry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// eventually retries check until it passes or two seconds are up: for changes made by
+// another process, which the gateway sees on its next poll of the store.
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 2s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
