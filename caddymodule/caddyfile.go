@@ -90,13 +90,13 @@ func (a *App) parseBootstrapAdmin(d *caddyfile.Dispenser) error {
 }
 
 func parsePositiveInt(d *caddyfile.Dispenser, dst *int64) error {
-	var s string
+	option, s := d.Val(), ""
 	if !d.Args(&s) || d.NextArg() {
 		return d.ArgErr()
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
-		return d.Errf("%s must be a positive whole number, not %q", d.Val(), s)
+		return d.Errf("%s must be a positive whole number, not %q", option, s)
 	}
 	*dst = n
 	return nil

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlstore"
 )
 
@@ -103,72 +102,5 @@ func TestMigrateFailureLeavesNothing(t *testing.T) {
 	}
 	if vs := versions(t, db); len(vs) != 1 || vs[0] != 1 {
 		t.Errorf("schema_migrations = %v, want [1]", vs)
-	}
-}
-
-// lockingDialect records the named locks Migrate takes.
-type lockingDialect struct {
-	dialect
-	names []string
-}
-
-func (d *lockingDialect) Lock(_ context.Context, _ *sql.Tx, name string) error {
-	d.names = append(d.names, name)
-	return nil
-}
-
-func TestMigrateTakesLock(t *testing.T) {
-	db := rawDB(t)
-	d := &lockingDialect{}
-	fsys := fstest.MapFS{
-		"0001_a.sql": {Data: []byte("CREATE TABLE a (x INTEGER);")},
-		"0002_b.sql": {Data: []byte("CREATE TABLE b (x INTEGER);")},
-	}
-	if err := sqlstore.Migrate(context.Background(), db, d, fsys); err != nil {
-		t.Fatal(err)
-	}
-	if len(d.names) != 2 || d.names[0] != "migrate" || d.names[1] != "migrate" {
-		t.Errorf("locks taken = %v, want one \"migrate\" per migration", d.names)
-	}
-}
-
-func TestBootstrapTakesLock(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
-	if _, err := st.Bootstrap(context.Background(), testTenant(), testAdmin()); err != nil {
-		t.Fatal(err)
-	}
-	if len(d.names) != 1 || d.names[0] != "bootstrap" {
-		t.Errorf("locks taken = %v, want [bootstrap]", d.names)
-	}
-}
-
-func TestChangesTakeLock(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
-	ctx := context.Background()
-	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
-		t.Fatal(err)
-	}
-	k := storage.APIKey{UID: "k1", TenantUID: "t1", UserUID: "u1", Digest: []byte{1}, Active: true}
-	if err := st.CreateAPIKey(ctx, k); err != nil {
-		t.Fatal(err)
-	}
-	d.names = nil
-	if err := st.SetAPIKeyActive(ctx, k.UID, false); err != nil {
-		t.Fatal(err)
-	}
-	if len(d.names) != 1 || d.names[0] != "changes" {
-		t.Errorf("locks taken by SetAPIKeyActive = %v, want [changes]", d.names)
 	}
 }

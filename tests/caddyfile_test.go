@@ -1,0 +1,108 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// The example's JSON is pinned: a change to parsing or to the example shows in review.
+func TestCaddyfileExampleAdaptsToGoldenJSON(t *testing.T) {
+	src, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := json.Indent(&got, adapt(t, string(src)), "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, warnings, _ := caddyconfig.GetAdapter("caddyfile").Adapt(src, nil); len(warnings) > 0 {
+		t.Errorf("Caddyfile.example has warnings: %v", warnings)
+	}
+	const golden = "testdata/Caddyfile.example.json"
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./tests -run Golden -update to create it)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("adapted Caddyfile.example differs from %s (rerun with -update if intended):\n%s", golden, got.String())
+	}
+}
+
+func TestCaddyfileOptionsAdapt(t *testing.T) {
+	got := adapt(t, `{
+	keygate {
+		storage sqlite /var/lib/keygate/keygate.db
+		cache_max_entries 5000
+		cache_ttl 2m
+		negative_cache_ttl 10s
+		bootstrap_admin ops@example.com {env.PW}
+	}
+}
+:8080 {
+	keygate {
+		forward_credentials
+		headers {
+			user_uid X-Principal
+			project_uid X-Project
+		}
+	}
+	respond ok
+}`)
+	for _, want := range []string{
+		`"keygate":{"storage":{"backend":"sqlite","path":"/var/lib/keygate/keygate.db"},"cache_max_entries":5000,"cache_ttl":120000000000,"negative_cache_ttl":10000000000,"bootstrap_admin":{"email":"ops@example.com","password":"{env.PW}"}}`,
+		`{"forward_credentials":true,"handler":"keygate","headers":{"project_uid":"X-Project","user_uid":"X-Principal"}}`,
+	} {
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("adapted config lacks %s\nin %s", want, got)
+		}
+	}
+	// keygate is ordered before respond without an `order` line.
+	if bytes.Index(got, []byte(`"handler":"keygate"`)) > bytes.Index(got, []byte(`"handler":"static_response"`)) {
+		t.Error("keygate runs after respond")
+	}
+}
+
+func TestCaddyfileErrorsNameTheProblemAndLine(t *testing.T) {
+	for _, tc := range []struct{ name, caddyfile, want, line string }{
+		{"unknown option", "{\n\tkeygate {\n\t\tcache_size 10\n\t}\n}\n:8080 {\n\trespond ok\n}", `unknown keygate option "cache_size"`, "at Caddyfile:3"},
+		{"unknown subdirective", ":8080 {\n\tkeygate {\n\t\tforward_secrets\n\t}\n}", `unknown keygate subdirective "forward_secrets"`, "at Caddyfile:3"},
+		{"unknown backend", "{\n\tkeygate {\n\t\tstorage mongo x\n\t}\n}\n:8080 {\n\trespond ok\n}", `storage "mongo"`, "Caddyfile:3"},
+		{"bad duration", "{\n\tkeygate {\n\t\tcache_ttl soon\n\t}\n}\n:8080 {\n\trespond ok\n}", `"soon" is not a positive duration`, "at Caddyfile:3"},
+		{"bad count", "{\n\tkeygate {\n\t\tcache_max_entries -1\n\t}\n}\n:8080 {\n\trespond ok\n}", `cache_max_entries must be a positive whole number`, "at Caddyfile:3"},
+		{"bad header", ":8080 {\n\tkeygate {\n\t\theaders {\n\t\t\tuser_uid X:Bad\n\t\t}\n\t}\n}", `"X:Bad" is not a valid header name`, "at Caddyfile:4"},
+		{"unknown header", ":8080 {\n\tkeygate {\n\t\theaders {\n\t\t\tuser_id X-Id\n\t\t}\n\t}\n}", `unknown identity header "user_id"`, "at Caddyfile:4"},
+		{"bootstrap without email", "{\n\tkeygate {\n\t\tbootstrap_admin\n\t}\n}\n:8080 {\n\trespond ok\n}", `bootstrap_admin takes an email`, "at Caddyfile:3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(tc.caddyfile), map[string]any{"filename": "Caddyfile"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.line) {
+				t.Fatalf("got error %v\nwant one containing %s and %s", err, tc.want, tc.line)
+			}
+		})
+	}
+}
+
+func adapt(t *testing.T, caddyfile string) []byte {
+	t.Helper()
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(cfg, []byte(`"keygate"`)) {
+		t.Fatal("no keygate in the adapted config")
+	}
+	return cfg
+}
