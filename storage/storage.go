@@ -124,7 +124,8 @@ func MembershipRef(projectUID, userUID string) string { return projectUID + "/" 
 //
 // Callers choose uids and creation times (so that an injected clock reaches the store);
 // backends set UpdatedAt on updates. Times are kept to the millisecond, in UTC.
-// Lookups return ErrNotFound when there is no such record. Writes are transactional: when
+// Lookups return ErrNotFound when there is no such record, and so do creates that name
+// an unknown tenant or owner. Writes are transactional: when
 // a write returns nil it is durable, and nothing of a failed write remains.
 type Store interface {
 	// Bootstrap creates tenant and its first admin user in one transaction, only if the
@@ -137,7 +138,8 @@ type Store interface {
 
 	CreateUser(ctx context.Context, u User) error
 	UserByUID(ctx context.Context, uid string) (User, error)
-	// UsersByEmail returns the users with that email in every tenant, oldest first.
+	// UsersByEmail returns the users with that email in every tenant, oldest first; an
+	// empty list (not ErrNotFound) when there are none.
 	UsersByEmail(ctx context.Context, email string) ([]User, error)
 	// SetUserDisabled enables or disables a user and records a ChangeAPIKey for each of
 	// the user's keys.
@@ -160,8 +162,10 @@ type Store interface {
 	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
 
 	// Watch calls fn with each batch of changes committed after Watch began, by this
-	// process or any other sharing the store, in Seq order, until ctx ends. When changes
-	// may have been missed, fn gets a batch holding one ChangeResync. Watch returns
+	// process or any other sharing the store, in Seq order, until ctx ends. Its first
+	// batch is one ChangeResync, delivered once Watch has taken its position: anything
+	// cached before then may predate a change Watch will not report. Later, when changes
+	// may have been missed, fn again gets a batch holding one ChangeResync. Watch returns
 	// ctx.Err() when ctx ends; fn is never called concurrently with itself.
 	Watch(ctx context.Context, fn func([]Change)) error
 

@@ -47,10 +47,7 @@ func startGateway(t *testing.T, handlerBlock string) *gateway {
 	g.dbPath = filepath.Join(g.dataDir, "keygate.db")
 	t.Setenv("XDG_DATA_HOME", g.dataDir)
 	t.Setenv("XDG_CONFIG_HOME", g.dataDir)
-	g.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(echoed{Header: r.Header, RawQuery: r.URL.RawQuery})
-	}))
+	g.upstream = newEchoServer()
 	t.Cleanup(g.upstream.Close)
 
 	port := freePort(t)
@@ -75,7 +72,7 @@ http://127.0.0.1:%d {
 }
 `, g.dbPath, port, handlerBlock, strings.TrimPrefix(g.upstream.URL, "http://"))
 	loadCaddyfile(t, caddyfile)
-	t.Cleanup(func() { caddy.Stop() })
+	t.Cleanup(stopCaddy)
 
 	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: g.dbPath})
 	if err != nil {
@@ -85,6 +82,16 @@ http://127.0.0.1:%d {
 	g.admin = &authcore.Admin{Store: store}
 	return g
 }
+
+// newEchoServer is the upstream: it answers with the headers and query it received.
+func newEchoServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(echoed{Header: r.Header, RawQuery: r.URL.RawQuery})
+	}))
+}
+
+func stopCaddy() { caddy.Stop() }
 
 func loadCaddyfile(t *testing.T, caddyfile string) {
 	t.Helper()

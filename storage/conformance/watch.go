@@ -13,6 +13,7 @@ import (
 )
 
 var watchTests = []suiteTest{
+	{"Watch/FirstBatchIsResync", testWatchFirstBatchIsResync},
 	{"Watch/APIKeyActive", testWatchAPIKeyActive},
 	{"Watch/UserDisabled", testWatchUserDisabled},
 	{"Watch/Membership", testWatchMembership},
@@ -228,5 +229,19 @@ func testWatchReturnsOnCancel(t *testing.T, s storage.Store) {
 	r.stop(t)
 	if !r.exited {
 		t.Fatal("Watch still running after its context was cancelled")
+	}
+}
+
+// testWatchFirstBatchIsResync: Watch announces that it has taken its position with one
+// ChangeResync, before any change, so callers know when their cache is safe to fill.
+func testWatchFirstBatchIsResync(t *testing.T, s storage.Store) {
+	r := startWatch(t, s)
+	select {
+	case c := <-r.changes:
+		if c.Kind != storage.ChangeResync {
+			t.Fatalf("first change delivered is %+v, want a ChangeResync", c)
+		}
+	case <-time.After(changeTimeout):
+		t.Fatal("Watch delivered nothing within 5s of starting, want a ChangeResync")
 	}
 }

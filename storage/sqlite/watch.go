@@ -23,7 +23,9 @@ const watchBatch = 500
 func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 	w := &watcher{store: s, fn: fn}
 	defer w.dropConn()
-	w.started = w.start(ctx)
+	if w.started = w.start(ctx); w.started {
+		w.fn([]storage.Change{{Kind: storage.ChangeResync}}) // positioned: see storage.Store.Watch
+	}
 	ticker := time.NewTicker(s.opts.PollInterval)
 	defer ticker.Stop()
 	for {
