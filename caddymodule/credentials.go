@@ -16,7 +16,9 @@ const apiKeyName = "ApiKey"
 func takeAPIKey(r *http.Request, remove bool) string {
 	key := r.Header.Get(apiKeyName) // header names are canonical, so any case matches
 	fromQuery := ""
-	if hasFold(r.URL.RawQuery, apiKeyName) {
+	// A percent-encoded name ("Api%4Bey") is still the parameter, so such queries take
+	// the slow path too.
+	if q := r.URL.RawQuery; hasFold(q, apiKeyName) || strings.IndexByte(q, '%') >= 0 {
 		var rest string
 		fromQuery, rest = splitQueryParam(r.URL.RawQuery, apiKeyName)
 		if remove {

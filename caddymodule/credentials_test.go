@@ -1,0 +1,57 @@
+package caddymodule
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+func TestTakeAPIKeyFromQueryKeepsTheRestOfTheQueryVerbatim(t *testing.T) {
+	for _, tc := range []struct{ query, key, rest string }{
+		{"ApiKey=k1", "k1", ""},
+		{"a=1&apikey=k1&b=%20x", "k1", "a=1&b=%20x"},
+		{"APIKEY=k1&ApiKey=k2&z=1", "k1", "z=1"},
+		{"a=%41piKey&b=2", "", "a=%41piKey&b=2"},
+		{"Api%4Bey=k3&x", "k3", "x"},
+		{"apikeyx=1&xapikey=2", "", "apikeyx=1&xapikey=2"},
+		{"ApiKey=a%2Bb", "a+b", ""},
+	} {
+		r := &http.Request{Header: http.Header{}, URL: &url.URL{RawQuery: tc.query}}
+		if key := takeAPIKey(r, true); key != tc.key || r.URL.RawQuery != tc.rest {
+			t.Errorf("%q: key %q, rest %q; want %q, %q", tc.query, key, r.URL.RawQuery, tc.key, tc.rest)
+		}
+	}
+}
+
+func TestTakeAPIKeyPrefersTheHeaderAndRemovesBoth(t *testing.T) {
+	r := &http.Request{Header: http.Header{"Apikey": {"from-header"}}, URL: &url.URL{RawQuery: "ApiKey=from-query&a=1"}}
+	if key := takeAPIKey(r, true); key != "from-header" {
+		t.Fatalf("key %q, want the header's", key)
+	}
+	if r.Header.Get("ApiKey") != "" || r.URL.RawQuery != "a=1" {
+		t.Fatalf("credential left on the request: header %q, query %q", r.Header.Get("ApiKey"), r.URL.RawQuery)
+	}
+	r = &http.Request{Header: http.Header{"Apikey": {"k"}}, URL: &url.URL{RawQuery: "ApiKey=k"}}
+	takeAPIKey(r, false)
+	if r.Header.Get("ApiKey") != "k" || r.URL.RawQuery != "ApiKey=k" {
+		t.Fatal("with remove=false the credential must stay")
+	}
+}
+
+func TestStripRemovesEverySpellingOfIdentityHeaders(t *testing.T) {
+	h := newIdentityHeaders(nil)
+	header := http.Header{
+		"X-User-Uid":   {"a"},
+		"X_user_uid":   {"b"},
+		"X.user.uid":   {"c"},
+		"x-tenant-uid": {"d"},
+		"Projectuid":   {"e"},
+		"Project_uid":  {"f"},
+		"X-User-Uids":  {"keep"},
+		"Accept":       {"keep"},
+	}
+	h.strip(header)
+	if len(header) != 2 || header.Get("Accept") != "keep" || header.Get("X-User-Uids") != "keep" {
+		t.Fatalf("after strip: %v", header)
+	}
+}
