@@ -196,7 +196,7 @@ func (ad *Admin) SetAPIKeyActive(ctx context.Context, uid string, active bool) (
 		return k, storeError(err, "api key "+uid)
 	}
 	if active && !k.ExpiresAt.After(ad.now()) {
-		return k, &Error{http.StatusConflict, "ApiKeyExpired", "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + " and cannot be re-activated"}
+		return k, &Error{Status: http.StatusConflict, Code: "ApiKeyExpired", Message: "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + " and cannot be re-activated"}
 	}
 	if err := ad.Store.SetAPIKeyActive(ctx, uid, active); err != nil {
 		return k, storeError(err, "api key "+uid)

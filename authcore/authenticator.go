@@ -19,6 +19,9 @@ const (
 	DefaultCacheMaxEntries  = 100_000
 	DefaultCacheTTL         = 5 * time.Minute
 	DefaultNegativeCacheTTL = 30 * time.Second
+	DefaultLoginFailures    = 5
+	DefaultClientFailures   = 20
+	DefaultFailureWindow    = time.Minute
 	// loadTimeout bounds one store lookup shared by every request waiting on it.
 	loadTimeout = 5 * time.Second
 )
@@ -29,7 +32,33 @@ type Config struct {
 	CacheMaxEntries  int64
 	CacheTTL         time.Duration
 	NegativeCacheTTL time.Duration
-	Now              func() time.Time // the clock; injected by tests
+	TokenTTL         time.Duration
+	// LoginFailures blocks an account after this many failed logins in FailureWindow.
+	LoginFailures int
+	// ClientFailures blocks a client IP after this many rejected credentials (logins or
+	// proxied requests) in FailureWindow.
+	ClientFailures int
+	FailureWindow  time.Duration
+	Now            func() time.Time // the clock; injected by tests
+}
+
+func (cfg *Config) applyDefaults() {
+	setDefault(&cfg.CacheMaxEntries, DefaultCacheMaxEntries)
+	setDefault(&cfg.CacheTTL, DefaultCacheTTL)
+	setDefault(&cfg.NegativeCacheTTL, DefaultNegativeCacheTTL)
+	setDefault(&cfg.TokenTTL, DefaultTokenTTL)
+	setDefault(&cfg.LoginFailures, DefaultLoginFailures)
+	setDefault(&cfg.ClientFailures, DefaultClientFailures)
+	setDefault(&cfg.FailureWindow, DefaultFailureWindow)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Authenticator turns presented credentials into principals, through a cache in front of
@@ -38,55 +67,68 @@ type Authenticator struct {
 	store       storage.Store
 	cacheTTL    time.Duration
 	negativeTTL time.Duration
+	tokenTTL    time.Duration
 	now         func() time.Time
 
-	keys   *decisionCache[*keyEntry]
-	access *decisionCache[*accessEntry]
-	flight singleflight.Group
+	apiKeys *decisionCache[*keyEntry]
+	access  *decisionCache[*accessEntry]
+	tokens  *decisionCache[*tokenEntry]
+	users   *decisionCache[*userEntry]
+	flight  singleflight.Group
+
+	keys    *keyring
+	revoked revokedSessions
+	logins  *Throttle // per account
+	clients *Throttle // per client IP
 
 	storeLookups atomic.Int64
 }
 
-// NewAuthenticator builds an Authenticator; Close releases its caches.
-func NewAuthenticator(cfg Config) (*Authenticator, error) {
+// NewAuthenticator builds an Authenticator. It reads the token signing keys (creating
+// the first one) and recent session revocations from the store. Close releases it.
+func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("authcore: a store is required")
 	}
-	if cfg.CacheMaxEntries <= 0 {
-		cfg.CacheMaxEntries = DefaultCacheMaxEntries
-	}
-	if cfg.CacheTTL <= 0 {
-		cfg.CacheTTL = DefaultCacheTTL
-	}
-	if cfg.NegativeCacheTTL <= 0 {
-		cfg.NegativeCacheTTL = DefaultNegativeCacheTTL
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	keys, err := newDecisionCache[*keyEntry](cfg.CacheMaxEntries)
-	if err != nil {
-		return nil, fmt.Errorf("authcore: key cache: %w", err)
-	}
-	access, err := newDecisionCache[*accessEntry](cfg.CacheMaxEntries)
-	if err != nil {
-		keys.close()
-		return nil, fmt.Errorf("authcore: project cache: %w", err)
-	}
-	return &Authenticator{
+	cfg.applyDefaults()
+	a := &Authenticator{
 		store:       cfg.Store,
 		cacheTTL:    cfg.CacheTTL,
 		negativeTTL: cfg.NegativeCacheTTL,
+		tokenTTL:    cfg.TokenTTL,
 		now:         cfg.Now,
-		keys:        keys,
-		access:      access,
-	}, nil
+		logins:      NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
+		clients:     NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
+	}
+	var err error
+	if a.apiKeys, err = newDecisionCache[*keyEntry](cfg.CacheMaxEntries); err == nil {
+		if a.access, err = newDecisionCache[*accessEntry](cfg.CacheMaxEntries); err == nil {
+			if a.tokens, err = newDecisionCache[*tokenEntry](cfg.CacheMaxEntries); err == nil {
+				a.users, err = newDecisionCache[*userEntry](cfg.CacheMaxEntries)
+			}
+		}
+	}
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("authcore: cache: %w", err)
+	}
+	if a.keys, err = loadKeyring(ctx, cfg.Store, cfg.Now); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("authcore: %w", err)
+	}
+	if err := a.loadRevokedSessions(ctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("authcore: loading revoked sessions: %w", err)
+	}
+	return a, nil
 }
 
 // Close releases the caches. The store is not closed: its owner does that.
 func (a *Authenticator) Close() {
-	a.keys.close()
+	a.apiKeys.close()
 	a.access.close()
+	a.tokens.close()
+	a.users.close()
 }
 
 // StoreLookups counts the queries this Authenticator has made to the store.
@@ -127,7 +169,7 @@ func (a *Authenticator) AuthenticateAPIKey(ctx context.Context, key string) (*Pr
 		return nil, ErrCredentialMalformed
 	}
 	slot := digestSlot(digest)
-	if e, ok := a.keys.get(slot); ok && e.matches(digest) {
+	if e, ok := a.apiKeys.get(slot); ok && e.matches(digest) {
 		return e.decide(a.now())
 	}
 	e, err := a.loadKey(ctx, digest, slot)
@@ -147,10 +189,10 @@ func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64)
 	v, err, _ := a.flight.Do(string(digest[:]), func() (any, error) {
 		// A request that missed just before the previous load finished lands here:
 		// the answer is cached by now.
-		if e, ok := a.keys.get(slot); ok && e.matches(digest) {
+		if e, ok := a.apiKeys.get(slot); ok && e.matches(digest) {
 			return e, nil
 		}
-		since := a.keys.generation()
+		since := a.apiKeys.generation()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
 		defer cancel()
 		a.storeLookups.Add(1)
@@ -159,7 +201,7 @@ func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64)
 			return nil, ErrStoreUnavailable
 		}
 		e := newKeyEntry(digest, grant, err == nil)
-		a.keys.set(slot, e, a.keyTTL(e), since)
+		a.apiKeys.set(slot, e, a.keyTTL(e), since)
 		return e, nil
 	})
 	if err != nil {

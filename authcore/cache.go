@@ -87,4 +87,9 @@ func (c *decisionCache[V]) reset() error {
 	return nil
 }
 
-func (c *decisionCache[V]) close() { c.current.Load().Close() }
+// close releases the cache; a nil cache (one never built) is fine.
+func (c *decisionCache[V]) close() {
+	if c != nil {
+		c.current.Load().Close()
+	}
+}

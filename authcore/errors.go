@@ -3,29 +3,40 @@ package authcore
 import (
 	"errors"
 	"net/http"
+	"time"
 )
 
 // Error is a decision the gateway reports to the client: an HTTP status, a stable
 // machine-readable code, and a message safe to show (it never holds a secret).
 type Error struct {
-	Status  int
-	Code    string
-	Message string
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration // for 429: when to try again
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // The decisions authentication can end in. Codes are part of the wire contract.
 var (
-	ErrCredentialMissing   = &Error{http.StatusUnauthorized, "CredentialMissing", "no ApiKey or Authorization credential was presented"}
-	ErrCredentialMalformed = &Error{http.StatusUnauthorized, "CredentialMalformed", "the credential is not a well-formed Keygate API key"}
-	ErrCredentialInvalid   = &Error{http.StatusUnauthorized, "CredentialInvalid", "the credential is not valid"}
-	ErrCredentialExpired   = &Error{http.StatusUnauthorized, "CredentialExpired", "the credential has expired"}
-	ErrCredentialRevoked   = &Error{http.StatusUnauthorized, "CredentialRevoked", "the credential has been revoked"}
-	ErrUserDisabled        = &Error{http.StatusUnauthorized, "UserDisabled", "the user owning this credential is disabled"}
-	ErrProjectForbidden    = &Error{http.StatusForbidden, "Forbidden", "the user is not a member of the project named by ProjectUid"}
-	ErrStoreUnavailable    = &Error{http.StatusServiceUnavailable, "StoreUnavailable", "the credential store cannot be reached; try again shortly"}
+	ErrCredentialMissing   = &Error{Status: http.StatusUnauthorized, Code: "CredentialMissing", Message: "no ApiKey or Authorization credential was presented"}
+	ErrCredentialMalformed = &Error{Status: http.StatusUnauthorized, Code: "CredentialMalformed", Message: "the credential is not a well-formed Keygate API key"}
+	ErrCredentialInvalid   = &Error{Status: http.StatusUnauthorized, Code: "CredentialInvalid", Message: "the credential is not valid"}
+	ErrCredentialExpired   = &Error{Status: http.StatusUnauthorized, Code: "CredentialExpired", Message: "the credential has expired"}
+	ErrCredentialRevoked   = &Error{Status: http.StatusUnauthorized, Code: "CredentialRevoked", Message: "the credential has been revoked"}
+	ErrUserDisabled        = &Error{Status: http.StatusUnauthorized, Code: "UserDisabled", Message: "the user owning this credential is disabled"}
+	ErrProjectForbidden    = &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "the user is not a member of the project named by ProjectUid"}
+	ErrStoreUnavailable    = &Error{Status: http.StatusServiceUnavailable, Code: "StoreUnavailable", Message: "the credential store cannot be reached; try again shortly"}
 )
+
+// ErrLoginFailed is the one answer to a wrong email, password or organisation, so that
+// callers cannot tell which was wrong.
+var ErrLoginFailed = &Error{Status: http.StatusUnauthorized, Code: "CredentialInvalid", Message: "the email, password or organization is not valid"}
+
+// tooManyRequests is the answer while a throttle blocks a client or account.
+func tooManyRequests(retryAfter time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", Message: "too many failed attempts; try again later", RetryAfter: retryAfter}
+}
 
 // AsError returns err as an *Error; anything unexpected becomes ErrStoreUnavailable, so a
 // failure is never mistaken for a rejected credential.

@@ -69,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { raw.Close() })
 	f := &fixture{path: path, store: &countingStore{Store: raw}, clock: &fakeClock{now: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}}
-	f.auth, err = NewAuthenticator(Config{Store: f.store, Now: f.clock.Now, CacheTTL: time.Minute, NegativeCacheTTL: time.Minute})
+	f.auth, err = NewAuthenticator(context.Background(), Config{Store: f.store, Now: f.clock.Now, CacheTTL: time.Minute, NegativeCacheTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

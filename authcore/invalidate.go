@@ -27,6 +27,10 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 			if project, user, ok := strings.Cut(c.Ref, "/"); ok {
 				a.InvalidateMembership(project, user)
 			}
+		case storage.ChangeUser:
+			a.InvalidateUser(c.Ref)
+		case storage.ChangeSession:
+			a.revoked.add(c.Ref, a.now(), a.revocationMemory())
 		case storage.ChangeResync:
 			a.Reset()
 		}
@@ -34,16 +38,23 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 }
 
 // InvalidateKey drops the cached decision for one key digest.
-func (a *Authenticator) InvalidateKey(d Digest) { a.keys.del(digestSlot(d)) }
+func (a *Authenticator) InvalidateKey(d Digest) { a.apiKeys.del(digestSlot(d)) }
 
 // InvalidateMembership drops the cached project decision for one user and project.
 func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
 	a.access.del(accessSlot(projectUID, userUID))
 }
 
-// Reset drops every cached decision.
+// Reset drops every cached decision and rereads the revoked sessions, after changes may
+// have been missed.
 func (a *Authenticator) Reset() {
 	// build cannot fail here: the same configuration already succeeded once.
-	_ = a.keys.reset()
+	_ = a.apiKeys.reset()
 	_ = a.access.reset()
+	_ = a.tokens.reset()
+	_ = a.users.reset()
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	// On failure the set keeps what it had; the watcher retries and resyncs again.
+	_ = a.loadRevokedSessions(ctx)
 }

@@ -24,6 +24,7 @@ type Principal struct {
 	Role      storage.Role
 	Method    Method
 	KeyUID    string    // the API key used, for MethodAPIKey
+	SessionID string    // the login session, for MethodToken
 	ExpiresAt time.Time // when the credential stops working
 }
 

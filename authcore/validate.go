@@ -14,15 +14,19 @@ import (
 
 // Errors for bad input and missing records, shared by the command line and the REST API.
 func badRequest(format string, args ...any) *Error {
-	return &Error{http.StatusBadRequest, "BadRequest", fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
+}
+
+func forbidden(format string, args ...any) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: fmt.Sprintf(format, args...)}
 }
 
 func notFound(format string, args ...any) *Error {
-	return &Error{http.StatusNotFound, "ResourceNotFound", fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(format, args...)}
 }
 
 func conflict(format string, args ...any) *Error {
-	return &Error{http.StatusConflict, "Conflict", fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusConflict, Code: "Conflict", Message: fmt.Sprintf(format, args...)}
 }
 
 // storeError turns a store error into a client-facing one: not found and conflict are

@@ -40,6 +40,21 @@ type App struct {
 	// flood of made-up keys cannot reach the store. Default: 30s.
 	NegativeCacheTTL caddy.Duration `json:"negative_cache_ttl,omitempty"`
 
+	// TokenTTL is how long an Authorization token lives; refresh it before then.
+	// Default: 15m.
+	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
+
+	// LoginFailureLimit blocks an account for the rest of FailureWindow after this many
+	// failed logins; the login endpoint then answers 429. Default: 5.
+	LoginFailureLimit int `json:"login_failure_limit,omitempty"`
+
+	// ClientFailureLimit blocks a client IP for the rest of FailureWindow after this many
+	// rejected credentials, on logins and proxied requests alike. Default: 20.
+	ClientFailureLimit int `json:"client_failure_limit,omitempty"`
+
+	// FailureWindow is the window in which failures are counted. Default: 1m.
+	FailureWindow caddy.Duration `json:"failure_window,omitempty"`
+
 	// BootstrapAdmin, when set, creates tenant "default" and this user as its tenant admin
 	// on the first start with an empty store. Default: unset (no bootstrap).
 	BootstrapAdmin *BootstrapAdmin `json:"bootstrap_admin,omitempty"`
@@ -85,8 +100,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.backend = backend
-	a.poolKey = fmt.Sprintf("%s|%d|%s|%s", backend.StoreKey(), a.CacheMaxEntries,
-		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL))
+	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%d|%d|%s", backend.StoreKey(), a.CacheMaxEntries,
+		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL), time.Duration(a.TokenTTL),
+		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow))
 	val, _, err := statePool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		return newSharedState(a, a.logger)
 	})
@@ -118,8 +134,10 @@ func (a *App) Validate() error {
 	switch {
 	case a.CacheMaxEntries < 0:
 		return errors.New("keygate: cache_max_entries must not be negative")
-	case a.CacheTTL < 0, a.NegativeCacheTTL < 0:
-		return errors.New("keygate: cache_ttl and negative_cache_ttl must not be negative")
+	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0:
+		return errors.New("keygate: durations must not be negative")
+	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:
+		return errors.New("keygate: failure limits must not be negative")
 	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":
 		return errors.New("keygate: bootstrap_admin needs an email")
 	}

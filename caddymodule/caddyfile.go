@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -25,6 +26,10 @@ func init() {
 //		cache_max_entries <n>
 //		cache_ttl <duration>
 //		negative_cache_ttl <duration>
+//		token_ttl <duration>
+//		login_failure_limit <n>
+//		client_failure_limit <n>
+//		failure_window <duration>
 //		bootstrap_admin <email> [<password>]
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
@@ -52,10 +57,18 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseDuration(d, &a.CacheTTL)
 		case "negative_cache_ttl":
 			err = parseDuration(d, &a.NegativeCacheTTL)
+		case "token_ttl":
+			err = parseDuration(d, &a.TokenTTL)
+		case "login_failure_limit":
+			err = parsePositiveInt(d, &a.LoginFailureLimit)
+		case "client_failure_limit":
+			err = parsePositiveInt(d, &a.ClientFailureLimit)
+		case "failure_window":
+			err = parseDuration(d, &a.FailureWindow)
 		case "bootstrap_admin":
 			err = a.parseBootstrapAdmin(d)
 		default:
-			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl or bootstrap_admin)", sub)
+			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
 		}
 		if err != nil {
 			return err
@@ -89,7 +102,7 @@ func (a *App) parseBootstrapAdmin(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func parsePositiveInt(d *caddyfile.Dispenser, dst *int64) error {
+func parsePositiveInt[T int | int64](d *caddyfile.Dispenser, dst *T) error {
 	option, s := d.Val(), ""
 	if !d.Args(&s) || d.NextArg() {
 		return d.ArgErr()
@@ -98,7 +111,7 @@ func parsePositiveInt(d *caddyfile.Dispenser, dst *int64) error {
 	if err != nil || n <= 0 {
 		return d.Errf("%s must be a positive whole number, not %q", option, s)
 	}
-	*dst = n
+	*dst = T(n)
 	return nil
 }
 
@@ -131,6 +144,9 @@ func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //
 //	keygate {
 //		forward_credentials
+//		endpoints off
+//		auth_prefix <path>
+//		api_prefix <path>
 //		headers {
 //			user_uid|user_email|tenant_uid|user_role|auth_method|api_key_uid|project_uid <name>
 //		}
@@ -158,8 +174,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.parseHeaders(d); err != nil {
 				return err
 			}
+		case "endpoints":
+			if !d.Args(&h.Endpoints) || d.NextArg() || h.Endpoints != "off" {
+				return d.Err("endpoints takes one argument: off")
+			}
+		case "auth_prefix":
+			if !d.Args(&h.AuthPrefix) || d.NextArg() || !strings.HasPrefix(h.AuthPrefix, "/") {
+				return d.Err("auth_prefix takes one path, e.g. /v1/auth/")
+			}
+		case "api_prefix":
+			if !d.Args(&h.APIPrefix) || d.NextArg() || !strings.HasPrefix(h.APIPrefix, "/") {
+				return d.Err("api_prefix takes one path, e.g. /v1/")
+			}
 		default:
-			return d.Errf("unknown keygate subdirective %q (want forward_credentials or headers)", sub)
+			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix or api_prefix)", sub)
 		}
 	}
 	return nil

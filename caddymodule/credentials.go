@@ -63,3 +63,38 @@ func hasFold(s, substr string) bool {
 	}
 	return false
 }
+
+// takeToken returns the Authorization token a request presents: the Authorization header
+// as Palette sends it (the raw token) or with a "Bearer " prefix, else the Authorization
+// cookie set by a login with setCookie. With remove, it deletes both from the request.
+func takeToken(r *http.Request, remove bool) string {
+	token := r.Header.Get("Authorization")
+	if len(token) > 7 && strings.EqualFold(token[:7], "Bearer ") {
+		token = token[7:]
+	}
+	if remove {
+		r.Header.Del("Authorization")
+	}
+	if token == "" || remove {
+		if c, err := r.Cookie(tokenCookie); err == nil {
+			if token == "" {
+				token = c.Value
+			}
+			if remove {
+				dropCookie(r, tokenCookie)
+			}
+		}
+	}
+	return strings.TrimSpace(token)
+}
+
+// dropCookie removes one cookie from the request's Cookie header, keeping the others.
+func dropCookie(r *http.Request, name string) {
+	all := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, c := range all {
+		if c.Name != name {
+			r.AddCookie(c)
+		}
+	}
+}

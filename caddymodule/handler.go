@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -15,21 +17,39 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Handler authenticates every request with a Palette-style credential and passes the
-// resolved identity to the next handler in headers and placeholders. Identity headers
-// sent by the client are always removed first, so upstreams can trust them.
+// Handler authenticates every request with a Palette-style credential (an API key or an
+// Authorization token) and passes the resolved identity to the next handler in headers
+// and placeholders. Identity headers sent by the client are always removed first, so
+// upstreams can trust them. It also serves Keygate's own endpoints: login, refresh,
+// token revocation and user info.
 type Handler struct {
 	// Headers names the request headers that carry the identity upstream. Default: see
 	// IdentityHeaders.
 	Headers *IdentityHeaders `json:"headers,omitempty"`
 
-	// ForwardCredentials passes the client's ApiKey header or query parameter upstream.
-	// Default: false (the credential is removed before the request goes on).
+	// ForwardCredentials passes the client's credential (the ApiKey header or query
+	// parameter, the Authorization header or cookie) upstream. Default: false: the
+	// credential is removed before the request goes on.
 	ForwardCredentials bool `json:"forward_credentials,omitempty"`
 
-	auth     *authcore.Authenticator
-	identity identityHeaders
-	logger   *zap.Logger
+	// Endpoints is "off" to serve none of Keygate's own endpoints on this site, only
+	// authenticate and proxy. Default: "" (served).
+	Endpoints string `json:"endpoints,omitempty"`
+
+	// AuthPrefix is where the login and refresh endpoints live:
+	// POST {auth_prefix}authenticate, GET {auth_prefix}refresh/{token}.
+	// Default: /v1/auth/.
+	AuthPrefix string `json:"auth_prefix,omitempty"`
+
+	// APIPrefix is where the other endpoints live: POST {api_prefix}users/auth/tokens/revoke,
+	// GET {api_prefix}users/info. Default: /v1/.
+	APIPrefix string `json:"api_prefix,omitempty"`
+
+	auth       *authcore.Authenticator
+	identity   identityHeaders
+	authPrefix string
+	apiPrefix  string
+	logger     *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -49,19 +69,42 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.auth = appIface.(*App).state.auth
 	h.identity = newIdentityHeaders(h.Headers)
+	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
+	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
 	return nil
 }
 
-// Validate checks the header names.
-func (h *Handler) Validate() error { return h.identity.validate() }
+// withSlashes returns p (or def) starting and ending with "/".
+func withSlashes(p, def string) string {
+	if p == "" {
+		p = def
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
+// Validate checks the header names and options.
+func (h *Handler) Validate() error {
+	if h.Endpoints != "" && h.Endpoints != "off" {
+		return fmt.Errorf("keygate: endpoints must be \"off\" or unset, not %q", h.Endpoints)
+	}
+	return h.identity.validate()
+}
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	projectUID := r.Header.Get(projectUIDHeader)
 	h.identity.strip(r.Header)
-	key := takeAPIKey(r, !h.ForwardCredentials)
+	if serve, param := h.route(r); serve != nil {
+		return serve(h, w, r, param)
+	}
 
-	p, err := h.auth.AuthenticateAPIKey(r.Context(), key)
+	p, err := h.authenticate(r)
 	if err != nil {
 		return h.reject(w, r, err)
 	}
@@ -74,11 +117,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
-// reject answers a failed authentication with the JSON error of the wire contract.
+// authenticate resolves the request's credential: an API key if one is presented, else
+// an Authorization token (header or cookie). Clients blocked for repeated failures get
+// 429 without any check; each rejected credential counts towards that.
+func (h *Handler) authenticate(r *http.Request) (*authcore.Principal, error) {
+	ip := clientIP(r)
+	if err := h.auth.CheckClient(ip); err != nil {
+		return nil, err
+	}
+	remove := !h.ForwardCredentials
+	var p *authcore.Principal
+	var err error
+	key, token := takeAPIKey(r, remove), takeToken(r, remove) // both, to strip both
+	if key != "" {
+		p, err = h.auth.AuthenticateAPIKey(r.Context(), key)
+	} else {
+		p, err = h.auth.AuthenticateToken(r.Context(), token)
+	}
+	if err != nil && err != authcore.ErrCredentialMissing && authcore.AsError(err).Status == http.StatusUnauthorized {
+		h.auth.ClientFailed(ip)
+	}
+	return p, err
+}
+
+// reject answers a failed request with the JSON error of the wire contract.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) error {
 	e := authcore.AsError(err)
-	if e.Status >= http.StatusInternalServerError {
+	switch {
+	case e.Status >= http.StatusInternalServerError:
 		h.logger.Warn("credential store unavailable", zap.String("code", e.Code))
+	case e.Status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
+		if c := h.logger.Check(zap.WarnLevel, "client throttled"); c != nil {
+			c.Write(zap.String("client_ip", clientIP(r)))
+		}
 	}
 	writeError(w, r, e)
 	return nil

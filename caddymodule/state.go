@@ -30,11 +30,15 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
-	auth, err := authcore.NewAuthenticator(authcore.Config{
+	auth, err := authcore.NewAuthenticator(context.Background(), authcore.Config{
 		Store:            store,
 		CacheMaxEntries:  a.CacheMaxEntries,
 		CacheTTL:         time.Duration(a.CacheTTL),
 		NegativeCacheTTL: time.Duration(a.NegativeCacheTTL),
+		TokenTTL:         time.Duration(a.TokenTTL),
+		LoginFailures:    a.LoginFailureLimit,
+		ClientFailures:   a.ClientFailureLimit,
+		FailureWindow:    time.Duration(a.FailureWindow),
 	})
 	if err != nil {
 		store.Close()

@@ -93,6 +93,24 @@ type ProjectAccess struct {
 	Member    bool   // whether the user asked about is an explicit member
 }
 
+// SigningKey is a secret that signs and verifies Authorization tokens. Every node reads
+// the same keys from the store, so a token issued by one node verifies on all of them.
+type SigningKey struct {
+	KID       string // key id, carried in each token's header
+	Secret    []byte // HMAC-SHA-256 key, 32 bytes
+	CreatedAt time.Time
+}
+
+// Session is one login. Its tokens, each short-lived, carry its id; revoking the session
+// stops all of them, including ones refreshed from it.
+type Session struct {
+	ID        string
+	UserUID   string
+	TenantUID string
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while the session is live
+}
+
 // ChangeKind says what a Change invalidates.
 type ChangeKind string
 
@@ -103,6 +121,11 @@ const (
 	ChangeAPIKey ChangeKind = "apikey"
 	// ChangeMembership: membership of user in project changed; Ref is "projectUID/userUID".
 	ChangeMembership ChangeKind = "membership"
+	// ChangeUser: the user whose uid is Ref changed (disabled, enabled, role, deleted).
+	// Drop cached user records; their keys are announced separately as ChangeAPIKey.
+	ChangeUser ChangeKind = "user"
+	// ChangeSession: the session whose id is Ref was revoked.
+	ChangeSession ChangeKind = "session"
 	// ChangeResync: changes may have been missed (a watcher fell behind the retained log or
 	// lost its connection). Drop every cached decision.
 	ChangeResync ChangeKind = "resync"
@@ -141,8 +164,8 @@ type Store interface {
 	// UsersByEmail returns the users with that email in every tenant, oldest first; an
 	// empty list (not ErrNotFound) when there are none.
 	UsersByEmail(ctx context.Context, email string) ([]User, error)
-	// SetUserDisabled enables or disables a user and records a ChangeAPIKey for each of
-	// the user's keys.
+	// SetUserDisabled enables or disables a user and records a ChangeUser for the user
+	// and a ChangeAPIKey for each of the user's keys.
 	SetUserDisabled(ctx context.Context, uid string, disabled bool) error
 
 	CreateProject(ctx context.Context, p Project) error
@@ -160,6 +183,20 @@ type Store interface {
 	KeyGrantByDigest(ctx context.Context, digest []byte) (KeyGrant, error)
 	// SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey.
 	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
+
+	// SigningKeys returns every token signing key, oldest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// CreateSigningKey adds a key; ErrConflict when its KID exists.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+
+	// CreateSession records a new login; ErrNotFound for an unknown user.
+	CreateSession(ctx context.Context, s Session) error
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// RevokeSession marks a session revoked at at (if it is not already) and records a
+	// ChangeSession. Revoking a revoked session is not an error.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokedSessionsSince returns the ids of sessions revoked at or after since.
+	RevokedSessionsSince(ctx context.Context, since time.Time) ([]string, error)
 
 	// Watch calls fn with each batch of changes committed after Watch began, by this
 	// process or any other sharing the store, in Seq order, until ctx ends. Its first

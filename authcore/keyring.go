@@ -1,0 +1,89 @@
+package authcore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// keyring holds the token signing keys. Every node reads them from the store; the newest
+// signs, all verify, so a key can be rotated by adding a new one.
+type keyring struct {
+	store storage.Store
+	now   func() time.Time
+
+	mu         sync.RWMutex
+	keys       map[string][]byte
+	signKID    string
+	lastReload time.Time
+}
+
+// keyReloadInterval bounds how often an unknown key id makes the keyring reread the
+// store, so a flood of forged key ids costs at most one query a second.
+const keyReloadInterval = time.Second
+
+func loadKeyring(ctx context.Context, store storage.Store, now func() time.Time) (*keyring, error) {
+	k := &keyring{store: store, now: now}
+	if err := k.reload(ctx); err != nil {
+		return nil, err
+	}
+	if k.signKID != "" {
+		return k, nil
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	err := store.CreateSigningKey(ctx, storage.SigningKey{KID: NewUID(), Secret: secret, CreatedAt: now().UTC()})
+	if err != nil && !errors.Is(err, storage.ErrConflict) {
+		return nil, fmt.Errorf("creating a token signing key: %w", err)
+	}
+	// Another node may have created one at the same time: everyone signs with the newest.
+	return k, k.reload(ctx)
+}
+
+func (k *keyring) reload(ctx context.Context) error {
+	stored, err := k.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("loading token signing keys: %w", err)
+	}
+	keys := make(map[string][]byte, len(stored))
+	newest := ""
+	for _, sk := range stored { // oldest first
+		keys[sk.KID] = sk.Secret
+		newest = sk.KID
+	}
+	k.mu.Lock()
+	k.keys, k.signKID, k.lastReload = keys, newest, k.now()
+	k.mu.Unlock()
+	return nil
+}
+
+// signing returns the key that signs new tokens.
+func (k *keyring) signing() (string, []byte) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signKID, k.keys[k.signKID]
+}
+
+// verifying returns the key with id kid, rereading the store (rarely) for a key another
+// node may have added since.
+func (k *keyring) verifying(ctx context.Context, kid string) ([]byte, bool) {
+	k.mu.RLock()
+	key, ok := k.keys[kid]
+	stale := k.now().Sub(k.lastReload) >= keyReloadInterval
+	k.mu.RUnlock()
+	if ok || !stale {
+		return key, ok
+	}
+	if k.reload(ctx) != nil {
+		return nil, false
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	key, ok = k.keys[kid]
+	return key, ok
+}

@@ -1,0 +1,61 @@
+package authcore
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// revokedSessions is the set of recently revoked sessions that every token check
+// consults, so verifying a token needs no store query. A session stays in the set for as
+// long as a token issued before its revocation could still be valid.
+type revokedSessions struct {
+	mu  sync.RWMutex
+	ids map[string]time.Time // id -> when this node learnt of the revocation
+}
+
+func (r *revokedSessions) has(id string) bool {
+	r.mu.RLock()
+	_, ok := r.ids[id]
+	r.mu.RUnlock()
+	return ok
+}
+
+func (r *revokedSessions) add(id string, now time.Time, keep time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = make(map[string]time.Time)
+	}
+	r.ids[id] = now
+	for old, at := range r.ids {
+		if now.Sub(at) > keep {
+			delete(r.ids, old)
+		}
+	}
+}
+
+func (r *revokedSessions) replace(ids []string, now time.Time) {
+	fresh := make(map[string]time.Time, len(ids))
+	for _, id := range ids {
+		fresh[id] = now
+	}
+	r.mu.Lock()
+	r.ids = fresh
+	r.mu.Unlock()
+}
+
+// revocationMemory is how far back revocations matter: the token lifetime plus a margin
+// for clock skew between nodes.
+func (a *Authenticator) revocationMemory() time.Duration { return a.tokenTTL + time.Minute }
+
+// loadRevokedSessions reads the revocations that still matter from the store.
+func (a *Authenticator) loadRevokedSessions(ctx context.Context) error {
+	now := a.now()
+	ids, err := a.store.RevokedSessionsSince(ctx, now.Add(-a.revocationMemory()))
+	if err != nil {
+		return err
+	}
+	a.revoked.replace(ids, now)
+	return nil
+}

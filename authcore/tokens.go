@@ -1,0 +1,223 @@
+package authcore
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// Tokens are HS256 JWTs: {"kid"} in the header, and iss, sub (user uid), tid (tenant
+// uid), sid (session id), iat and exp in the claims. HMAC keeps verification local and
+// cheap; the verified result is cached under the token's digest, so a token seen before
+// costs one SHA-256 and a cache lookup.
+const (
+	tokenIssuer = "keygate"
+	// maxTokenLen rejects absurd inputs before hashing or parsing them.
+	maxTokenLen = 2048
+	// DefaultTokenTTL is how long an Authorization token lives.
+	DefaultTokenTTL = 15 * time.Minute
+)
+
+type tokenClaims struct {
+	TenantUID string `json:"tid"`
+	SessionID string `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+// tokenEntry is a verified token, cached under its digest.
+type tokenEntry struct {
+	digest    Digest
+	userUID   string
+	tenantUID string
+	sessionID string
+	expiresAt time.Time
+}
+
+// Issued is a freshly issued token.
+type Issued struct {
+	Token     string
+	ExpiresAt time.Time
+	Principal *Principal
+}
+
+// AuthenticateToken resolves an Authorization token (without any "Bearer " prefix).
+func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
+	if token == "" {
+		return nil, ErrCredentialMissing
+	}
+	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
+		return nil, ErrCredentialMalformed
+	}
+	digest := Digest(sha256.Sum256([]byte(token)))
+	slot := digestSlot(digest)
+	e, ok := a.tokens.get(slot)
+	if !ok || !e.matches(digest) {
+		claims, err := a.parseToken(ctx, token, true)
+		if err != nil {
+			return nil, err
+		}
+		e = newTokenEntry(digest, claims)
+		a.tokens.set(slot, e, e.expiresAt.Sub(a.now()), a.tokens.generation())
+	}
+	return a.tokenPrincipal(ctx, e)
+}
+
+func (e *tokenEntry) matches(d Digest) bool { return e.digest == d }
+
+func newTokenEntry(d Digest, c *tokenClaims) *tokenEntry {
+	return &tokenEntry{digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID, expiresAt: c.ExpiresAt.Time}
+}
+
+// tokenPrincipal checks a verified token against the clock, revocations and its user's
+// current state.
+func (a *Authenticator) tokenPrincipal(ctx context.Context, e *tokenEntry) (*Principal, error) {
+	if !a.now().Before(e.expiresAt) {
+		return nil, ErrCredentialExpired
+	}
+	if a.revoked.has(e.sessionID) {
+		return nil, ErrCredentialRevoked
+	}
+	u, err := a.loadUser(ctx, e.userUID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.found || u.user.TenantUID != e.tenantUID {
+		return nil, ErrCredentialInvalid
+	}
+	if u.user.Disabled {
+		return nil, ErrUserDisabled
+	}
+	return &Principal{
+		UserUID: u.user.UID, Email: u.user.Email, TenantUID: u.user.TenantUID, Role: u.user.Role,
+		Method: MethodToken, SessionID: e.sessionID, ExpiresAt: e.expiresAt,
+	}, nil
+}
+
+// parseToken verifies a token's signature and issuer, and its expiry when checkExpiry.
+func (a *Authenticator) parseToken(ctx context.Context, token string, checkExpiry bool) (*tokenClaims, error) {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(tokenIssuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(a.now),
+	}
+	if !checkExpiry {
+		opts = append(opts, jwt.WithoutClaimsValidation())
+	}
+	claims := new(tokenClaims)
+	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		key, ok := a.keys.verifying(ctx, kid)
+		if !ok {
+			return nil, errors.New("unknown signing key")
+		}
+		return key, nil
+	}, opts...)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, ErrCredentialExpired
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return nil, ErrCredentialMalformed
+	case err != nil:
+		return nil, ErrCredentialInvalid
+	case !checkExpiry && claims.Issuer != tokenIssuer:
+		return nil, ErrCredentialInvalid
+	case claims.Subject == "" || claims.SessionID == "" || claims.ExpiresAt == nil:
+		return nil, ErrCredentialInvalid
+	}
+	return claims, nil
+}
+
+// issue signs a token for a session, valid for the token lifetime from now.
+func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
+	now := a.now()
+	expires := now.Add(a.tokenTTL).Truncate(time.Second)
+	kid, key := a.keys.signing()
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{
+		TenantUID: s.TenantUID,
+		SessionID: s.ID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    tokenIssuer,
+			Subject:   s.UserUID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(expires),
+		},
+	})
+	t.Header["kid"] = kid
+	signed, err := t.SignedString(key)
+	if err != nil {
+		return Issued{}, err
+	}
+	p.Method, p.SessionID, p.KeyUID, p.ExpiresAt = MethodToken, s.ID, "", expires
+	return Issued{Token: signed, ExpiresAt: expires, Principal: &p}, nil
+}
+
+// startSession records a new login for p and issues its first token.
+func (a *Authenticator) startSession(ctx context.Context, p *Principal) (Issued, error) {
+	s := storage.Session{ID: NewUID(), UserUID: p.UserUID, TenantUID: p.TenantUID, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return Issued{}, storeError(err, "user")
+	}
+	return a.issue(s, *p)
+}
+
+// Refresh issues a new token, with a fresh lifetime, in the session of a valid token.
+// It asks the store, not the cache, whether the session is still live.
+func (a *Authenticator) Refresh(ctx context.Context, token string) (Issued, error) {
+	p, err := a.AuthenticateToken(ctx, token)
+	if err != nil {
+		return Issued{}, err
+	}
+	s, err := a.store.SessionByID(ctx, p.SessionID)
+	if err != nil {
+		return Issued{}, storeError(err, "session")
+	}
+	if !s.RevokedAt.IsZero() {
+		return Issued{}, ErrCredentialRevoked
+	}
+	return a.issue(s, *p)
+}
+
+// RevokeTokens ends the sessions of tokens, expired or not. Users may revoke their own
+// tokens, tenant admins any token of their tenant. With no tokens, it ends the caller's
+// own session (a logout).
+func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, tokens []string) error {
+	if len(tokens) == 0 {
+		if caller.SessionID == "" {
+			return badRequest("no tokens to revoke")
+		}
+		return a.revokeSession(ctx, caller.SessionID)
+	}
+	var sessions []string
+	for i, t := range tokens {
+		c, err := a.parseToken(ctx, t, false)
+		if err != nil {
+			return badRequest("tokens[%d] is not a Keygate token", i)
+		}
+		own := c.Subject == caller.UserUID
+		if !own && !(caller.IsTenantAdmin() && c.TenantUID == caller.TenantUID) {
+			return forbidden("tokens[%d] belongs to another user", i)
+		}
+		sessions = append(sessions, c.SessionID)
+	}
+	for _, s := range sessions {
+		if err := a.revokeSession(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Authenticator) revokeSession(ctx context.Context, id string) error {
+	if err := a.store.RevokeSession(ctx, id, a.now().UTC()); err != nil {
+		return storeError(err, "session")
+	}
+	a.revoked.add(id, a.now(), a.revocationMemory())
+	return nil
+}

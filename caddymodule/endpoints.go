@@ -1,0 +1,185 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/keygate/keygate/authcore"
+)
+
+// maxBodyBytes bounds the JSON bodies the endpoints read.
+const maxBodyBytes = 64 << 10
+
+// tokenCookie is the cookie that carries a token when a login asks for setCookie.
+const tokenCookie = "Authorization"
+
+// endpoint serves one of Keygate's own routes.
+type endpoint func(h *Handler, w http.ResponseWriter, r *http.Request, param string) error
+
+// route returns the endpoint for r and its path parameter, or nil when r is for the
+// upstream. Only these exact routes are Keygate's; every other path is proxied.
+func (h *Handler) route(r *http.Request) (endpoint, string) {
+	if h.Endpoints == "off" {
+		return nil, ""
+	}
+	path := r.URL.Path
+	if rest, ok := strings.CutPrefix(path, h.authPrefix); ok {
+		switch {
+		case rest == "authenticate" && r.Method == http.MethodPost:
+			return (*Handler).serveAuthenticate, ""
+		case strings.HasPrefix(rest, "refresh/") && r.Method == http.MethodGet:
+			return (*Handler).serveRefresh, strings.TrimPrefix(rest, "refresh/")
+		}
+	}
+	if rest, ok := strings.CutPrefix(path, h.apiPrefix); ok {
+		switch {
+		case rest == "users/auth/tokens/revoke" && r.Method == http.MethodPost:
+			return (*Handler).serveRevoke, ""
+		case rest == "users/info" && r.Method == http.MethodGet:
+			return (*Handler).serveInfo, ""
+		}
+	}
+	return nil, ""
+}
+
+// loginRequest is the body of POST /v1/auth/authenticate.
+type loginRequest struct {
+	EmailID  string `json:"emailId"`
+	Password string `json:"password"`
+	Org      string `json:"org"`
+}
+
+// tokenResponse is the answer to a login or refresh, as Palette sends it.
+type tokenResponse struct {
+	Authorization string `json:"Authorization"`
+	IsMfa         bool   `json:"isMfa"`
+}
+
+func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ string) error {
+	ip := clientIP(r)
+	var issued authcore.Issued
+	var err error
+	if key := takeAPIKey(r, true); key != "" {
+		issued, err = h.auth.LoginWithAPIKey(r.Context(), key, ip)
+	} else {
+		var body loginRequest
+		if err = decodeJSON(r, &body); err == nil {
+			issued, err = h.auth.Login(r.Context(), authcore.Login{Email: body.EmailID, Password: body.Password, Org: body.Org, ClientIP: ip})
+		}
+	}
+	h.logLogin(r, issued, err)
+	if err != nil {
+		return h.reject(w, r, err)
+	}
+	return h.writeToken(w, r, issued)
+}
+
+func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, token string) error {
+	issued, err := h.auth.Refresh(r.Context(), token)
+	if err != nil {
+		return h.reject(w, r, err)
+	}
+	return h.writeToken(w, r, issued)
+}
+
+// revokeRequest is the body of POST /v1/users/auth/tokens/revoke.
+type revokeRequest struct {
+	Tokens []string `json:"tokens"`
+}
+
+func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, _ string) error {
+	p, err := h.authenticate(r)
+	if err != nil {
+		return h.reject(w, r, err)
+	}
+	var body revokeRequest
+	if err := decodeJSON(r, &body); err != nil {
+		return h.reject(w, r, err)
+	}
+	if err := h.auth.RevokeTokens(r.Context(), p, body.Tokens); err != nil {
+		return h.reject(w, r, err)
+	}
+	h.logger.Info("tokens revoked", zap.String("user_uid", p.UserUID), zap.Int("count", max(len(body.Tokens), 1)))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) error {
+	p, err := h.authenticate(r)
+	if err != nil {
+		return h.reject(w, r, err)
+	}
+	info, err := h.auth.Info(r.Context(), p)
+	if err != nil {
+		return h.reject(w, r, err)
+	}
+	return writeJSON(w, http.StatusOK, info)
+}
+
+// writeToken answers a login or refresh, also as a cookie when ?setCookie=true.
+func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued authcore.Issued) error {
+	if r.URL.Query().Get("setCookie") == "true" {
+		http.SetCookie(w, &http.Cookie{
+			Name: tokenCookie, Value: issued.Token, Path: "/",
+			Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+		})
+	}
+	return writeJSON(w, http.StatusOK, tokenResponse{Authorization: issued.Token})
+}
+
+func (h *Handler) logLogin(r *http.Request, issued authcore.Issued, err error) {
+	if err == nil {
+		h.logger.Info("login", zap.String("user_uid", issued.Principal.UserUID), zap.String("tenant_uid", issued.Principal.TenantUID))
+		return
+	}
+	e := authcore.AsError(err)
+	lvl := zap.DebugLevel
+	if e.Status == http.StatusTooManyRequests || e.Status >= 500 {
+		lvl = zap.WarnLevel
+	}
+	if c := h.logger.Check(lvl, "login refused"); c != nil {
+		c.Write(zap.String("result", e.Code), zap.String("client_ip", clientIP(r)))
+	}
+}
+
+// decodeJSON reads a bounded JSON body into v; bad JSON is a 400 saying what is wrong.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		var syntax *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body is empty; JSON was expected"}
+		case errors.As(err, &typeErr):
+			return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "field " + typeErr.Field + " has the wrong type"}
+		case errors.As(err, &syntax):
+			return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body is not valid JSON"}
+		}
+		return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body could not be read"}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// clientIP is the client's address as Caddy determined it (honouring trusted_proxies).
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		return ip
+	}
+	return r.RemoteAddr
+}
