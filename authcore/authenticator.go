@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/keygate/keygate/storage"
 )
 
@@ -74,7 +72,6 @@ type Authenticator struct {
 	access  *decisionCache[*accessEntry]
 	tokens  *decisionCache[*tokenEntry]
 	users   *decisionCache[*userEntry]
-	flight  singleflight.Group
 
 	keys    *keyring
 	revoked revokedSessions
@@ -186,28 +183,15 @@ func (e *keyEntry) matches(d Digest) bool {
 // loadKey fetches a digest from the store once however many requests want it at the
 // same moment, and caches the answer.
 func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64) (*keyEntry, error) {
-	v, err, _ := a.flight.Do(string(digest[:]), func() (any, error) {
-		// A request that missed just before the previous load finished lands here:
-		// the answer is cached by now.
-		if e, ok := a.apiKeys.get(slot); ok && e.matches(digest) {
-			return e, nil
-		}
-		since := a.apiKeys.generation()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
-		defer cancel()
+	return a.apiKeys.load(ctx, slot, string(digest[:]), func(e *keyEntry) bool { return e.matches(digest) }, func(ctx context.Context) (*keyEntry, time.Duration, error) {
 		a.storeLookups.Add(1)
 		grant, err := a.store.KeyGrantByDigest(ctx, digest[:])
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, ErrStoreUnavailable
+			return nil, 0, ErrStoreUnavailable
 		}
 		e := newKeyEntry(digest, grant, err == nil)
-		a.apiKeys.set(slot, e, a.keyTTL(e), since)
-		return e, nil
+		return e, a.keyTTL(e), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*keyEntry), nil
 }
 
 func newKeyEntry(digest Digest, g storage.KeyGrant, found bool) *keyEntry {

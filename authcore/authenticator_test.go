@@ -3,6 +3,7 @@ package authcore
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,3 +229,52 @@ func mustPrincipal(t *testing.T, f *fixture, u storage.User) *Principal {
 }
 
 func errOf(_ *Principal, err error) error { return err }
+
+// blockingStore holds the first key lookup after it has read the store, until released.
+type blockingStore struct {
+	storage.Store
+	first   atomic.Bool
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingStore) KeyGrantByDigest(ctx context.Context, d []byte) (storage.KeyGrant, error) {
+	g, err := s.Store.KeyGrantByDigest(ctx, d)
+	if s.first.CompareAndSwap(false, true) {
+		close(s.read)
+		<-s.release
+	}
+	return g, err
+}
+
+// A request made after a revocation must not share a lookup begun before it.
+func TestRequestsAfterARevocationDoNotJoinAnEarlierLookup(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := f.mustKey(t, f.user, "30d")
+	slow := &blockingStore{Store: f.store, read: make(chan struct{}), release: make(chan struct{})}
+	auth, err := NewAuthenticator(ctx, Config{Store: slow, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	admin := &Admin{Store: f.store, Auth: auth, Now: f.clock.Now}
+
+	early := make(chan error, 1)
+	go func() { _, err := auth.AuthenticateAPIKey(ctx, k.Key); early <- err }()
+	<-slow.read // the early lookup has seen the key active
+	if _, err := admin.SetAPIKeyActive(ctx, k.Record.UID, false); err != nil {
+		t.Fatal(err)
+	}
+	late := make(chan error, 1)
+	go func() { _, err := auth.AuthenticateAPIKey(ctx, k.Key); late <- err }()
+	select {
+	case err := <-late:
+		wantCode(t, err, "CredentialRevoked")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the request made after the revocation waited on the earlier lookup")
+	}
+	close(slow.release)
+	<-early
+	wantCode(t, errOf(auth.AuthenticateAPIKey(ctx, k.Key)), "CredentialRevoked")
+}

@@ -1,95 +1,122 @@
 package authcore
 
 import (
+	"context"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/sync/singleflight"
 )
 
 // decisionCache holds recent lookups under a 64-bit key derived from the credential's
 // digest (never the credential itself). Values carry their full identity and callers
 // verify it on a hit, so a 64-bit collision can never return another credential's entry.
 //
-// ristretto's Clear is not safe while other goroutines use the cache, so reset swaps in
-// a fresh cache instead and closes the old one once in-flight readers are done with it.
-//
-// Invalidations bump a generation counter. A loader notes the generation before it asks
-// the store and drops what it cached if the generation moved meanwhile, so a lookup that
-// raced with a revocation can never re-cache the revoked credential.
+// Invalidations bump a generation counter, and every entry is stamped with the generation
+// at which its load began:
+//   - a loader that raced with an invalidation withdraws what it cached (see set);
+//   - loads are shared (singleflight) only between requests that began in the same
+//     generation, so a request made after a revocation never joins a lookup begun before;
+//   - reset raises a floor below which entries count as misses, which drops everything
+//     without touching ristretto (its Clear is unsafe while other goroutines use it).
 type decisionCache[V any] struct {
-	current    atomic.Pointer[ristretto.Cache[uint64, V]]
-	gen        atomic.Uint64
-	maxEntries int64
+	rc     *ristretto.Cache[uint64, stamped[V]]
+	gen    atomic.Uint64
+	floor  atomic.Uint64
+	flight singleflight.Group
 }
 
-// retireDelay is how long a swapped-out cache stays open for goroutines that loaded it
-// just before a reset.
-const retireDelay = 5 * time.Second
+type stamped[V any] struct {
+	gen uint64
+	v   V
+}
+
+// maxCacheEntries keeps ristretto's counters (10 per entry) within reason.
+const maxCacheEntries = 1 << 24
 
 func newDecisionCache[V any](maxEntries int64) (*decisionCache[V], error) {
-	c := &decisionCache[V]{maxEntries: maxEntries}
-	rc, err := c.build()
-	if err != nil {
-		return nil, err
-	}
-	c.current.Store(rc)
-	return c, nil
-}
-
-// build configures ristretto for small fixed-size entries: every entry costs 1, so
-// MaxCost is the entry limit and internal cost accounting is off; NumCounters is 10x the
-// entry count, as ristretto's docs advise, for its admission policy.
-func (c *decisionCache[V]) build() (*ristretto.Cache[uint64, V], error) {
-	return ristretto.NewCache(&ristretto.Config[uint64, V]{
-		NumCounters:        c.maxEntries * 10,
-		MaxCost:            c.maxEntries,
+	// Every entry costs 1, so MaxCost is the entry limit and internal cost accounting is
+	// off; NumCounters is 10x the entry count, as ristretto's docs advise, for its
+	// admission policy.
+	rc, err := ristretto.NewCache(&ristretto.Config[uint64, stamped[V]]{
+		NumCounters:        min(maxEntries, maxCacheEntries) * 10,
+		MaxCost:            min(maxEntries, maxCacheEntries),
 		BufferItems:        64,
 		IgnoreInternalCost: true,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &decisionCache[V]{rc: rc}, nil
 }
 
-func (c *decisionCache[V]) get(key uint64) (V, bool) { return c.current.Load().Get(key) }
+func (c *decisionCache[V]) get(key uint64) (V, bool) {
+	s, ok := c.rc.Get(key)
+	if !ok || s.gen < c.floor.Load() {
+		var zero V
+		return zero, false
+	}
+	return s.v, true
+}
 
-// generation is noted by loaders before they query the store; see set.
-func (c *decisionCache[V]) generation() uint64 { return c.gen.Load() }
+// load runs fn once for all concurrent requests of the same generation that ask for id,
+// and caches its result under key for the ttl fn returns. fn gets a context that outlives
+// any one request, bounded by loadTimeout. is tells whether a cached value is the one
+// asked for (see the 64-bit key caveat above).
+func (c *decisionCache[V]) load(ctx context.Context, key uint64, id string, is func(V) bool, fn func(context.Context) (V, time.Duration, error)) (V, error) {
+	since := c.gen.Load()
+	v, err, _ := c.flight.Do(strconv.FormatUint(since, 36)+"/"+id, func() (any, error) {
+		// A request that missed just before the previous load of id finished lands
+		// here: the answer is cached by now.
+		if v, ok := c.get(key); ok && is(v) {
+			return v, nil
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		v, ttl, err := fn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.set(key, v, ttl, since)
+		return v, nil
+	})
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return v.(V), nil
+}
 
 // set stores v, loaded when the generation was since, for at most ttl. It waits until the
-// entry is visible, so the next request for the same credential is a hit rather than a
-// second store query, and withdraws it if an invalidation ran meanwhile.
+// entry is visible, so the next request is a hit rather than a second store query, and
+// withdraws it if an invalidation ran meanwhile.
 func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64) {
 	if ttl <= 0 {
 		return
 	}
-	rc := c.current.Load()
-	rc.SetWithTTL(key, v, 1, ttl)
-	rc.Wait()
+	c.rc.SetWithTTL(key, stamped[V]{gen: since, v: v}, 1, ttl)
+	c.rc.Wait()
 	if c.gen.Load() != since {
-		rc.Del(key)
+		c.rc.Del(key)
 	}
 }
 
 // del drops one entry.
 func (c *decisionCache[V]) del(key uint64) {
 	c.gen.Add(1)
-	c.current.Load().Del(key)
+	c.rc.Del(key)
 }
 
 // reset drops every entry.
-func (c *decisionCache[V]) reset() error {
-	fresh, err := c.build()
-	if err != nil {
-		return err
-	}
-	c.gen.Add(1)
-	old := c.current.Swap(fresh)
-	time.AfterFunc(retireDelay, old.Close)
-	return nil
+func (c *decisionCache[V]) reset() {
+	c.floor.Store(c.gen.Add(1))
 }
 
 // close releases the cache; a nil cache (one never built) is fine.
 func (c *decisionCache[V]) close() {
 	if c != nil {
-		c.current.Load().Close()
+		c.rc.Close()
 	}
 }

@@ -48,11 +48,10 @@ func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
 // Reset drops every cached decision and rereads the revoked sessions, after changes may
 // have been missed.
 func (a *Authenticator) Reset() {
-	// build cannot fail here: the same configuration already succeeded once.
-	_ = a.apiKeys.reset()
-	_ = a.access.reset()
-	_ = a.tokens.reset()
-	_ = a.users.reset()
+	a.apiKeys.reset()
+	a.access.reset()
+	a.tokens.reset()
+	a.users.reset()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	// On failure the set keeps what it had; the watcher retries and resyncs again.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 )
@@ -52,25 +53,16 @@ func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, proj
 }
 
 func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64) (*accessEntry, error) {
-	v, err, _ := a.flight.Do("p/"+storage.MembershipRef(projectUID, userUID), func() (any, error) {
-		since := a.access.generation()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
-		defer cancel()
+	return a.access.load(ctx, slot, storage.MembershipRef(projectUID, userUID), func(e *accessEntry) bool { return e.projectUID == projectUID && e.userUID == userUID }, func(ctx context.Context) (*accessEntry, time.Duration, error) {
 		a.storeLookups.Add(1)
 		access, err := a.store.ProjectAccess(ctx, projectUID, userUID)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, ErrStoreUnavailable
+			return nil, 0, ErrStoreUnavailable
 		}
 		e := &accessEntry{projectUID: projectUID, userUID: userUID, found: err == nil, access: access}
-		ttl := a.cacheTTL
 		if !e.found || !e.access.Member {
-			ttl = a.negativeTTL
+			return e, a.negativeTTL, nil
 		}
-		a.access.set(slot, e, ttl, since)
-		return e, nil
+		return e, a.cacheTTL, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*accessEntry), nil
 }

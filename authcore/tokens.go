@@ -58,12 +58,13 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 	slot := digestSlot(digest)
 	e, ok := a.tokens.get(slot)
 	if !ok || !e.matches(digest) {
+		since := a.tokens.gen.Load()
 		claims, err := a.parseToken(ctx, token, true)
 		if err != nil {
 			return nil, err
 		}
 		e = newTokenEntry(digest, claims)
-		a.tokens.set(slot, e, e.expiresAt.Sub(a.now()), a.tokens.generation())
+		a.tokens.set(slot, e, e.expiresAt.Sub(a.now()), since)
 	}
 	return a.tokenPrincipal(ctx, e)
 }

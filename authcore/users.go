@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 )
@@ -25,27 +26,17 @@ func (a *Authenticator) loadUser(ctx context.Context, uid string) (*userEntry, e
 	if e, ok := a.users.get(slot); ok && e.uid == uid {
 		return e, nil
 	}
-	v, err, _ := a.flight.Do("u/"+uid, func() (any, error) {
-		since := a.users.generation()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
-		defer cancel()
+	return a.users.load(ctx, slot, uid, func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
 		a.storeLookups.Add(1)
 		u, err := a.store.UserByUID(ctx, uid)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, ErrStoreUnavailable
+			return nil, 0, ErrStoreUnavailable
 		}
-		e := &userEntry{uid: uid, found: err == nil, user: u}
-		ttl := a.cacheTTL
-		if !e.found {
-			ttl = a.negativeTTL
+		if err != nil {
+			return &userEntry{uid: uid}, a.negativeTTL, nil
 		}
-		a.users.set(slot, e, ttl, since)
-		return e, nil
+		return &userEntry{uid: uid, found: true, user: u}, a.cacheTTL, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*userEntry), nil
 }
 
 // InvalidateUser drops the cached record of one user.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -26,25 +27,25 @@ func TestReloadKeepsSharedStateAndStopReleasesIt(t *testing.T) {
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(fmt.Sprintf(
-			"{\n\tadmin off\n\tkeygate {\n\t\tstorage sqlite %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\trespond %q\n}\n", db, port, body)), nil)
+			"{\n\tadmin off\n\tpersist_config off\n\tkeygate {\n\t\tstorage sqlite %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\trespond %q\n}\n", db, port, body)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cfg
 	}
-	key := "sqlite:" + db + "|0|0s|0s"
+	prefix := "sqlite:" + db + "|"
 
 	if err := caddy.Load(config("one"), true); err != nil {
 		t.Fatal(err)
 	}
-	first := sharedStateFor(t, key)
+	key, first := sharedStateFor(t, prefix)
 	if err := caddy.Load(config("two"), true); err != nil {
 		t.Fatal(err)
 	}
 	if refs, ok := statePool.References(key); !ok || refs != 1 {
 		t.Fatalf("after reload: %d references (present %v), want 1", refs, ok)
 	}
-	if second := sharedStateFor(t, key); second != first {
+	if _, second := sharedStateFor(t, prefix); second != first {
 		t.Fatal("reload replaced the shared state: the cache went cold and the store was reopened")
 	}
 	if err := caddy.Stop(); err != nil {
@@ -58,17 +59,22 @@ func TestReloadKeepsSharedStateAndStopReleasesIt(t *testing.T) {
 	}
 }
 
-func sharedStateFor(t *testing.T, key string) *sharedState {
+// sharedStateFor finds the one shared state whose pool key starts with prefix.
+func sharedStateFor(t *testing.T, prefix string) (string, *sharedState) {
 	t.Helper()
+	var key string
 	var found *sharedState
 	statePool.Range(func(k, v any) bool {
-		if k == key {
-			found = v.(*sharedState)
+		if s, ok := k.(string); ok && strings.HasPrefix(s, prefix) {
+			if found != nil {
+				t.Errorf("two shared states for %s", prefix)
+			}
+			key, found = s, v.(*sharedState)
 		}
 		return true
 	})
 	if found == nil {
-		t.Fatalf("no shared state under %q", key)
+		t.Fatalf("no shared state for %s", prefix)
 	}
-	return found
+	return key, found
 }

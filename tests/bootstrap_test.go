@@ -20,6 +20,7 @@ func bootstrapGateway(t *testing.T, dir, passwordArg string) (logPath string) {
 	logPath = filepath.Join(dir, fmt.Sprintf("caddy-%d.log", freePort(t)))
 	loadCaddyfile(t, fmt.Sprintf(`{
 	admin off
+	persist_config off
 	log {
 		output file %s
 		level DEBUG

@@ -73,7 +73,7 @@ func TestCommandLineMintsKeysThatTheRunningGatewayHonours(t *testing.T) {
 	db := filepath.Join(dir, "kg.db")
 	upstream := startEchoUpstream(t)
 	port := freePort(t)
-	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tkeygate {\n\t\tstorage sqlite %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", db, port, upstream)
+	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tkeygate {\n\t\tstorage sqlite %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", db, port, upstream)
 	cfgPath := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(cfgPath, []byte(caddyfile), 0o644); err != nil {
 		t.Fatal(err)

@@ -54,6 +54,7 @@ func startGateway(t *testing.T, handlerBlock string) *gateway {
 	g.url = fmt.Sprintf("http://127.0.0.1:%d", port)
 	caddyfile := fmt.Sprintf(`{
 	admin off
+	persist_config off
 	auto_https off
 	# Let the underscore and dot spellings through Caddy's own filter, to show that
 	# Keygate strips them by itself.

@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	tests = append(tests, userTests...)
 	tests = append(tests, projectTests...)
 	tests = append(tests, apiKeyTests...)
+	tests = append(tests, signingKeyTests...)
+	tests = append(tests, sessionTests...)
 	tests = append(tests, bootstrapTests...)
 	tests = append(tests, watchTests...)
 	tests = append(tests, miscTests...)

@@ -159,3 +159,25 @@ func userUIDs(users []storage.User) []string {
 	}
 	return uids
 }
+
+// newSession returns a live session of u, created age after t0.
+func newSession(u storage.User, age time.Duration) storage.Session {
+	return storage.Session{ID: newUID("session"), UserUID: u.UID, TenantUID: u.TenantUID, CreatedAt: t0.Add(age)}
+}
+
+func mustSession(t *testing.T, s storage.Store, u storage.User, age time.Duration) storage.Session {
+	t.Helper()
+	sess := newSession(u, age)
+	if err := s.CreateSession(ctx(t), sess); err != nil {
+		t.Fatalf("CreateSession for %s: %v", u.UID, err)
+	}
+	return sess
+}
+
+// newSigningKey returns a key created age after t0, with a 32-byte secret derived from
+// its kid.
+func newSigningKey(age time.Duration) storage.SigningKey {
+	kid := newUID("kid")
+	secret := sha256.Sum256([]byte("secret " + kid))
+	return storage.SigningKey{KID: kid, Secret: secret[:], CreatedAt: t0.Add(age)}
+}

@@ -17,6 +17,7 @@ var watchTests = []suiteTest{
 	{"Watch/APIKeyActive", testWatchAPIKeyActive},
 	{"Watch/UserDisabled", testWatchUserDisabled},
 	{"Watch/Membership", testWatchMembership},
+	{"Watch/SessionRevoked", testWatchSessionRevoked},
 	{"Watch/NotBeforeStart", testWatchNotBeforeStart},
 	{"Watch/ReturnsOnCancel", testWatchReturnsOnCancel},
 }
@@ -188,13 +189,57 @@ func testWatchAPIKeyActive(t *testing.T, s storage.Store) {
 	}
 }
 
+// mustSeeAll waits until a change of each of wants (by Kind and Ref) has been delivered,
+// in any order.
+func (r *recorder) mustSeeAll(t *testing.T, wants ...storage.Change) {
+	t.Helper()
+	missing := map[storage.Change]bool{}
+	for _, w := range wants {
+		missing[storage.Change{Kind: w.Kind, Ref: w.Ref}] = true
+	}
+	_, ok := r.wait(t, changeTimeout, func(c storage.Change) bool {
+		if c.Kind != storage.ChangeResync && c.Seq <= 0 {
+			t.Errorf("change %+v: want a positive Seq", c)
+		}
+		delete(missing, storage.Change{Kind: c.Kind, Ref: c.Ref})
+		return len(missing) == 0
+	})
+	if !ok {
+		t.Fatalf("changes not delivered within %v: %v", changeTimeout, missing)
+	}
+}
+
 func testWatchUserDisabled(t *testing.T, s storage.Store) {
 	tn, _, r := watchFixture(t, s)
 	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
 	k1, k2 := mustKey(t, s, u), mustKey(t, s, u)
+	keyless := mustUser(t, s, tn.UID, "bob@example.com", 0)
 	mustOK(t, "SetUserDisabled", s.SetUserDisabled(ctx(t), u.UID, true))
-	r.mustSee(t, storage.ChangeAPIKey, keyRef(k1))
-	r.mustSee(t, storage.ChangeAPIKey, keyRef(k2))
+	r.mustSeeAll(t,
+		storage.Change{Kind: storage.ChangeUser, Ref: u.UID},
+		storage.Change{Kind: storage.ChangeAPIKey, Ref: keyRef(k1)},
+		storage.Change{Kind: storage.ChangeAPIKey, Ref: keyRef(k2)})
+	// A user without keys is announced too, and so is enabling.
+	mustOK(t, "SetUserDisabled(keyless)", s.SetUserDisabled(ctx(t), keyless.UID, true))
+	r.mustSee(t, storage.ChangeUser, keyless.UID)
+	mustOK(t, "SetUserDisabled(false)", s.SetUserDisabled(ctx(t), u.UID, false))
+	r.mustSeeAll(t,
+		storage.Change{Kind: storage.ChangeUser, Ref: u.UID},
+		storage.Change{Kind: storage.ChangeAPIKey, Ref: keyRef(k1)},
+		storage.Change{Kind: storage.ChangeAPIKey, Ref: keyRef(k2)})
+}
+
+// testWatchSessionRevoked also checks that a refused revocation announces nothing: had it
+// been recorded, it would have come before the later, successful one.
+func testWatchSessionRevoked(t *testing.T, s storage.Store) {
+	_, u, r := watchFixture(t, s)
+	sess := mustSession(t, s, u, 0)
+	wantErr(t, "RevokeSession(unknown)", s.RevokeSession(ctx(t), "no-such-session", t0), storage.ErrNotFound)
+	mustOK(t, "RevokeSession", s.RevokeSession(ctx(t), sess.ID, t0.Add(time.Hour)))
+	r.mustSee(t, storage.ChangeSession, sess.ID)
+	if r.sawRef("no-such-session") {
+		t.Error("Watch delivered a change for a RevokeSession that failed")
+	}
 }
 
 func testWatchMembership(t *testing.T, s storage.Store) {

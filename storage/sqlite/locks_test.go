@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlstore"
@@ -78,5 +80,46 @@ func TestChangesTakeLock(t *testing.T) {
 	}
 	if len(d.names) != 1 || d.names[0] != "changes" {
 		t.Errorf("locks taken by SetAPIKeyActive = %v, want [changes]", d.names)
+	}
+}
+
+// TestNewChangesTakeLock covers the writes that record changes besides SetAPIKeyActive:
+// each insert into the change log is preceded by the "changes" lock.
+func TestNewChangesTakeLock(t *testing.T) {
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := &lockingDialect{}
+	st := sqlstore.New(s.DB(), d)
+	ctx := context.Background()
+	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range []string{"k1", "k2"} {
+		k := storage.APIKey{UID: uid, TenantUID: "t1", UserUID: "u1", Digest: []byte(uid), Active: true}
+		if err := st.CreateAPIKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	d.names = nil
+	if err := st.SetUserDisabled(ctx, "u1", true); err != nil {
+		t.Fatal(err)
+	}
+	// One ChangeUser and two ChangeAPIKey.
+	if !slices.Equal(d.names, []string{"changes", "changes", "changes"}) {
+		t.Errorf("locks taken by SetUserDisabled = %v, want [changes changes changes]", d.names)
+	}
+	d.names = nil
+	if err := st.RevokeSession(ctx, "s1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.names, []string{"changes"}) {
+		t.Errorf("locks taken by RevokeSession = %v, want [changes]", d.names)
 	}
 }

@@ -3,10 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlstore"
 )
 
@@ -102,5 +105,49 @@ func TestMigrateFailureLeavesNothing(t *testing.T) {
 	}
 	if vs := versions(t, db); len(vs) != 1 || vs[0] != 1 {
 		t.Errorf("schema_migrations = %v, want [1]", vs)
+	}
+}
+
+// TestUpgradeFrom0001 opens a database made before 0002_tokens.sql, with data in it: Open
+// must add the new tables and keep the data, and sessions must work on the old users.
+func TestUpgradeFrom0001(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", dsn(Options{Path: path}.withDefaults()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	initSQL, err := fs.ReadFile(migrationFiles, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Migrate(ctx, db, dialect{}, fstest.MapFS{"0001_init.sql": {Data: initSQL}}); err != nil {
+		t.Fatal(err)
+	}
+	old := sqlstore.New(db, dialect{})
+	if _, err := old.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
+		t.Fatal(err)
+	}
+	if tableExists(t, db, "sessions") {
+		t.Fatal("sessions exists after 0001 alone")
+	}
+	db.Close()
+
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if vs := versions(t, s.DB()); len(vs) != 2 || vs[0] != 1 || vs[1] != 2 {
+		t.Errorf("schema_migrations = %v, want [1 2]", vs)
+	}
+	if _, err := s.UserByUID(ctx, "u1"); err != nil {
+		t.Fatalf("user made before the upgrade: %v", err)
+	}
+	if err := s.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
+		t.Fatalf("CreateSession after the upgrade: %v", err)
+	}
+	if err := s.CreateSigningKey(ctx, storage.SigningKey{KID: "k1", Secret: []byte{1}, CreatedAt: time.Now()}); err != nil {
+		t.Fatalf("CreateSigningKey after the upgrade: %v", err)
 	}
 }

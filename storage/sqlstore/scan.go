@@ -115,3 +115,34 @@ func (r *apiKeyRow) apiKey() storage.APIKey {
 	r.k.UpdatedAt = fromMillis(r.updated)
 	return r.k
 }
+
+var signingKeyColumns = []string{"kid", "secret", "created_at"}
+
+type signingKeyRow struct {
+	k       storage.SigningKey
+	created int64
+}
+
+func (r *signingKeyRow) dest() []any { return []any{&r.k.KID, &r.k.Secret, &r.created} }
+
+func (r *signingKeyRow) signingKey() storage.SigningKey {
+	r.k.CreatedAt = fromMillis(r.created)
+	return r.k
+}
+
+var sessionColumns = []string{"id", "user_uid", "tenant_uid", "created_at", "revoked_at"}
+
+type sessionRow struct {
+	s                storage.Session
+	created, revoked int64
+}
+
+func (r *sessionRow) dest() []any {
+	return []any{&r.s.ID, &r.s.UserUID, &r.s.TenantUID, &r.created, &r.revoked}
+}
+
+func (r *sessionRow) session() storage.Session {
+	r.s.CreatedAt = fromMillis(r.created)
+	r.s.RevokedAt = fromMillis(r.revoked)
+	return r.s
+}

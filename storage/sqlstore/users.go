@@ -74,7 +74,8 @@ func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User,
 }
 
 // SetUserDisabled sets the user's Disabled flag and, in the same transaction, records a
-// ChangeAPIKey for each of the user's keys so that every cache drops them.
+// ChangeUser for the user and a ChangeAPIKey for each of the user's keys, so that every
+// cache drops them.
 func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) error {
 	what := fmt.Sprintf("set user %q disabled", uid)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -86,6 +87,9 @@ func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) 
 		}
 		if err := mustAffect(res, what); err != nil {
 			return err
+		}
+		if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		digests, err := s.userKeyDigests(ctx, tx, uid)
 		if err != nil {

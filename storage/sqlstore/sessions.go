@@ -1,0 +1,102 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+)
+
+var (
+	selectSession     = "SELECT " + columns("", sessionColumns...) + " FROM sessions"
+	insertSessionStmt = "INSERT INTO sessions (" + columns("", sessionColumns...) + ") VALUES (?, ?, ?, ?, ?)"
+)
+
+// errZeroRevokeTime refuses RevokeSession at the zero time, which is stored as 0, the
+// value that means "live": the call would report success and revoke nothing.
+var errZeroRevokeTime = errors.New("zero revocation time")
+
+// CreateSession inserts sess. ErrConflict when its id is taken; ErrNotFound when its user
+// does not exist in its tenant. A session created with RevokedAt set is stored revoked
+// (no change is recorded: nothing can have cached it yet).
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
+	_, err := s.exec(ctx, s.db, insertSessionStmt,
+		sess.ID, sess.UserUID, sess.TenantUID, millis(sess.CreatedAt), millis(sess.RevokedAt))
+	if err == nil {
+		return nil
+	}
+	return s.writeError(ctx, "create session", err, fmt.Sprintf("user %q in tenant %q", sess.UserUID, sess.TenantUID),
+		uniqueRule{fmt.Sprintf("session id %q", sess.ID), "SELECT 1 FROM sessions WHERE id = ?", []any{sess.ID}},
+	)
+}
+
+// SessionByID returns the session with that id; RevokedAt is zero while it is live.
+func (s *Store) SessionByID(ctx context.Context, id string) (storage.Session, error) {
+	var r sessionRow
+	if err := s.queryRow(ctx, s.db, selectSession+" WHERE id = ?", id).Scan(r.dest()...); err != nil {
+		return storage.Session{}, notFound(err, fmt.Sprintf("session %q", id))
+	}
+	return r.session(), nil
+}
+
+// RevokeSession sets the session's revoked_at to at and records a ChangeSession in the
+// same transaction. Revoking a revoked session keeps the first revoked_at, succeeds and
+// records nothing (nothing changed: watchers were told the first time). ErrNotFound when
+// there is no such session.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	what := fmt.Sprintf("revoke session %q", id)
+	if millis(at) == 0 {
+		return fmt.Errorf("%s: %w", what, errZeroRevokeTime)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// "revoked_at = 0" in the update itself makes concurrent revocations safe on
+		// PostgreSQL too: the loser re-checks the row after the winner commits.
+		res, err := s.exec(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0",
+			millis(at), id)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("%s: rows affected: %w", what, err)
+		}
+		if n == 0 {
+			// Already revoked, or no such session.
+			var one int
+			if err := s.queryRow(ctx, tx, "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one); err != nil {
+				return notFound(err, what)
+			}
+			return nil
+		}
+		if err := s.recordChange(ctx, tx, storage.ChangeSession, id, s.now()); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// RevokedSessionsSince returns the ids of the sessions revoked at or after since, in no
+// particular order; none is an empty result, not an error.
+func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]string, error) {
+	// revoked_at <> 0 keeps live sessions out when since is the zero time (stored as 0).
+	rows, err := s.query(ctx, s.db, "SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
+	if err != nil {
+		return nil, fmt.Errorf("revoked sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("revoked sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("revoked sessions: %w", err)
+	}
+	return ids, nil
+}

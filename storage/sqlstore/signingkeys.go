@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/keygate/keygate/storage"
+)
+
+var (
+	selectSigningKeys    = "SELECT " + columns("", signingKeyColumns...) + " FROM signing_keys ORDER BY created_at, kid"
+	insertSigningKeyStmt = "INSERT INTO signing_keys (" + columns("", signingKeyColumns...) + ") VALUES (?, ?, ?)"
+)
+
+// errEmptySecret refuses a signing key without a secret: an empty HMAC key would let
+// anyone forge tokens.
+var errEmptySecret = errors.New("empty secret")
+
+// SigningKeys returns every token signing key, oldest first (ties by kid).
+func (s *Store) SigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	rows, err := s.query(ctx, s.db, selectSigningKeys)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []storage.SigningKey
+	for rows.Next() {
+		var r signingKeyRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fmt.Errorf("signing keys: %w", err)
+		}
+		keys = append(keys, r.signingKey())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	return keys, nil
+}
+
+// CreateSigningKey inserts k; ErrConflict when its kid is taken. A key without a secret
+// is refused. Errors never carry the secret.
+func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
+	op := fmt.Sprintf("create signing key %q", k.KID)
+	if len(k.Secret) == 0 {
+		return fmt.Errorf("%s: %w", op, errEmptySecret)
+	}
+	_, err := s.exec(ctx, s.db, insertSigningKeyStmt, k.KID, k.Secret, millis(k.CreatedAt))
+	if err == nil {
+		return nil
+	}
+	return s.writeError(ctx, op, err, "",
+		uniqueRule{"kid", "SELECT 1 FROM signing_keys WHERE kid = ?", []any{k.KID}},
+	)
+}
