@@ -49,9 +49,13 @@ func TestStripRemovesEverySpellingOfIdentityHeaders(t *testing.T) {
 		"Project_uid":  {"f"},
 		"X-User-Uids":  {"keep"},
 		"Accept":       {"keep"},
+		"Connection":   {"keep-alive, X-User-Uid", "x_tenant_uid,Upgrade"},
 	}
 	h.strip(header)
-	if len(header) != 2 || header.Get("Accept") != "keep" || header.Get("X-User-Uids") != "keep" {
+	if len(header) != 3 || header.Get("Accept") != "keep" || header.Get("X-User-Uids") != "keep" {
 		t.Fatalf("after strip: %v", header)
+	}
+	if got := header.Get("Connection"); got != "keep-alive, Upgrade" {
+		t.Fatalf("Connection = %q, want the identity names removed", got)
 	}
 }

@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -41,32 +43,42 @@ type identityHeaders struct {
 	forged []string
 }
 
+// defaultIdentityHeaders are always stripped from requests, even when renamed, so an
+// upstream that still reads a default name cannot be fooled.
+var defaultIdentityHeaders = IdentityHeaders{
+	UserUID:    "X-User-Uid",
+	UserEmail:  "X-User-Email",
+	TenantUID:  "X-Tenant-Uid",
+	UserRole:   "X-User-Role",
+	AuthMethod: "X-Auth-Method",
+	APIKeyUID:  "X-Api-Key-Uid",
+	ProjectUID: projectUIDHeader,
+}
+
 func newIdentityHeaders(cfg *IdentityHeaders) identityHeaders {
 	var h identityHeaders
 	if cfg != nil {
 		h.IdentityHeaders = *cfg
 	}
-	for _, f := range []struct {
-		field *string
-		def   string
-	}{
-		{&h.UserUID, "X-User-Uid"},
-		{&h.UserEmail, "X-User-Email"},
-		{&h.TenantUID, "X-Tenant-Uid"},
-		{&h.UserRole, "X-User-Role"},
-		{&h.AuthMethod, "X-Auth-Method"},
-		{&h.APIKeyUID, "X-Api-Key-Uid"},
-		{&h.ProjectUID, projectUIDHeader},
-	} {
-		if *f.field == "" {
-			*f.field = f.def
+	defaults := defaultIdentityHeaders.names()
+	for i, field := range h.fields() {
+		if *field == "" {
+			*field = defaults[i]
 		}
-		h.forged = append(h.forged, foldHeaderName(*f.field))
 	}
 	// The client's ProjectUid, and its spelling with a separator, are inputs we check,
 	// never identity we pass on unchecked.
-	h.forged = append(h.forged, foldHeaderName(projectUIDHeader), "project-uid")
+	for _, name := range append(append(h.names(), defaults...), "project-uid") {
+		if folded := foldHeaderName(name); !slices.Contains(h.forged, folded) {
+			h.forged = append(h.forged, folded)
+		}
+	}
 	return h
+}
+
+// fields lists the configurable names in a fixed order.
+func (h *IdentityHeaders) fields() []*string {
+	return []*string{&h.UserUID, &h.UserEmail, &h.TenantUID, &h.UserRole, &h.AuthMethod, &h.APIKeyUID, &h.ProjectUID}
 }
 
 func (h identityHeaders) validate() error {
@@ -78,22 +90,51 @@ func (h identityHeaders) validate() error {
 	return nil
 }
 
-func (h identityHeaders) names() []string {
+func (h IdentityHeaders) names() []string {
 	return []string{h.UserUID, h.UserEmail, h.TenantUID, h.UserRole, h.AuthMethod, h.APIKeyUID, h.ProjectUID}
 }
 
 // strip deletes every identity header the client sent, in any case and with '_' or '.'
 // in place of '-' (CGI-style backends treat them alike). Caddy drops such spellings by
 // default, but not when a site allowlists them with expected_underscore_headers.
+//
+// It also removes identity header names from the Connection header: a proxy deletes the
+// headers named there as hop-by-hop, which would let a client erase the identity Keygate
+// sets, leaving the upstream to fall back to whatever it assumes without them.
 func (h identityHeaders) strip(header http.Header) {
 	for name := range header {
-		for _, forged := range h.forged {
-			if sameFolded(name, forged) {
-				delete(header, name)
-				break
+		if h.isForged(name) {
+			delete(header, name)
+		}
+	}
+	if conn, ok := header["Connection"]; ok {
+		h.stripConnection(header, conn)
+	}
+}
+
+func (h identityHeaders) isForged(name string) bool {
+	for _, forged := range h.forged {
+		if sameFolded(name, forged) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h identityHeaders) stripConnection(header http.Header, conn []string) {
+	var kept []string
+	for _, value := range conn {
+		for _, token := range strings.Split(value, ",") {
+			if token = strings.TrimSpace(token); token != "" && !h.isForged(token) {
+				kept = append(kept, token)
 			}
 		}
 	}
+	if len(kept) == 0 {
+		delete(header, "Connection")
+		return
+	}
+	header["Connection"] = []string{strings.Join(kept, ", ")}
 }
 
 // set passes p on in the identity headers and in placeholders for other directives.

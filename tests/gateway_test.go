@@ -85,8 +85,16 @@ func TestSpoofedIdentityHeadersNeverReachUpstream(t *testing.T) {
 		t.Error("a project was forwarded although none was checked")
 	}
 
+	// Naming identity headers in Connection must not let the proxy erase them.
+	r = g.do(t, "/", map[string]string{"ApiKey": s.userKey, "Connection": "X-User-Uid, x_tenant_uid, X-User-Role, X-Api-Key-Uid, X-Auth-Method, X-User-Email"})
+	for _, name := range []string{"X-User-Uid", "X-Tenant-Uid", "X-User-Role", "X-Api-Key-Uid", "X-Auth-Method", "X-User-Email"} {
+		if r.echo.Header.Get(name) == "" {
+			t.Errorf("%s was erased through the Connection header", name)
+		}
+	}
+
 	// Without a usable key, nothing reaches upstream at all.
-	for _, key := range []string{"", "kg_garbage", s.userKey[:len(s.userKey)-1] + "x"} {
+	for _, key := range []string{"", "kg_garbage", typo(s.userKey)} {
 		h := map[string]string{}
 		for k, v := range spoofed {
 			h[k] = v
@@ -225,13 +233,22 @@ func TestForwardCredentialsPassesTheKeyOn(t *testing.T) {
 func TestCustomIdentityHeaderNames(t *testing.T) {
 	g := startGateway(t, "{\n\t\theaders {\n\t\t\tuser_uid X-Principal\n\t\t}\n\t}")
 	s := g.seed(t)
-	r := g.do(t, "/", map[string]string{"ApiKey": s.userKey, "X-Principal": "evil"})
+	r := g.do(t, "/", map[string]string{"ApiKey": s.userKey, "X-Principal": "evil", "X-User-Uid": "evil"})
 	if got := r.echo.Header.Values("X-Principal"); len(got) != 1 || got[0] != s.user.UID {
 		t.Fatalf("X-Principal = %q, want [%s]", got, s.user.UID)
 	}
-	if r.echo.Header.Get("X-User-Uid") != "" {
-		t.Fatal("the default header name was set although it was renamed")
+	if got := r.echo.Header.Get("X-User-Uid"); got != "" {
+		t.Fatalf("X-User-Uid = %q: the default name must be stripped and not set once renamed", got)
 	}
+}
+
+// typo changes a key's last character, so it fails the checksum.
+func typo(key string) string {
+	c := "x"
+	if strings.HasSuffix(key, c) {
+		c = "y"
+	}
+	return key[:len(key)-1] + c
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
