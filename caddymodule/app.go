@@ -36,8 +36,9 @@ type App struct {
 	// Default: 5m.
 	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
 
-	// NegativeCacheTTL is how long an unknown credential is remembered as unknown, so a
-	// flood of made-up keys cannot reach the store. Default: 30s.
+	// NegativeCacheTTL is how long an unknown credential is remembered as unknown, so each
+	// made-up key reaches the store at most once per this period (and repeated failures
+	// from one client are throttled: see ClientFailureLimit). Default: 30s.
 	NegativeCacheTTL caddy.Duration `json:"negative_cache_ttl,omitempty"`
 
 	// TokenTTL is how long an Authorization token lives; refresh it before then.
@@ -64,6 +65,9 @@ type App struct {
 	state   *sharedState
 	logger  *zap.Logger
 }
+
+// maxCacheEntries bounds cache_max_entries: ristretto keeps ten counters per entry.
+const maxCacheEntries = 1 << 24
 
 // BootstrapAdmin is the first tenant admin.
 type BootstrapAdmin struct {
@@ -132,8 +136,8 @@ func loadStorageBackend(ctx caddy.Context, a *App) (StorageBackend, error) {
 // Validate checks the settings.
 func (a *App) Validate() error {
 	switch {
-	case a.CacheMaxEntries < 0:
-		return errors.New("keygate: cache_max_entries must not be negative")
+	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > maxCacheEntries:
+		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", maxCacheEntries)
 	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0:
 		return errors.New("keygate: durations must not be negative")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:

@@ -32,7 +32,10 @@ func init() {
 //		failure_window <duration>
 //		bootstrap_admin <email> [<password>]
 //	}
-func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	if existing != nil {
+		return nil, d.Err("the keygate global option is given twice; merge the two blocks")
+	}
 	app := new(App)
 	if err := app.UnmarshalCaddyfile(d); err != nil {
 		return nil, err
@@ -46,9 +49,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		var err error
-		switch sub := d.Val(); sub {
+		sub := d.Val()
+		if seen[sub] {
+			return d.Errf("keygate option %q is given twice", sub)
+		}
+		seen[sub] = true
+		switch sub {
 		case "storage":
 			err = a.parseStorage(d)
 		case "cache_max_entries":
@@ -82,12 +91,24 @@ func (a *App) parseStorage(d *caddyfile.Dispenser) error {
 		return d.Err("storage needs a backend, e.g. `storage sqlite /var/lib/keygate/keygate.db`")
 	}
 	backend := d.Val()
+	if _, err := caddy.GetModule("keygate.storage." + backend); err != nil {
+		return d.Errf("unknown storage backend %q (this build has: %s)", backend, strings.Join(storageBackends(), ", "))
+	}
 	mod, err := caddyfile.UnmarshalModule(d, "keygate.storage."+backend)
 	if err != nil {
-		return d.Errf("storage %q: %v", backend, err)
+		return err // it names the backend, or the token and line at fault
 	}
 	a.StorageRaw = caddyconfig.JSONModuleObject(mod, "backend", backend, nil)
 	return nil
+}
+
+// storageBackends names the keygate.storage modules compiled in.
+func storageBackends() []string {
+	var names []string
+	for _, m := range caddy.GetModules("keygate.storage") {
+		names = append(names, m.ID.Name())
+	}
+	return names
 }
 
 func (a *App) parseBootstrapAdmin(d *caddyfile.Dispenser) error {
@@ -136,6 +157,9 @@ func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if d.NextArg() {
 		return d.ArgErr()
+	}
+	if d.NextBlock(0) {
+		return d.Errf("storage sqlite takes only a path, not a block (found %q)", d.Val())
 	}
 	return nil
 }
@@ -194,6 +218,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 func (h *Handler) parseHeaders(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.Errf("headers takes a block, not %q", d.Val())
+	}
 	if h.Headers == nil {
 		h.Headers = new(IdentityHeaders)
 	}
