@@ -187,7 +187,7 @@ func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64)
 		a.storeLookups.Add(1)
 		grant, err := a.store.KeyGrantByDigest(ctx, digest[:])
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, ErrStoreUnavailable
+			return nil, 0, unavailable(err)
 		}
 		e := newKeyEntry(digest, grant, err == nil)
 		return e, a.keyTTL(e), nil

@@ -13,9 +13,31 @@ type Error struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration // for 429: when to try again
+
+	// cause is the underlying failure, for operators (logs, the command line); never
+	// sent to clients.
+	cause error
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap returns the underlying failure, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Detail is the message with its underlying cause, for operators only.
+func (e *Error) Detail() string {
+	if e.cause == nil {
+		return e.Message
+	}
+	return e.Message + ": " + e.cause.Error()
+}
+
+// unavailable is ErrStoreUnavailable carrying what went wrong.
+func unavailable(cause error) *Error {
+	e := *ErrStoreUnavailable
+	e.cause = cause
+	return &e
+}
 
 // The decisions authentication can end in. Codes are part of the wire contract.
 var (

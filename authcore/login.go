@@ -66,7 +66,7 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 	}
 	users, err := a.store.UsersByEmail(ctx, l.Email)
 	if err != nil {
-		return nil, ErrStoreUnavailable
+		return nil, unavailable(err)
 	}
 	if l.Org == "" {
 		return users, nil
@@ -76,7 +76,7 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 		return nil, nil // answered like a wrong password: organizations cannot be probed
 	}
 	if err != nil {
-		return nil, ErrStoreUnavailable
+		return nil, unavailable(err)
 	}
 	var inOrg []storage.User
 	for _, u := range users {

@@ -57,7 +57,7 @@ func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID stri
 		a.storeLookups.Add(1)
 		access, err := a.store.ProjectAccess(ctx, projectUID, userUID)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, ErrStoreUnavailable
+			return nil, 0, unavailable(err)
 		}
 		e := &accessEntry{projectUID: projectUID, userUID: userUID, found: err == nil, access: access}
 		if !e.found || !e.access.Member {

@@ -30,7 +30,7 @@ func (a *Authenticator) loadUser(ctx context.Context, uid string) (*userEntry, e
 		a.storeLookups.Add(1)
 		u, err := a.store.UserByUID(ctx, uid)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, ErrStoreUnavailable
+			return nil, 0, unavailable(err)
 		}
 		if err != nil {
 			return &userEntry{uid: uid}, a.negativeTTL, nil

@@ -40,7 +40,7 @@ func storeError(err error, what string) error {
 	case errors.Is(err, storage.ErrConflict):
 		return conflict("%s already exists", what)
 	}
-	return ErrStoreUnavailable
+	return unavailable(err)
 }
 
 const maxNameLen = 128

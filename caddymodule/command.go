@@ -70,7 +70,7 @@ func (c *cli) run(fn func(ctx context.Context, ad *authcore.Admin) (result, erro
 func cliError(err error) error {
 	var e *authcore.Error
 	if errors.As(err, &e) {
-		return errors.New(e.Message)
+		return errors.New(e.Detail())
 	}
 	return err
 }

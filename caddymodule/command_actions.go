@@ -13,6 +13,9 @@ import (
 	"github.com/keygate/keygate/storage"
 )
 
+// rfc3339Millis is the wire contract's time format, as in 2031-01-01T00:00:00.000Z.
+const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
+
 // result is what a subcommand prints: a line for people, an object for --json.
 type result struct {
 	text string
@@ -176,7 +179,7 @@ func (c *cli) apikeyCommands() *cobra.Command {
 				k, err := ad.CreateAPIKey(ctx, authcore.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
 				return result{
 					text: k.Key,
-					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": k.Record.ExpiresAt.Format(time.RFC3339)},
+					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": k.Record.ExpiresAt.Format(rfc3339Millis)},
 				}, err
 			})
 		},

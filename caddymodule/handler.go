@@ -145,7 +145,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) erro
 	e := authcore.AsError(err)
 	switch {
 	case e.Status >= http.StatusInternalServerError:
-		h.logger.Warn("credential store unavailable", zap.String("code", e.Code))
+		h.logger.Warn("credential store unavailable", zap.String("code", e.Code), zap.String("error", e.Detail()))
 	case e.Status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
 		if c := h.logger.Check(zap.WarnLevel, "client throttled"); c != nil {

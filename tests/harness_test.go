@@ -199,14 +199,14 @@ func (g *gateway) mustKey(t *testing.T, u storage.User, expiry string) authcore.
 	return k
 }
 
-// eventually retries check until it passes or two seconds are up: for changes made by
-// another process, which the gateway sees on its next poll of the store.
+// eventually retries check until it passes or a second is up: for changes made by
+// another process, which the gateway sees on its next poll of the store (every 200ms).
 func eventually(t *testing.T, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(time.Second)
 	for !check() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 2s", what)
+			t.Fatalf("%s: not within 1s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
