@@ -13,7 +13,7 @@ import (
 )
 
 // Tokens are HS256 JWTs: {"kid"} in the header, and iss, sub (user uid), tid (tenant
-// uid), sid (session id), iat and exp in the claims. HMAC keeps verification local and
+// uid), sid (session id), jti (unique per token), iat and exp in the claims. HMAC keeps verification local and
 // cheap; the verified result is cached under the token's digest, so a token seen before
 // costs one SHA-256 and a cache lookup.
 const (
@@ -144,6 +144,7 @@ func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 		TenantUID: s.TenantUID,
 		SessionID: s.ID,
 		RegisteredClaims: jwt.RegisteredClaims{
+			ID:        NewUID(),
 			Issuer:    tokenIssuer,
 			Subject:   s.UserUID,
 			IssuedAt:  jwt.NewNumericDate(now),

@@ -161,7 +161,7 @@ func decodeJSON(r *http.Request, v any) error {
 			return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body is empty; JSON was expected"}
 		case errors.As(err, &typeErr):
 			return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "field " + typeErr.Field + " has the wrong type"}
-		case errors.As(err, &syntax):
+		case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 			return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body is not valid JSON"}
 		}
 		return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body could not be read"}

@@ -43,6 +43,12 @@ type echoed struct {
 
 func startGateway(t *testing.T, handlerBlock string) *gateway {
 	t.Helper()
+	return startGatewayWith(t, "", handlerBlock)
+}
+
+// startGatewayWith adds keygateOptions to the keygate global options block.
+func startGatewayWith(t *testing.T, keygateOptions, handlerBlock string) *gateway {
+	t.Helper()
 	g := &gateway{dataDir: t.TempDir()}
 	g.dbPath = filepath.Join(g.dataDir, "keygate.db")
 	t.Setenv("XDG_DATA_HOME", g.dataDir)
@@ -65,23 +71,30 @@ func startGateway(t *testing.T, handlerBlock string) *gateway {
 	keygate {
 		storage sqlite %s
 		negative_cache_ttl 1m
+		%s
 	}
 }
 http://127.0.0.1:%d {
 	keygate %s
 	reverse_proxy %s
 }
-`, g.dbPath, port, handlerBlock, strings.TrimPrefix(g.upstream.URL, "http://"))
+`, g.dbPath, keygateOptions, port, handlerBlock, strings.TrimPrefix(g.upstream.URL, "http://"))
 	loadCaddyfile(t, caddyfile)
 	t.Cleanup(stopCaddy)
 
-	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: g.dbPath})
+	g.admin = openAdmin(t, g.dbPath)
+	return g
+}
+
+// openAdmin opens the gateway's store a second time, as the command line does.
+func openAdmin(t *testing.T, dbPath string) *authcore.Admin {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: dbPath})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	g.admin = &authcore.Admin{Store: store}
-	return g
+	return &authcore.Admin{Store: store}
 }
 
 // newEchoServer is the upstream: it answers with the headers and query it received.
@@ -152,6 +165,25 @@ func (g *gateway) do(t *testing.T, pathAndQuery string, header map[string]string
 		t.Fatalf("status %d with a body that is not JSON: %q", res.StatusCode, body)
 	}
 	return r
+}
+
+// call sends a request with a raw body and returns the response with its body read.
+func (g *gateway) call(t *testing.T, method, pathAndQuery string, header map[string]string, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, g.url+pathAndQuery, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = []string{v}
+	}
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
 }
 
 // seed holds a tenant with a user, a tenant admin and a project.
