@@ -59,7 +59,7 @@ type fixture struct {
 	adminUser, user storage.User
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "keygate.db")
@@ -83,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) mustUser(t *testing.T, tenant, email string, role storage.Role) storage.User {
+func (f *fixture) mustUser(t testing.TB, tenant, email string, role storage.Role) storage.User {
 	t.Helper()
 	u, err := f.admin.CreateUser(context.Background(), NewUser{TenantName: tenant, Email: email, Role: role})
 	if err != nil {
@@ -92,7 +92,7 @@ func (f *fixture) mustUser(t *testing.T, tenant, email string, role storage.Role
 	return u
 }
 
-func (f *fixture) mustKey(t *testing.T, u storage.User, expiry string) CreatedAPIKey {
+func (f *fixture) mustKey(t testing.TB, u storage.User, expiry string) CreatedAPIKey {
 	t.Helper()
 	k, err := f.admin.CreateAPIKey(context.Background(), NewAPIKey{User: u, Name: "test key", Expiry: expiry})
 	if err != nil {

@@ -44,11 +44,14 @@ func ParseKey(key string) (Digest, bool) {
 			return Digest{}, false
 		}
 	}
-	body := key[:len(key)-keyChecksumLen]
-	if checksum(body) != key[len(body):] {
+	// A stack copy keeps this path free of allocations.
+	var buf [KeyLen]byte
+	copy(buf[:], key)
+	sum := checksumOf(buf[:KeyLen-keyChecksumLen])
+	if string(sum[:]) != key[KeyLen-keyChecksumLen:] {
 		return Digest{}, false
 	}
-	return sha256.Sum256([]byte(key)), true
+	return sha256.Sum256(buf[:]), true
 }
 
 // KeyHint is what listings show instead of the key: the prefix, four characters, an
@@ -61,13 +64,19 @@ func KeyHint(key string) string {
 }
 
 func checksum(s string) string {
+	sum := checksumOf([]byte(s))
+	return string(sum[:])
+}
+
+// checksumOf is the CRC-32 of b in fixed-width base62.
+func checksumOf(b []byte) [keyChecksumLen]byte {
 	var out [keyChecksumLen]byte
-	n := crc32.ChecksumIEEE([]byte(s))
+	n := crc32.ChecksumIEEE(b)
 	for i := keyChecksumLen - 1; i >= 0; i-- {
 		out[i] = base62[n%62]
 		n /= 62
 	}
-	return string(out[:])
+	return out
 }
 
 // randomBase62 appends n uniformly random base62 characters, rejecting bytes >= 248 so

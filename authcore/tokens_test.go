@@ -13,7 +13,7 @@ import (
 	"github.com/keygate/keygate/storage/sqlite"
 )
 
-func (f *fixture) withPassword(t *testing.T, tenant, email, password string) storage.User {
+func (f *fixture) withPassword(t testing.TB, tenant, email, password string) storage.User {
 	t.Helper()
 	u, err := f.admin.CreateUser(context.Background(), NewUser{TenantName: tenant, Email: email, Role: storage.RoleUser, Password: password})
 	if err != nil {
@@ -22,7 +22,7 @@ func (f *fixture) withPassword(t *testing.T, tenant, email, password string) sto
 	return u
 }
 
-func (f *fixture) login(t *testing.T, email, password string) Issued {
+func (f *fixture) login(t testing.TB, email, password string) Issued {
 	t.Helper()
 	issued, err := f.auth.Login(context.Background(), Login{Email: email, Password: password, ClientIP: "192.0.2.1"})
 	if err != nil {

@@ -41,13 +41,13 @@ type echoed struct {
 	RawQuery string      `json:"rawQuery"`
 }
 
-func startGateway(t *testing.T, handlerBlock string) *gateway {
+func startGateway(t testing.TB, handlerBlock string) *gateway {
 	t.Helper()
 	return startGatewayWith(t, "", handlerBlock)
 }
 
 // startGatewayWith adds keygateOptions to the keygate global options block.
-func startGatewayWith(t *testing.T, keygateOptions, handlerBlock string) *gateway {
+func startGatewayWith(t testing.TB, keygateOptions, handlerBlock string) *gateway {
 	t.Helper()
 	g := &gateway{dataDir: t.TempDir()}
 	g.dbPath = filepath.Join(g.dataDir, "keygate.db")
@@ -87,7 +87,7 @@ http://127.0.0.1:%d {
 }
 
 // openAdmin opens the gateway's store a second time, as the command line does.
-func openAdmin(t *testing.T, dbPath string) *authcore.Admin {
+func openAdmin(t testing.TB, dbPath string) *authcore.Admin {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: dbPath})
 	if err != nil {
@@ -107,7 +107,7 @@ func newEchoServer() *httptest.Server {
 
 func stopCaddy() { caddy.Stop() }
 
-func loadCaddyfile(t *testing.T, caddyfile string) {
+func loadCaddyfile(t testing.TB, caddyfile string) {
 	t.Helper()
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
@@ -118,7 +118,7 @@ func loadCaddyfile(t *testing.T, caddyfile string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,7 +140,7 @@ type response struct {
 	body string
 }
 
-func (g *gateway) do(t *testing.T, pathAndQuery string, header map[string]string) response {
+func (g *gateway) do(t testing.TB, pathAndQuery string, header map[string]string) response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, g.url+pathAndQuery, nil)
 	if err != nil {
@@ -168,7 +168,7 @@ func (g *gateway) do(t *testing.T, pathAndQuery string, header map[string]string
 }
 
 // call sends a request with a raw body and returns the response with its body read.
-func (g *gateway) call(t *testing.T, method, pathAndQuery string, header map[string]string, body string) (*http.Response, string) {
+func (g *gateway) call(t testing.TB, method, pathAndQuery string, header map[string]string, body string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.url+pathAndQuery, strings.NewReader(body))
 	if err != nil {
@@ -195,7 +195,7 @@ type seed struct {
 	userKeyRecord storage.APIKey
 }
 
-func (g *gateway) seed(t *testing.T) seed {
+func (g *gateway) seed(t testing.TB) seed {
 	t.Helper()
 	ctx := context.Background()
 	var s seed
@@ -213,7 +213,7 @@ func (g *gateway) seed(t *testing.T) seed {
 	return s
 }
 
-func (g *gateway) mustUser(t *testing.T, email string, role storage.Role) storage.User {
+func (g *gateway) mustUser(t testing.TB, email string, role storage.Role) storage.User {
 	t.Helper()
 	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: "acme", Email: email, Role: role})
 	if err != nil {
@@ -222,7 +222,7 @@ func (g *gateway) mustUser(t *testing.T, email string, role storage.Role) storag
 	return u
 }
 
-func (g *gateway) mustKey(t *testing.T, u storage.User, expiry string) authcore.CreatedAPIKey {
+func (g *gateway) mustKey(t testing.TB, u storage.User, expiry string) authcore.CreatedAPIKey {
 	t.Helper()
 	k, err := g.admin.CreateAPIKey(context.Background(), authcore.NewAPIKey{User: u, Name: "e2e", Expiry: expiry})
 	if err != nil {
@@ -233,7 +233,7 @@ func (g *gateway) mustKey(t *testing.T, u storage.User, expiry string) authcore.
 
 // eventually retries check until it passes or a second is up: for changes made by
 // another process, which the gateway sees on its next poll of the store (every 200ms).
-func eventually(t *testing.T, what string, check func() bool) {
+func eventually(t testing.TB, what string, check func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for !check() {

@@ -17,7 +17,7 @@ type tokenAnswer struct {
 	IsMfa         *bool  `json:"isMfa"`
 }
 
-func (g *gateway) passwordUser(t *testing.T, email, password string) storage.User {
+func (g *gateway) passwordUser(t testing.TB, email, password string) storage.User {
 	t.Helper()
 	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: "acme", Email: email, Role: storage.RoleUser, Password: password})
 	if err != nil {
@@ -27,7 +27,7 @@ func (g *gateway) passwordUser(t *testing.T, email, password string) storage.Use
 }
 
 // login posts credentials and returns the status and, on success, the token.
-func (g *gateway) login(t *testing.T, query, body string, header map[string]string) (*http.Response, string, string) {
+func (g *gateway) login(t testing.TB, query, body string, header map[string]string) (*http.Response, string, string) {
 	t.Helper()
 	res, raw := g.call(t, http.MethodPost, "/v1/auth/authenticate"+query, header, body)
 	var ans tokenAnswer
