@@ -1,47 +1,21 @@
 package caddymodule
 
 import (
-	"fmt"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
 )
 
 // A reload that keeps the keygate settings keeps the open store and the warm cache; the
 // last config to go closes them.
 func TestReloadKeepsSharedStateAndStopReleasesIt(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_DATA_HOME", dir)
-	t.Setenv("XDG_CONFIG_HOME", dir)
-	db := filepath.Join(dir, "kg.db")
-	config := func(body string) []byte {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(fmt.Sprintf(
-			"{\n\tadmin off\n\tpersist_config off\n\tkeygate {\n\t\tstorage sqlite %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\trespond %q\n}\n", db, port, body)), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	prefix := "sqlite:" + db + "|"
+	site := newTestSite(t)
+	prefix := "sqlite:" + site.db + "|"
 
-	if err := caddy.Load(config("one"), true); err != nil {
-		t.Fatal(err)
-	}
+	site.load(t, "one")
 	key, first := sharedStateFor(t, prefix)
-	if err := caddy.Load(config("two"), true); err != nil {
-		t.Fatal(err)
-	}
+	site.load(t, "two")
 	if refs, ok := statePool.References(key); !ok || refs != 1 {
 		t.Fatalf("after reload: %d references (present %v), want 1", refs, ok)
 	}
