@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -73,10 +74,11 @@ type Authenticator struct {
 	tokens  *decisionCache[*tokenEntry]
 	users   *decisionCache[*userEntry]
 
-	keys    *keyring
-	revoked revokedSessions
-	logins  *Throttle // per account
-	clients *Throttle // per client IP
+	keys      *keyring
+	revoked   revokedSessions
+	logins    *Throttle // per account
+	clients   *Throttle // per client network
+	hashSlots chan struct{}
 
 	storeLookups atomic.Int64
 }
@@ -96,6 +98,7 @@ func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 		now:         cfg.Now,
 		logins:      NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
 		clients:     NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
+		hashSlots:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 	var err error
 	if a.apiKeys, err = newDecisionCache[*keyEntry](cfg.CacheMaxEntries); err == nil {

@@ -42,7 +42,7 @@ func unavailable(cause error) *Error {
 // The decisions authentication can end in. Codes are part of the wire contract.
 var (
 	ErrCredentialMissing   = &Error{Status: http.StatusUnauthorized, Code: "CredentialMissing", Message: "no ApiKey or Authorization credential was presented"}
-	ErrCredentialMalformed = &Error{Status: http.StatusUnauthorized, Code: "CredentialMalformed", Message: "the credential is not a well-formed Keygate API key"}
+	ErrCredentialMalformed = &Error{Status: http.StatusUnauthorized, Code: "CredentialMalformed", Message: "the credential is not a well-formed Keygate API key or token"}
 	ErrCredentialInvalid   = &Error{Status: http.StatusUnauthorized, Code: "CredentialInvalid", Message: "the credential is not valid"}
 	ErrCredentialExpired   = &Error{Status: http.StatusUnauthorized, Code: "CredentialExpired", Message: "the credential has expired"}
 	ErrCredentialRevoked   = &Error{Status: http.StatusUnauthorized, Code: "CredentialRevoked", Message: "the credential has been revoked"}

@@ -21,7 +21,12 @@ type keyring struct {
 	keys       map[string][]byte
 	signKID    string
 	lastReload time.Time
+	reloading  sync.Mutex // one reload at a time
 }
+
+// errKeyringUnavailable: a token names a key this node does not have and the store
+// could not be asked for it. The token may be fine, so this is a 503, not a 401.
+var errKeyringUnavailable = errors.New("token signing keys could not be read")
 
 // keyReloadInterval bounds how often an unknown key id makes the keyring reread the
 // store, so a flood of forged key ids costs at most one query a second.
@@ -48,6 +53,9 @@ func loadKeyring(ctx context.Context, store storage.Store, now func() time.Time)
 func (k *keyring) reload(ctx context.Context) error {
 	stored, err := k.store.SigningKeys(ctx)
 	if err != nil {
+		k.mu.Lock()
+		k.lastReload = k.now() // a failing store is asked again only after the interval
+		k.mu.Unlock()
 		return fmt.Errorf("loading token signing keys: %w", err)
 	}
 	keys := make(map[string][]byte, len(stored))
@@ -69,21 +77,28 @@ func (k *keyring) signing() (string, []byte) {
 	return k.signKID, k.keys[k.signKID]
 }
 
-// verifying returns the key with id kid, rereading the store (rarely) for a key another
-// node may have added since.
-func (k *keyring) verifying(ctx context.Context, kid string) ([]byte, bool) {
-	k.mu.RLock()
-	key, ok := k.keys[kid]
-	stale := k.now().Sub(k.lastReload) >= keyReloadInterval
-	k.mu.RUnlock()
-	if ok || !stale {
-		return key, ok
+// verifying returns the key with id kid, rereading the store (at most once a second)
+// for a key another node may have added since. It fails with errKeyringUnavailable when
+// that reread fails.
+func (k *keyring) verifying(ctx context.Context, kid string) ([]byte, bool, error) {
+	if key, ok, stale := k.lookup(kid); ok || !stale {
+		return key, ok, nil
 	}
-	if k.reload(ctx) != nil {
-		return nil, false
+	k.reloading.Lock()
+	defer k.reloading.Unlock()
+	if key, ok, stale := k.lookup(kid); ok || !stale { // another request just reloaded
+		return key, ok, nil
 	}
+	if err := k.reload(ctx); err != nil {
+		return nil, false, fmt.Errorf("%w: %w", errKeyringUnavailable, err)
+	}
+	key, ok, _ := k.lookup(kid)
+	return key, ok, nil
+}
+
+func (k *keyring) lookup(kid string) (key []byte, ok, stale bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	key, ok = k.keys[kid]
-	return key, ok
+	return key, ok, k.now().Sub(k.lastReload) >= keyReloadInterval
 }

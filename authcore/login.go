@@ -20,19 +20,45 @@ type Login struct {
 // errOrgRequired answers a correct password for an email in several tenants.
 var errOrgRequired = &Error{Status: http.StatusBadRequest, Code: "OrgRequired", Message: "this email belongs to several organizations; name one in \"org\""}
 
-// Login checks an email and password and starts a session. Failures are counted per
-// account and per client IP; past the limit the answer is 429 without the password being
-// checked. An unknown email costs the same hashing as a wrong password and gets the same
-// answer.
+// maxEmailLen is the longest email address SMTP allows; longer ones are refused early.
+const maxEmailLen = 254
+
+// Login checks an email and password and starts a session. Attempts are counted per
+// account and per client network before the password is checked (so a concurrent burst
+// cannot slip past the limit); a successful attempt is refunded. Past the limit the
+// answer is 429 without the password being checked. An unknown email costs the same
+// hashing as a wrong password and gets the same answer.
 func (a *Authenticator) Login(ctx context.Context, l Login) (Issued, error) {
-	account := "account:" + strings.ToLower(l.Email)
-	if err := a.throttled(account, "ip:"+l.ClientIP); err != nil {
-		return Issued{}, err
+	if len(l.Email) > maxEmailLen {
+		return Issued{}, ErrLoginFailed
 	}
+	account, client := "account:"+strings.ToLower(l.Email), clientKey(l.ClientIP)
+	if wait, ok := a.logins.Reserve(account); !ok {
+		return Issued{}, tooManyRequests(wait)
+	}
+	if wait, ok := a.clients.Reserve(client); !ok {
+		a.logins.Refund(account)
+		return Issued{}, tooManyRequests(wait)
+	}
+	u, err := a.checkPassword(ctx, l)
+	if err != nil {
+		return Issued{}, err // both attempts stay counted
+	}
+	a.logins.Refund(account)
+	a.clients.Refund(client)
+	return a.startSession(ctx, userPrincipal(u))
+}
+
+// checkPassword finds the one user the login names and verifies its password.
+func (a *Authenticator) checkPassword(ctx context.Context, l Login) (storage.User, error) {
 	candidates, err := a.loginCandidates(ctx, l)
 	if err != nil {
-		return Issued{}, err
+		return storage.User{}, err
 	}
+	if err := a.acquireHashSlot(ctx); err != nil {
+		return storage.User{}, err
+	}
+	defer a.releaseHashSlot()
 	var matched []storage.User
 	for _, u := range candidates {
 		if VerifyPassword(u.PasswordHash, l.Password) {
@@ -42,22 +68,29 @@ func (a *Authenticator) Login(ctx context.Context, l Login) (Issued, error) {
 	if len(candidates) == 0 {
 		VerifyPassword("", l.Password) // the same cost as a wrong password
 	}
-	switch len(matched) {
-	case 0:
-		a.logins.Fail(account)
-		a.clients.Fail("ip:" + l.ClientIP)
-		return Issued{}, ErrLoginFailed
-	case 1:
-	default:
-		return Issued{}, errOrgRequired
+	switch {
+	case len(matched) == 0:
+		return storage.User{}, ErrLoginFailed
+	case len(matched) > 1:
+		return storage.User{}, errOrgRequired
+	case matched[0].Disabled:
+		return storage.User{}, ErrUserDisabled
 	}
-	a.logins.Clear(account)
-	u := matched[0]
-	if u.Disabled {
-		return Issued{}, ErrUserDisabled
-	}
-	return a.startSession(ctx, userPrincipal(u))
+	return matched[0], nil
 }
+
+// acquireHashSlot bounds how many password hashes run at once: each takes 19 MiB, so
+// a flood of logins for many accounts waits here instead of exhausting memory.
+func (a *Authenticator) acquireHashSlot(ctx context.Context) error {
+	select {
+	case a.hashSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
+func (a *Authenticator) releaseHashSlot() { <-a.hashSlots }
 
 // loginCandidates returns the users the email may mean, within org when it is given.
 func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage.User, error) {
@@ -89,38 +122,36 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 
 // LoginWithAPIKey exchanges a valid API key for a token in a new session.
 func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP string) (Issued, error) {
-	if err := a.throttled("ip:" + clientIP); err != nil {
+	if err := a.CheckClient(clientIP); err != nil {
 		return Issued{}, err
 	}
 	p, err := a.AuthenticateAPIKey(ctx, key)
 	if err != nil {
-		if AsError(err).Status == http.StatusUnauthorized {
-			a.clients.Fail("ip:" + clientIP)
-		}
+		a.noteRejection(clientIP, err)
 		return Issued{}, err
 	}
 	return a.startSession(ctx, p)
 }
 
-// throttled answers 429 if any key is blocked.
-func (a *Authenticator) throttled(keys ...string) error {
-	for _, k := range keys {
-		t := a.clients
-		if strings.HasPrefix(k, "account:") {
-			t = a.logins
-		}
-		if wait, blocked := t.Blocked(k); blocked {
-			return tooManyRequests(wait)
-		}
+// CheckClient answers 429 while a client is blocked for repeated failures.
+func (a *Authenticator) CheckClient(ip string) error {
+	if wait, blocked := a.clients.Blocked(clientKey(ip)); blocked {
+		return tooManyRequests(wait)
 	}
 	return nil
 }
 
-// CheckClient answers 429 while a client IP is blocked for repeated failures.
-func (a *Authenticator) CheckClient(ip string) error { return a.throttled("ip:" + ip) }
+// noteRejection counts a rejected credential against its client when it looks like
+// guessing: a malformed or unknown credential. Expired, revoked and disabled ones were
+// genuine, and a burst of them after a token expires must not block a shared address.
+func (a *Authenticator) noteRejection(ip string, err error) {
+	if err == ErrCredentialInvalid || err == ErrCredentialMalformed {
+		a.clients.Fail(clientKey(ip))
+	}
+}
 
-// ClientFailed counts a rejected credential from a client IP.
-func (a *Authenticator) ClientFailed(ip string) { a.clients.Fail("ip:" + ip) }
+// ClientRejected is noteRejection for the handler's proxied requests.
+func (a *Authenticator) ClientRejected(ip string, err error) { a.noteRejection(ip, err) }
 
 func userPrincipal(u storage.User) *Principal {
 	return &Principal{UserUID: u.UID, Email: u.Email, TenantUID: u.TenantUID, Role: u.Role}

@@ -10,8 +10,9 @@ import (
 // consults, so verifying a token needs no store query. A session stays in the set for as
 // long as a token issued before its revocation could still be valid.
 type revokedSessions struct {
-	mu  sync.RWMutex
-	ids map[string]time.Time // id -> when this node learnt of the revocation
+	mu    sync.RWMutex
+	ids   map[string]time.Time // id -> when this node learnt of the revocation
+	swept time.Time
 }
 
 func (r *revokedSessions) has(id string) bool {
@@ -22,27 +23,30 @@ func (r *revokedSessions) has(id string) bool {
 }
 
 func (r *revokedSessions) add(id string, now time.Time, keep time.Duration) {
+	r.merge([]string{id}, now, keep)
+}
+
+// merge adds ids, learnt at now, and forgets those older than keep. It never drops a
+// recent entry, so a revocation made while the store is being reread is not lost.
+func (r *revokedSessions) merge(ids []string, now time.Time, keep time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ids == nil {
 		r.ids = make(map[string]time.Time)
 	}
-	r.ids[id] = now
+	for _, id := range ids {
+		r.ids[id] = now
+	}
+	// Sweeping costs O(n) under the lock, so only when a minute has passed.
+	if now.Sub(r.swept) < time.Minute {
+		return
+	}
+	r.swept = now
 	for old, at := range r.ids {
 		if now.Sub(at) > keep {
 			delete(r.ids, old)
 		}
 	}
-}
-
-func (r *revokedSessions) replace(ids []string, now time.Time) {
-	fresh := make(map[string]time.Time, len(ids))
-	for _, id := range ids {
-		fresh[id] = now
-	}
-	r.mu.Lock()
-	r.ids = fresh
-	r.mu.Unlock()
 }
 
 // revocationMemory is how far back revocations matter: the token lifetime plus a margin
@@ -56,6 +60,6 @@ func (a *Authenticator) loadRevokedSessions(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.revoked.replace(ids, now)
+	a.revoked.merge(ids, now, a.revocationMemory())
 	return nil
 }

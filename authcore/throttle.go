@@ -2,13 +2,17 @@ package authcore
 
 import (
 	"hash/maphash"
+	"net/netip"
 	"sync"
 	"time"
 )
 
-// Throttle counts failures per key (an account, a client IP) in a window that opens at
-// the first failure. Once a key has limit failures in its window it is blocked until the
-// window ends. Counts are per node, kept in memory.
+// Throttle counts attempts per key (an account, a client network) in a window that opens
+// at the first attempt. Once a key has limit attempts in its window it is blocked until
+// the window ends. Checking and counting happen in one step (Reserve), so a burst of
+// concurrent attempts cannot all pass the check before any of them is counted. Counts
+// are per node, kept in memory under a 64-bit hash of the key, so a client cannot grow
+// memory with long keys; each shard holds a bounded number of windows.
 type Throttle struct {
 	limit  int
 	window time.Duration
@@ -17,15 +21,13 @@ type Throttle struct {
 }
 
 const (
-	throttleShards = 16
-	// throttleShardMax bounds memory: a shard that fills up drops expired windows, then
-	// arbitrary ones.
+	throttleShards   = 16
 	throttleShardMax = 8192
 )
 
 type throttleShard struct {
 	mu      sync.Mutex
-	windows map[string]*failureWindow
+	windows map[uint64]*failureWindow
 }
 
 type failureWindow struct {
@@ -35,61 +37,85 @@ type failureWindow struct {
 
 var throttleSeed = maphash.MakeSeed()
 
-// NewThrottle blocks a key after limit failures within window.
+// NewThrottle blocks a key after limit attempts within window.
 func NewThrottle(limit int, window time.Duration, now func() time.Time) *Throttle {
 	t := &Throttle{limit: limit, window: window, now: now}
 	for i := range t.shards {
-		t.shards[i].windows = make(map[string]*failureWindow)
+		t.shards[i].windows = make(map[uint64]*failureWindow)
 	}
 	return t
 }
 
-func (t *Throttle) shard(key string) *throttleShard {
-	return &t.shards[maphash.String(throttleSeed, key)%throttleShards]
+// with runs fn on key's live window (nil if none) under its shard's lock.
+func (t *Throttle) with(key string, fn func(s *throttleShard, h uint64, w *failureWindow, now time.Time)) {
+	h := maphash.String(throttleSeed, key)
+	s := &t.shards[h%throttleShards]
+	now := t.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.windows[h]
+	if w != nil && now.Sub(w.start) >= t.window {
+		delete(s.windows, h)
+		w = nil
+	}
+	fn(s, h, w, now)
 }
 
 // Blocked reports whether key is blocked now and for how much longer.
-func (t *Throttle) Blocked(key string) (time.Duration, bool) {
-	s := t.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w, ok := s.windows[key]
-	if !ok {
-		return 0, false
-	}
-	left := w.start.Add(t.window).Sub(t.now())
-	if left <= 0 {
-		delete(s.windows, key)
-		return 0, false
-	}
-	return left, w.count >= t.limit
+func (t *Throttle) Blocked(key string) (wait time.Duration, blocked bool) {
+	t.with(key, func(_ *throttleShard, _ uint64, w *failureWindow, now time.Time) {
+		if w != nil && w.count >= t.limit {
+			wait, blocked = w.start.Add(t.window).Sub(now), true
+		}
+	})
+	return wait, blocked
 }
 
-// Fail counts one failure for key.
+// Reserve counts one attempt for key, unless key is blocked: then it reports how long
+// until it is not. A successful attempt gives its reservation back with Refund.
+func (t *Throttle) Reserve(key string) (wait time.Duration, ok bool) {
+	ok = true
+	t.with(key, func(s *throttleShard, h uint64, w *failureWindow, now time.Time) {
+		switch {
+		case w == nil:
+			s.add(h, now, t.window)
+		case w.count >= t.limit:
+			wait, ok = w.start.Add(t.window).Sub(now), false
+		default:
+			w.count++
+		}
+	})
+	return wait, ok
+}
+
+// Fail counts one failed attempt for key.
 func (t *Throttle) Fail(key string) {
-	now := t.now()
-	s := t.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w, ok := s.windows[key]
-	if ok && now.Sub(w.start) < t.window {
+	t.with(key, func(s *throttleShard, h uint64, w *failureWindow, now time.Time) {
+		if w == nil {
+			s.add(h, now, t.window)
+			return
+		}
 		w.count++
-		return
-	}
-	if !ok && len(s.windows) >= throttleShardMax {
-		s.evict(now, t.window)
-	}
-	s.windows[key] = &failureWindow{start: now, count: 1}
+	})
 }
 
-// Clear forgets key's failures, after a success.
-func (t *Throttle) Clear(key string) {
-	s := t.shard(key)
-	s.mu.Lock()
-	delete(s.windows, key)
-	s.mu.Unlock()
+// Refund gives back one reserved attempt, after it succeeded.
+func (t *Throttle) Refund(key string) {
+	t.with(key, func(_ *throttleShard, _ uint64, w *failureWindow, _ time.Time) {
+		if w != nil && w.count > 0 {
+			w.count--
+		}
+	})
 }
 
+func (s *throttleShard) add(h uint64, now time.Time, window time.Duration) {
+	if len(s.windows) >= throttleShardMax {
+		s.evict(now, window)
+	}
+	s.windows[h] = &failureWindow{start: now, count: 1}
+}
+
+// evict drops expired windows, then arbitrary ones, to make room.
 func (s *throttleShard) evict(now time.Time, window time.Duration) {
 	for k, w := range s.windows {
 		if now.Sub(w.start) >= window {
@@ -102,4 +128,18 @@ func (s *throttleShard) evict(now time.Time, window time.Duration) {
 		}
 		delete(s.windows, k)
 	}
+}
+
+// clientKey is the throttle key of a client address: the address itself for IPv4, its
+// /64 network for IPv6 (one subscriber usually holds a whole /64).
+func clientKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "ip:" + ip
+	}
+	if addr = addr.Unmap(); addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return "net:" + p.String()
+	}
+	return "ip:" + addr.String()
 }

@@ -22,6 +22,8 @@ const (
 	maxTokenLen = 2048
 	// DefaultTokenTTL is how long an Authorization token lives.
 	DefaultTokenTTL = 15 * time.Minute
+	// tokenSkew allows for clocks and configurations that differ a little between nodes.
+	tokenSkew = time.Minute
 )
 
 type tokenClaims struct {
@@ -114,13 +116,18 @@ func (a *Authenticator) parseToken(ctx context.Context, token string, checkExpir
 	claims := new(tokenClaims)
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		key, ok := a.keys.verifying(ctx, kid)
+		key, ok, err := a.keys.verifying(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			return nil, errors.New("unknown signing key")
 		}
 		return key, nil
 	}, opts...)
 	switch {
+	case errors.Is(err, errKeyringUnavailable):
+		return nil, unavailable(err)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, ErrCredentialExpired
 	case errors.Is(err, jwt.ErrTokenMalformed):
@@ -129,8 +136,12 @@ func (a *Authenticator) parseToken(ctx context.Context, token string, checkExpir
 		return nil, ErrCredentialInvalid
 	case !checkExpiry && claims.Issuer != tokenIssuer:
 		return nil, ErrCredentialInvalid
-	case claims.Subject == "" || claims.SessionID == "" || claims.ExpiresAt == nil:
+	case claims.Subject == "" || claims.SessionID == "" || claims.ExpiresAt == nil || claims.IssuedAt == nil:
 		return nil, ErrCredentialInvalid
+	case checkExpiry && claims.ExpiresAt.Sub(claims.IssuedAt.Time) > a.tokenTTL+tokenSkew:
+		// Issued for longer than this gateway allows, e.g. before token_ttl was lowered:
+		// revocations of its session may no longer be remembered.
+		return nil, ErrCredentialExpired
 	}
 	return claims, nil
 }
@@ -138,7 +149,8 @@ func (a *Authenticator) parseToken(ctx context.Context, token string, checkExpir
 // issue signs a token for a session, valid for the token lifetime from now.
 func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 	now := a.now()
-	expires := now.Add(a.tokenTTL).Truncate(time.Second)
+	// JWT times are whole seconds: round up, so a token never lives less than token_ttl.
+	expires := now.Add(a.tokenTTL + time.Second - 1).Truncate(time.Second)
 	kid, key := a.keys.signing()
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{
 		TenantUID: s.TenantUID,

@@ -18,7 +18,7 @@ func takeAPIKey(r *http.Request, remove bool) string {
 	fromQuery := ""
 	// A percent-encoded name ("Api%4Bey") is still the parameter, so such queries take
 	// the slow path too.
-	if q := r.URL.RawQuery; hasFold(q, apiKeyName) || strings.IndexByte(q, '%') >= 0 {
+	if q := r.URL.RawQuery; hasFoldASCII(q, apiKeyName) || strings.IndexByte(q, '%') >= 0 {
 		var rest string
 		fromQuery, rest = splitQueryParam(r.URL.RawQuery, apiKeyName)
 		if remove {
@@ -42,7 +42,7 @@ func splitQueryParam(rawQuery, name string) (value, rest string) {
 	found := false
 	for _, part := range strings.Split(rawQuery, "&") {
 		k, v, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err == nil && strings.EqualFold(uk, name) {
+		if uk, err := url.QueryUnescape(k); err == nil && equalFoldASCII(uk, name) {
 			if !found {
 				value, _ = url.QueryUnescape(v)
 				found = true
@@ -54,47 +54,73 @@ func splitQueryParam(rawQuery, name string) (value, rest string) {
 	return value, strings.Join(kept, "&")
 }
 
-// hasFold reports whether s contains substr in any case, without allocating.
-func hasFold(s, substr string) bool {
+// hasFoldASCII reports whether s contains substr in any ASCII case, without allocating.
+func hasFoldASCII(s, substr string) bool {
 	for i := 0; i+len(substr) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(substr)], substr) {
+		if equalFoldASCII(s[i:i+len(substr)], substr) {
 			return true
 		}
 	}
 	return false
 }
 
+// equalFoldASCII compares in ASCII case only. strings.EqualFold also folds Unicode (the
+// Kelvin sign matches k), which would let "Api\u212Aey" pass as the key's name here while
+// a log filter matching ASCII lets it through unredacted.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 // takeToken returns the Authorization token a request presents: the Authorization header
 // as Palette sends it (the raw token) or with a "Bearer " prefix, else the Authorization
 // cookie set by a login with setCookie. With remove, it deletes both from the request.
-func takeToken(r *http.Request, remove bool) string {
-	token := r.Header.Get("Authorization")
-	if len(token) > 7 && strings.EqualFold(token[:7], "Bearer ") {
+func takeToken(r *http.Request, remove bool) (token string, fromCookie bool) {
+	token = r.Header.Get("Authorization")
+	if len(token) > 7 && equalFoldASCII(token[:7], "Bearer ") {
 		token = token[7:]
 	}
 	if remove {
 		r.Header.Del("Authorization")
 	}
-	if token == "" || remove {
-		if c, err := r.Cookie(tokenCookie); err == nil {
-			if token == "" {
-				token = c.Value
-			}
-			if remove {
-				dropCookie(r, tokenCookie)
+	if c, err := r.Cookie(tokenCookie); err == nil {
+		if token == "" {
+			token, fromCookie = c.Value, true
+		}
+		if remove {
+			dropCookie(r.Header, tokenCookie)
+		}
+	}
+	return strings.TrimSpace(token), fromCookie
+}
+
+// dropCookie removes one cookie from the Cookie header and leaves every other byte as the
+// client sent it (reserialising would drop cookies Go cannot parse).
+func dropCookie(h http.Header, name string) {
+	var kept []string
+	for _, line := range h.Values("Cookie") {
+		for _, part := range strings.Split(line, ";") {
+			if n, _, _ := strings.Cut(strings.TrimSpace(part), "="); n != name {
+				kept = append(kept, strings.TrimSpace(part))
 			}
 		}
 	}
-	return strings.TrimSpace(token)
-}
-
-// dropCookie removes one cookie from the request's Cookie header, keeping the others.
-func dropCookie(r *http.Request, name string) {
-	all := r.Cookies()
-	r.Header.Del("Cookie")
-	for _, c := range all {
-		if c.Name != name {
-			r.AddCookie(c)
-		}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
 	}
 }

@@ -59,3 +59,33 @@ func TestStripRemovesEverySpellingOfIdentityHeaders(t *testing.T) {
 		t.Fatalf("Connection = %q, want the identity names removed", got)
 	}
 }
+
+func TestTakeTokenStripsTheCredentialAndKeepsOtherCookiesVerbatim(t *testing.T) {
+	r := &http.Request{Header: http.Header{
+		"Authorization": {"bEaReR tok-1"},
+		"Cookie":        {`theme=dark; Authorization=tok-2; name=José; a="b c"`},
+	}, URL: &url.URL{}}
+	token, fromCookie := takeToken(r, true)
+	if token != "tok-1" || fromCookie {
+		t.Fatalf("token %q (cookie %v), want the header's", token, fromCookie)
+	}
+	if r.Header.Get("Authorization") != "" {
+		t.Fatal("the Authorization header was left on the request")
+	}
+	if got := r.Header.Get("Cookie"); got != `theme=dark; name=José; a="b c"` {
+		t.Fatalf("Cookie = %q, want the other cookies untouched", got)
+	}
+
+	r = &http.Request{Header: http.Header{"Cookie": {"Authorization=tok-2"}}, URL: &url.URL{}}
+	if token, fromCookie := takeToken(r, true); token != "tok-2" || !fromCookie || r.Header.Get("Cookie") != "" {
+		t.Fatalf("cookie token %q (%v), Cookie left %q", token, fromCookie, r.Header.Get("Cookie"))
+	}
+}
+
+func TestUnicodeCaseFoldingDoesNotNameTheKey(t *testing.T) {
+	// "Api\u212Aey" (Kelvin sign) folds to "apikey" under strings.EqualFold.
+	r := &http.Request{Header: http.Header{}, URL: &url.URL{RawQuery: "Api%E2%84%AAey=kg_x&a=1"}}
+	if key := takeAPIKey(r, true); key != "" {
+		t.Fatalf("a Unicode look-alike parameter name was read as the key: %q", key)
+	}
+}

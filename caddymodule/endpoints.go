@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +31,9 @@ func (h *Handler) route(r *http.Request) (endpoint, string) {
 	if h.Endpoints == "off" {
 		return nil, ""
 	}
-	path := r.URL.Path
+	// The escaped path, so "%2F" or "%72efresh" never reach an endpoint whose path a log
+	// filter must recognise.
+	path := r.URL.EscapedPath()
 	if rest, ok := strings.CutPrefix(path, h.authPrefix); ok {
 		switch {
 		case rest == "authenticate" && r.Method == http.MethodPost:
@@ -82,8 +86,13 @@ func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ st
 }
 
 func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, token string) error {
+	ip := clientIP(r)
+	if err := h.auth.CheckClient(ip); err != nil {
+		return h.reject(w, r, err)
+	}
 	issued, err := h.auth.Refresh(r.Context(), token)
 	if err != nil {
+		h.auth.ClientRejected(ip, err)
 		return h.reject(w, r, err)
 	}
 	return h.writeToken(w, r, issued)
@@ -107,6 +116,9 @@ func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, _ string) 
 		return h.reject(w, r, err)
 	}
 	h.logger.Info("tokens revoked", zap.String("user_uid", p.UserUID), zap.Int("count", max(len(body.Tokens), 1)))
+	if len(body.Tokens) == 0 { // a logout: the browser forgets its cookie too
+		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -125,7 +137,7 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) er
 
 // writeToken answers a login or refresh, also as a cookie when ?setCookie=true.
 func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued authcore.Issued) error {
-	if r.URL.Query().Get("setCookie") == "true" {
+	if set, _ := strconv.ParseBool(r.URL.Query().Get("setCookie")); set {
 		http.SetCookie(w, &http.Cookie{
 			Name: tokenCookie, Value: issued.Token, Path: "/",
 			Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
@@ -151,7 +163,12 @@ func (h *Handler) logLogin(r *http.Request, issued authcore.Issued, err error) {
 }
 
 // decodeJSON reads a bounded JSON body into v; bad JSON is a 400 saying what is wrong.
+// The body must be declared application/json: a cross-site HTML form cannot send that
+// type, so a login or revocation cannot be forged from another site.
 func decodeJSON(r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body must be JSON, sent with Content-Type: application/json"}
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
 	if err := dec.Decode(v); err != nil {
 		var syntax *json.SyntaxError

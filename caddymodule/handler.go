@@ -128,16 +128,32 @@ func (h *Handler) authenticate(r *http.Request) (*authcore.Principal, error) {
 	remove := !h.ForwardCredentials
 	var p *authcore.Principal
 	var err error
-	key, token := takeAPIKey(r, remove), takeToken(r, remove) // both, to strip both
-	if key != "" {
+	key := takeAPIKey(r, remove)
+	token, fromCookie := takeToken(r, remove) // taken even when a key is used: to strip it
+	switch {
+	case key != "":
 		p, err = h.auth.AuthenticateAPIKey(r.Context(), key)
-	} else {
+	case fromCookie && !safeMethod(r.Method) && r.Header.Get(csrfHeader) == "":
+		return nil, errCSRF
+	default:
 		p, err = h.auth.AuthenticateToken(r.Context(), token)
 	}
-	if err != nil && err != authcore.ErrCredentialMissing && authcore.AsError(err).Status == http.StatusUnauthorized {
-		h.auth.ClientFailed(ip)
+	if err != nil {
+		h.auth.ClientRejected(ip, err)
 	}
 	return p, err
+}
+
+// csrfHeader must accompany a state-changing request authenticated by the cookie: a
+// cross-site form cannot set a custom header, and a cross-site script cannot without a
+// CORS preflight that the gateway never grants.
+const csrfHeader = "X-Requested-With"
+
+var errCSRF = &authcore.Error{Status: http.StatusForbidden, Code: "CsrfHeaderMissing",
+	Message: "a request that changes state and is authenticated by cookie must carry an X-Requested-With header"}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // reject answers a failed request with the JSON error of the wire contract.

@@ -174,6 +174,9 @@ func (g *gateway) call(t testing.TB, method, pathAndQuery string, header map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range header {
 		req.Header[k] = []string{v}
 	}

@@ -97,6 +97,17 @@ func TestLoginWithSetCookieMakesACookieCredential(t *testing.T) {
 	if got := r.echo.Header.Get("Cookie"); got != "theme=dark" {
 		t.Fatalf("upstream got Cookie %q, want only the other cookie", got)
 	}
+
+	// A state-changing request authenticated only by the cookie needs X-Requested-With,
+	// which a cross-site form cannot send.
+	res, body := g.call(t, http.MethodPost, "/orders", map[string]string{"Cookie": "Authorization=" + token}, "")
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "CsrfHeaderMissing") {
+		t.Fatalf("cookie POST without X-Requested-With: %d %s", res.StatusCode, body)
+	}
+	res, _ = g.call(t, http.MethodPost, "/orders", map[string]string{"Cookie": "Authorization=" + token, "X-Requested-With": "XMLHttpRequest"}, "")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("cookie POST with X-Requested-With: %d", res.StatusCode)
+	}
 }
 
 func TestRefreshRevokeAndDisable(t *testing.T) {
@@ -143,7 +154,7 @@ func TestExpiredTokenIsRefused(t *testing.T) {
 	g.seed(t)
 	g.passwordUser(t, "ann@acme.test", "pw-ann-123")
 	_, token, _ := g.login(t, "", `{"emailId":"ann@acme.test","password":"pw-ann-123"}`, nil)
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond) // expiry is rounded up to a whole second
 	if r := g.do(t, "/", map[string]string{"Authorization": token}); r.status != http.StatusUnauthorized || r.err.Code != "CredentialExpired" {
 		t.Fatalf("expired token: %d %s", r.status, r.body)
 	}
@@ -191,6 +202,26 @@ func TestRepeatedBadCredentialsFromOneClientAreThrottled(t *testing.T) {
 	}
 }
 
+// Only the exact endpoint routes are Keygate's: anything else is the upstream's.
+func TestOtherPathsPassThroughToTheUpstream(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	key := map[string]string{"ApiKey": s.userKey}
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/auth/authenticate"},
+		{http.MethodPost, "/v1/auth/authenticate/"},
+		{http.MethodPost, "/v1/auth/refresh/x"},
+		{http.MethodGet, "/v1/users/info/"},
+		{http.MethodGet, "/v1/users/infos"},
+		{http.MethodGet, "/v1/auth/%72efresh/x"},
+	} {
+		res, body := g.call(t, tc.method, tc.path, key, "")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"X-User-Uid"`) {
+			t.Errorf("%s %s: %d %s, want the upstream's answer", tc.method, tc.path, res.StatusCode, body)
+		}
+	}
+}
+
 func TestEndpointsCanMoveOrBeSwitchedOff(t *testing.T) {
 	g := startGateway(t, "{\n\t\tauth_prefix /auth/\n\t}")
 	g.seed(t)
@@ -212,7 +243,7 @@ func TestBadLoginBodiesAre400(t *testing.T) {
 	g := startGateway(t, "")
 	g.seed(t)
 	for body, want := range map[string]string{
-		"":                 "empty",
+		"":                 "must be JSON",
 		"{":                "not valid JSON",
 		`{"emailId": 123}`: "emailId",
 	} {
@@ -220,5 +251,12 @@ func TestBadLoginBodiesAre400(t *testing.T) {
 		if res.StatusCode != http.StatusBadRequest || !strings.Contains(raw, want) {
 			t.Errorf("body %q: %d %s", body, res.StatusCode, raw)
 		}
+	}
+	// A cross-site HTML form can only send form types: refused, so a login cannot be
+	// forged into a victim's browser.
+	res, raw := g.call(t, http.MethodPost, "/v1/auth/authenticate?setCookie=true",
+		map[string]string{"Content-Type": "text/plain"}, `{"emailId":"a@b.test","password":"x"}`)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(raw, "application/json") {
+		t.Errorf("text/plain login: %d %s", res.StatusCode, raw)
 	}
 }
