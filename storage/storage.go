@@ -78,6 +78,7 @@ type APIKey struct {
 	Active      bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	LastUsedAt  time.Time // zero until first used; recorded at most about once a minute
 }
 
 // KeyGrant is an API key together with its owner: what the request path needs to decide,
@@ -111,6 +112,34 @@ type Session struct {
 	RevokedAt time.Time // zero while the session is live
 }
 
+// Page asks for one page of a listing: at most Limit items after the opaque cursor After
+// ("" for the first page). Listings are ordered by creation time then uid, so a cursor
+// stays valid, and no item is seen twice, while items are added.
+type Page struct {
+	Limit int
+	After string
+}
+
+// APIKeyFilter selects the keys a listing returns.
+type APIKeyFilter struct {
+	TenantUID string // required
+	UserUID   string // optional: only this user's keys
+}
+
+// AuditEvent is one recorded action: a mutation, a login, a revocation.
+type AuditEvent struct {
+	ID         string
+	TenantUID  string
+	At         time.Time
+	ActorUID   string // empty for a failed login by an unknown user
+	ActorEmail string
+	Action     string // e.g. "apikey.create", "login.failure"
+	TargetKind string // "apikey", "user", "project", "membership", "session"
+	TargetUID  string
+	SourceIP   string
+	Detail     string // short, never a secret
+}
+
 // ChangeKind says what a Change invalidates.
 type ChangeKind string
 
@@ -126,6 +155,9 @@ const (
 	ChangeUser ChangeKind = "user"
 	// ChangeSession: the session whose id is Ref was revoked.
 	ChangeSession ChangeKind = "session"
+	// ChangeProject: the project whose uid is Ref was deleted. Drop every cached project
+	// decision for it.
+	ChangeProject ChangeKind = "project"
 	// ChangeResync: changes may have been missed (a watcher fell behind the retained log or
 	// lost its connection). Drop every cached decision.
 	ChangeResync ChangeKind = "resync"
@@ -167,6 +199,15 @@ type Store interface {
 	// SetUserDisabled enables or disables a user and records a ChangeUser for the user
 	// and a ChangeAPIKey for each of the user's keys.
 	SetUserDisabled(ctx context.Context, uid string, disabled bool) error
+	// UpdateUser changes a user's names and role (uid, tenant and email stay) and records
+	// a ChangeUser and a ChangeAPIKey for each of the user's keys.
+	UpdateUser(ctx context.Context, uid, firstName, lastName string, role Role) error
+	// DeleteUser deletes a user with their keys, sessions and memberships, recording a
+	// ChangeUser, a ChangeAPIKey per key and a ChangeSession per live session first.
+	DeleteUser(ctx context.Context, uid string) error
+	// ListUsers returns a tenant's users, oldest first, and the cursor of the next page
+	// ("" when there is none).
+	ListUsers(ctx context.Context, tenantUID string, p Page) ([]User, string, error)
 
 	CreateProject(ctx context.Context, p Project) error
 	ProjectByUID(ctx context.Context, uid string) (Project, error)
@@ -176,6 +217,17 @@ type Store interface {
 	// ProjectAccess returns the project's tenant and whether the user is a member;
 	// ErrNotFound when the project does not exist.
 	ProjectAccess(ctx context.Context, projectUID, userUID string) (ProjectAccess, error)
+	// RemoveProjectMember ends a membership and records a ChangeMembership; ErrNotFound
+	// when there was none.
+	RemoveProjectMember(ctx context.Context, projectUID, userUID string) error
+	// ProjectMembers returns the uids of a project's members.
+	ProjectMembers(ctx context.Context, projectUID string) ([]string, error)
+	// DeleteProject deletes a project and its memberships and records a ChangeProject.
+	DeleteProject(ctx context.Context, uid string) error
+	// ListProjects returns a tenant's projects, oldest first, paginated like ListUsers.
+	ListProjects(ctx context.Context, tenantUID string, p Page) ([]Project, string, error)
+	// UserProjects returns the projects a user is a member of, oldest first.
+	UserProjects(ctx context.Context, userUID string) ([]Project, error)
 
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
@@ -183,6 +235,22 @@ type Store interface {
 	KeyGrantByDigest(ctx context.Context, digest []byte) (KeyGrant, error)
 	// SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey.
 	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
+	// UpdateAPIKey changes a key's name, description and expiry and records a
+	// ChangeAPIKey.
+	UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error
+	// DeleteAPIKey deletes a key and records a ChangeAPIKey.
+	DeleteAPIKey(ctx context.Context, uid string) error
+	// ListAPIKeys returns the keys f selects, oldest first, paginated like ListUsers.
+	ListAPIKeys(ctx context.Context, f APIKeyFilter, p Page) ([]APIKey, string, error)
+	// TouchAPIKeys records when keys were last used, in one transaction; keys that no
+	// longer exist are skipped. It records no change: last use does not affect access.
+	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+
+	// AppendAudit records events in one transaction.
+	AppendAudit(ctx context.Context, events ...AuditEvent) error
+	// ListAudit returns a tenant's events, newest first, paginated like ListUsers but in
+	// the other direction.
+	ListAudit(ctx context.Context, tenantUID string, p Page) ([]AuditEvent, string, error)
 
 	// SigningKeys returns every token signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
@@ -197,6 +265,9 @@ type Store interface {
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 	// RevokedSessionsSince returns the ids of sessions revoked at or after since.
 	RevokedSessionsSince(ctx context.Context, since time.Time) ([]string, error)
+	// PruneSessions deletes sessions created before before (whatever their state) and
+	// returns how many it deleted.
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 
 	// Watch calls fn with each batch of changes committed after Watch began, by this
 	// process or any other sharing the store, in Seq order, until ctx ends. Its first
