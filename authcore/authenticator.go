@@ -76,6 +76,7 @@ type Authenticator struct {
 
 	keys      *keyring
 	revoked   revokedSessions
+	usage     usageLog
 	logins    *Throttle // per account
 	clients   *Throttle // per client network
 	hashSlots chan struct{}
@@ -142,6 +143,7 @@ type keyEntry struct {
 	active    bool
 	disabled  bool
 	principal Principal
+	lastNoted atomic.Int64 // Unix seconds of the last use passed to the usage log
 }
 
 func (e *keyEntry) decide(now time.Time) (*Principal, error) {
@@ -169,14 +171,18 @@ func (a *Authenticator) AuthenticateAPIKey(ctx context.Context, key string) (*Pr
 		return nil, ErrCredentialMalformed
 	}
 	slot := digestSlot(digest)
-	if e, ok := a.apiKeys.get(slot); ok && e.matches(digest) {
-		return e.decide(a.now())
+	e, ok := a.apiKeys.get(slot)
+	if !ok || !e.matches(digest) {
+		var err error
+		if e, err = a.loadKey(ctx, digest, slot); err != nil {
+			return nil, err
+		}
 	}
-	e, err := a.loadKey(ctx, digest, slot)
-	if err != nil {
-		return nil, err
+	p, err := e.decide(a.now())
+	if err == nil {
+		a.noteUse(e)
 	}
-	return e.decide(a.now())
+	return p, err
 }
 
 func (e *keyEntry) matches(d Digest) bool {

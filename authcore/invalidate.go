@@ -29,6 +29,8 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 			}
 		case storage.ChangeUser:
 			a.InvalidateUser(c.Ref)
+		case storage.ChangeProject:
+			a.access.reset() // its decisions are keyed by user too; deletions are rare
 		case storage.ChangeSession:
 			a.revoked.add(c.Ref, a.now(), a.revocationMemory())
 		case storage.ChangeResync:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 )
@@ -46,7 +47,18 @@ func (a *Authenticator) Login(ctx context.Context, l Login) (Issued, error) {
 	}
 	a.logins.Refund(account)
 	a.clients.Refund(client)
+	a.record(ctx, u.TenantUID, u.UID, u.Email, "login.success", "session", "", l.ClientIP, "password")
 	return a.startSession(ctx, userPrincipal(u))
+}
+
+// record appends an audit event, best effort: a login must not fail because the audit
+// write did, and the store being down shows elsewhere.
+func (a *Authenticator) record(ctx context.Context, tenantUID, actorUID, actorEmail, action, kind, target, ip, detail string) {
+	_ = a.store.AppendAudit(ctx, storage.AuditEvent{
+		ID: NewUID(), TenantUID: tenantUID, At: a.now().UTC().Truncate(time.Millisecond),
+		ActorUID: actorUID, ActorEmail: actorEmail, Action: action, TargetKind: kind,
+		TargetUID: target, SourceIP: ip, Detail: detail,
+	})
 }
 
 // checkPassword finds the one user the login names and verifies its password.
@@ -70,6 +82,9 @@ func (a *Authenticator) checkPassword(ctx context.Context, l Login) (storage.Use
 	}
 	switch {
 	case len(matched) == 0:
+		for _, u := range candidates { // failures against known accounts are audited
+			a.record(ctx, u.TenantUID, u.UID, u.Email, "login.failure", "user", u.UID, l.ClientIP, "wrong password")
+		}
 		return storage.User{}, ErrLoginFailed
 	case len(matched) > 1:
 		return storage.User{}, errOrgRequired
@@ -130,6 +145,7 @@ func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP strin
 		a.noteRejection(clientIP, err)
 		return Issued{}, err
 	}
+	a.record(ctx, p.TenantUID, p.UserUID, p.Email, "login.success", "session", "", clientIP, "api key "+p.KeyUID)
 	return a.startSession(ctx, p)
 }
 

@@ -22,6 +22,8 @@ const (
 	maxTokenLen = 2048
 	// DefaultTokenTTL is how long an Authorization token lives.
 	DefaultTokenTTL = 15 * time.Minute
+	// MaxSessionAge bounds how long a login can be kept alive by refreshing.
+	MaxSessionAge = 7 * 24 * time.Hour
 	// tokenSkew allows for clocks and configurations that differ a little between nodes.
 	tokenSkew = time.Minute
 )
@@ -189,11 +191,15 @@ func (a *Authenticator) Refresh(ctx context.Context, token string) (Issued, erro
 		return Issued{}, err
 	}
 	s, err := a.store.SessionByID(ctx, p.SessionID)
-	if err != nil {
-		return Issued{}, storeError(err, "session")
-	}
-	if !s.RevokedAt.IsZero() {
+	switch {
+	case isNotFound(err): // pruned, or its user deleted
 		return Issued{}, ErrCredentialRevoked
+	case err != nil:
+		return Issued{}, unavailable(err)
+	case !s.RevokedAt.IsZero():
+		return Issued{}, ErrCredentialRevoked
+	case a.now().Sub(s.CreatedAt) >= MaxSessionAge:
+		return Issued{}, ErrCredentialExpired // log in again
 	}
 	return a.issue(s, *p)
 }
@@ -201,12 +207,12 @@ func (a *Authenticator) Refresh(ctx context.Context, token string) (Issued, erro
 // RevokeTokens ends the sessions of tokens, expired or not. Users may revoke their own
 // tokens, tenant admins any token of their tenant. With no tokens, it ends the caller's
 // own session (a logout).
-func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, tokens []string) error {
+func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, clientIP string, tokens []string) error {
 	if len(tokens) == 0 {
 		if caller.SessionID == "" {
 			return badRequest("no tokens to revoke")
 		}
-		return a.revokeSession(ctx, caller.SessionID)
+		return a.revokeSession(ctx, caller, clientIP, caller.SessionID)
 	}
 	var sessions []string
 	for i, t := range tokens {
@@ -221,17 +227,23 @@ func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, tok
 		sessions = append(sessions, c.SessionID)
 	}
 	for _, s := range sessions {
-		if err := a.revokeSession(ctx, s); err != nil {
+		if err := a.revokeSession(ctx, caller, clientIP, s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *Authenticator) revokeSession(ctx context.Context, id string) error {
+func (a *Authenticator) revokeSession(ctx context.Context, caller *Principal, clientIP, id string) error {
 	if err := a.store.RevokeSession(ctx, id, a.now().UTC()); err != nil {
 		return storeError(err, "session")
 	}
 	a.revoked.add(id, a.now(), a.revocationMemory())
+	a.record(ctx, caller.TenantUID, caller.UserUID, caller.Email, "session.revoke", "session", id, clientIP, "")
 	return nil
+}
+
+// PruneSessions deletes sessions too old to be refreshed or to have a valid token.
+func (a *Authenticator) PruneSessions(ctx context.Context) (int64, error) {
+	return a.store.PruneSessions(ctx, a.now().Add(-MaxSessionAge-a.tokenTTL-tokenSkew))
 }

@@ -170,7 +170,7 @@ func TestRefreshKeepsTheSessionAndRevocationEndsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.auth.RevokeTokens(ctx, caller, []string{first.Token}); err != nil {
+	if err := f.auth.RevokeTokens(ctx, caller, "192.0.2.9", []string{first.Token}); err != nil {
 		t.Fatal(err)
 	}
 	// Revoking one token ends its session, so the refreshed token stops too.
@@ -186,14 +186,14 @@ func TestOnlyTheOwnerOrTheirTenantAdminMayRevoke(t *testing.T) {
 	f.withPassword(t, "acme", "bob@acme.test", "pw-bob-123")
 	ann := f.login(t, "ann@acme.test", "pw-ann-123")
 	bob := f.login(t, "bob@acme.test", "pw-bob-123")
-	wantCode(t, f.auth.RevokeTokens(ctx, bob.Principal, []string{ann.Token}), "Forbidden")
-	wantCode(t, f.auth.RevokeTokens(ctx, bob.Principal, []string{"garbage"}), "BadRequest")
+	wantCode(t, f.auth.RevokeTokens(ctx, bob.Principal, "192.0.2.9", []string{ann.Token}), "Forbidden")
+	wantCode(t, f.auth.RevokeTokens(ctx, bob.Principal, "192.0.2.9", []string{"garbage"}), "BadRequest")
 	adminP := mustPrincipal(t, f, f.adminUser)
-	if err := f.auth.RevokeTokens(ctx, adminP, []string{ann.Token}); err != nil {
+	if err := f.auth.RevokeTokens(ctx, adminP, "192.0.2.9", []string{ann.Token}); err != nil {
 		t.Fatalf("tenant admin could not revoke: %v", err)
 	}
 	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, ann.Token)), "CredentialRevoked")
-	if err := f.auth.RevokeTokens(ctx, bob.Principal, nil); err != nil { // logout
+	if err := f.auth.RevokeTokens(ctx, bob.Principal, "192.0.2.9", nil); err != nil { // logout
 		t.Fatal(err)
 	}
 	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, bob.Token)), "CredentialRevoked")
@@ -249,7 +249,7 @@ func TestTokensWorkAcrossAuthenticatorsSharingAStore(t *testing.T) {
 	if err != nil || p.UserUID != u.UID {
 		t.Fatalf("the other node refused the token: %v", err)
 	}
-	if err := f.auth.RevokeTokens(ctx, p, []string{token}); err != nil {
+	if err := f.auth.RevokeTokens(ctx, p, "192.0.2.9", []string{token}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return AsError(errOf(other.AuthenticateToken(ctx, token))).Code == "CredentialRevoked" })

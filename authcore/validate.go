@@ -95,3 +95,5 @@ func ParseExpiry(s string, now time.Time, maxLifetime time.Duration) (time.Time,
 	}
 	return at, nil
 }
+
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }

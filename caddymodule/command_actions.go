@@ -78,7 +78,7 @@ func (c *cli) userCommands() *cobra.Command {
 				})
 				return result{
 					text: fmt.Sprintf("created %s %s in tenant %s (uid %s)", u.Role, u.Email, tenantName, u.UID),
-					json: userJSON(u),
+					json: cliUserJSON(u),
 				}, err
 			})
 		},
@@ -103,7 +103,7 @@ func (c *cli) userCommands() *cobra.Command {
 					err = ad.SetUserDisabled(ctx, u, true)
 					u.Disabled = true
 				}
-				return result{text: fmt.Sprintf("disabled %s (uid %s)", u.Email, u.UID), json: userJSON(u)}, err
+				return result{text: fmt.Sprintf("disabled %s (uid %s)", u.Email, u.UID), json: cliUserJSON(u)}, err
 			})
 		},
 	}
@@ -113,7 +113,7 @@ func (c *cli) userCommands() *cobra.Command {
 	return user
 }
 
-func userJSON(u storage.User) map[string]any {
+func cliUserJSON(u storage.User) map[string]any {
 	return map[string]any{
 		"uid": u.UID, "emailId": u.Email, "tenantUid": u.TenantUID,
 		"role": u.Role, "isActive": !u.Disabled,

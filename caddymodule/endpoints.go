@@ -112,7 +112,7 @@ func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, _ string) 
 	if err := decodeJSON(r, &body); err != nil {
 		return h.reject(w, r, err)
 	}
-	if err := h.auth.RevokeTokens(r.Context(), p, body.Tokens); err != nil {
+	if err := h.auth.RevokeTokens(r.Context(), p, clientIP(r), body.Tokens); err != nil {
 		return h.reject(w, r, err)
 	}
 	h.logger.Info("tokens revoked", zap.String("user_uid", p.UserUID), zap.Int("count", max(len(body.Tokens), 1)))

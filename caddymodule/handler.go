@@ -42,10 +42,13 @@ type Handler struct {
 	AuthPrefix string `json:"auth_prefix,omitempty"`
 
 	// APIPrefix is where the other endpoints live: POST {api_prefix}users/auth/tokens/revoke,
-	// GET {api_prefix}users/info. Default: /v1/.
+	// GET {api_prefix}users/info, and the management API ({api_prefix}apiKeys, users,
+	// projects, dashboard/projects/metadata, audit). Default: /v1/.
 	APIPrefix string `json:"api_prefix,omitempty"`
 
 	auth       *authcore.Authenticator
+	manager    *authcore.Manager
+	apiMux     *http.ServeMux
 	identity   identityHeaders
 	authPrefix string
 	apiPrefix  string
@@ -67,10 +70,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("keygate handler: %w", err)
 	}
-	h.auth = appIface.(*App).state.auth
+	app := appIface.(*App)
+	h.auth, h.manager = app.state.auth, app.state.manager
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
+	h.apiMux = h.buildAPI(h.apiPrefix)
 	return nil
 }
 
@@ -102,6 +107,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	h.identity.strip(r.Header)
 	if serve, param := h.route(r); serve != nil {
 		return serve(h, w, r, param)
+	}
+	if h.Endpoints != "off" {
+		if _, pattern := h.apiMux.Handler(r); pattern != "" {
+			h.apiMux.ServeHTTP(w, r)
+			return nil
+		}
 	}
 
 	p, err := h.authenticate(r)

@@ -21,8 +21,10 @@ type sharedState struct {
 	store     storage.Store
 	auth      *authcore.Authenticator
 	admin     *authcore.Admin
+	manager   *authcore.Manager
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
+	maintDone chan struct{}
 }
 
 func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
@@ -44,15 +46,57 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &sharedState{store: store, auth: auth, admin: &authcore.Admin{Store: store, Auth: auth}}
+	s := &sharedState{
+		store: store, auth: auth,
+		admin:   &authcore.Admin{Store: store, Auth: auth},
+		manager: &authcore.Manager{Store: store, Auth: auth},
+	}
 	if err := bootstrap(s.admin, a.BootstrapAdmin, logger); err != nil {
 		s.close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopWatch, s.watchDone = cancel, make(chan struct{})
+	s.stopWatch, s.watchDone, s.maintDone = cancel, make(chan struct{}), make(chan struct{})
 	go s.followChanges(ctx, logger)
+	go s.maintain(ctx, logger)
 	return s, nil
+}
+
+// Maintenance intervals: last-use times are written in batches, old sessions pruned.
+const (
+	usageFlushInterval = 30 * time.Second
+	sessionPruneEvery  = time.Hour
+)
+
+// maintain writes key last-use times and prunes sessions off the request path, and
+// flushes the last-use times once more when the state is destroyed.
+func (s *sharedState) maintain(ctx context.Context, logger *zap.Logger) {
+	defer close(s.maintDone)
+	flush := time.NewTicker(usageFlushInterval)
+	defer flush.Stop()
+	prune := time.NewTicker(sessionPruneEvery)
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := s.auth.FlushUsage(final); err != nil {
+				logger.Warn("writing API key last-use times at shutdown failed", zap.Error(err))
+			}
+			return
+		case <-flush.C:
+			if err := s.auth.FlushUsage(ctx); err != nil {
+				logger.Warn("writing API key last-use times failed; will retry", zap.Error(err))
+			}
+		case <-prune.C:
+			if n, err := s.auth.PruneSessions(ctx); err != nil {
+				logger.Warn("pruning old sessions failed", zap.Error(err))
+			} else if n > 0 {
+				logger.Debug("pruned old sessions", zap.Int64("count", n))
+			}
+		}
+	}
 }
 
 // followChanges keeps the cache in step with the store until the state is destroyed.
@@ -77,6 +121,7 @@ func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 func (s *sharedState) Destruct() error {
 	s.stopWatch()
 	<-s.watchDone
+	<-s.maintDone
 	return s.close()
 }
 

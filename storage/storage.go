@@ -20,6 +20,8 @@ var (
 	// ErrConflict: a uniqueness rule was broken (a tenant name, a user's email within a
 	// tenant, a key digest, a uid).
 	ErrConflict = errors.New("storage: conflict")
+	// ErrBadCursor: a Page.After that no listing of this backend returned.
+	ErrBadCursor = errors.New("storage: bad page cursor")
 )
 
 // Role is what a user may do within their tenant.

@@ -1,0 +1,153 @@
+package authcore
+
+import (
+	"context"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// ProjectView is a project with its members' uids.
+type ProjectView struct {
+	Project storage.Project
+	Members []string
+}
+
+// CreateProject adds a project to the admin's tenant.
+func (m *Manager) CreateProject(ctx context.Context, a Actor, name string) (storage.Project, error) {
+	if err := requireAdmin(a); err != nil {
+		return storage.Project{}, err
+	}
+	if err := checkName("metadata.name", name); err != nil {
+		return storage.Project{}, err
+	}
+	p := storage.Project{UID: NewUID(), TenantUID: a.TenantUID, Name: name, CreatedAt: m.now()}
+	if err := m.Store.CreateProject(ctx, p); err != nil {
+		return p, storeError(err, "project "+name)
+	}
+	return p, m.audit(ctx, a, "project.create", "project", p.UID, name)
+}
+
+// visibleProject loads a project the actor may see: any of the tenant's for admins, their
+// own projects for users; else 404.
+func (m *Manager) visibleProject(ctx context.Context, a Actor, uid string) (storage.Project, error) {
+	p, err := m.Store.ProjectByUID(ctx, uid)
+	if err != nil || p.TenantUID != a.TenantUID {
+		return storage.Project{}, notFoundOr(err, "project %s not found", uid)
+	}
+	if !a.IsTenantAdmin() {
+		access, err := m.Store.ProjectAccess(ctx, uid, a.UserUID)
+		if err != nil || !access.Member {
+			return storage.Project{}, notFoundOr(err, "project %s not found", uid)
+		}
+	}
+	return p, nil
+}
+
+// GetProject reads a project with its members.
+func (m *Manager) GetProject(ctx context.Context, a Actor, uid string) (ProjectView, error) {
+	p, err := m.visibleProject(ctx, a, uid)
+	if err != nil {
+		return ProjectView{}, err
+	}
+	members, err := m.Store.ProjectMembers(ctx, uid)
+	if err != nil {
+		return ProjectView{}, storeError(err, "project "+uid)
+	}
+	return ProjectView{Project: p, Members: members}, nil
+}
+
+// ListProjects lists the tenant's projects for admins, the caller's own for users.
+func (m *Manager) ListProjects(ctx context.Context, a Actor, limit int, cursor string) ([]storage.Project, string, error) {
+	if !a.IsTenantAdmin() {
+		ps, err := m.MyProjects(ctx, a)
+		return ps, "", err
+	}
+	pg, err := page(limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	ps, next, err := m.Store.ListProjects(ctx, a.TenantUID, pg)
+	return ps, next, listError(err)
+}
+
+// MyProjects lists the projects the caller may act in: for admins every project of the
+// tenant, for users those they are a member of.
+func (m *Manager) MyProjects(ctx context.Context, a Actor) ([]storage.Project, error) {
+	if !a.IsTenantAdmin() {
+		ps, err := m.Store.UserProjects(ctx, a.UserUID)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		return ps, nil
+	}
+	var all []storage.Project
+	cursor := ""
+	for {
+		ps, next, err := m.Store.ListProjects(ctx, a.TenantUID, storage.Page{Limit: MaxPageSize, After: cursor})
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		all = append(all, ps...)
+		if next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
+}
+
+// DeleteProject deletes a project and its memberships.
+func (m *Manager) DeleteProject(ctx context.Context, a Actor, uid string) error {
+	if err := requireAdmin(a); err != nil {
+		return err
+	}
+	p, err := m.visibleProject(ctx, a, uid)
+	if err != nil {
+		return err
+	}
+	if err := m.Store.DeleteProject(ctx, uid); err != nil {
+		return storeError(err, "project "+uid)
+	}
+	m.resetCache()
+	return m.audit(ctx, a, "project.delete", "project", uid, p.Name)
+}
+
+// SetMember adds (member true) or removes a user from a project.
+func (m *Manager) SetMember(ctx context.Context, a Actor, projectUID, userUID string, member bool) error {
+	if err := requireAdmin(a); err != nil {
+		return err
+	}
+	if _, err := m.visibleProject(ctx, a, projectUID); err != nil {
+		return err
+	}
+	if _, err := m.visibleUser(ctx, a, userUID); err != nil {
+		return err
+	}
+	action := "membership.add"
+	var err error
+	if member {
+		err = m.Store.AddProjectMember(ctx, projectUID, userUID)
+	} else {
+		action = "membership.remove"
+		err = m.Store.RemoveProjectMember(ctx, projectUID, userUID)
+	}
+	if err != nil {
+		return storeError(err, "membership of "+userUID+" in "+projectUID)
+	}
+	if m.Auth != nil {
+		m.Auth.InvalidateMembership(projectUID, userUID)
+	}
+	return m.audit(ctx, a, action, "membership", storage.MembershipRef(projectUID, userUID), "")
+}
+
+// ListAudit lists the tenant's audit events, newest first.
+func (m *Manager) ListAudit(ctx context.Context, a Actor, limit int, cursor string) ([]storage.AuditEvent, string, error) {
+	if err := requireAdmin(a); err != nil {
+		return nil, "", err
+	}
+	p, err := page(limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	events, next, err := m.Store.ListAudit(ctx, a.TenantUID, p)
+	return events, next, listError(err)
+}

@@ -1,0 +1,309 @@
+package caddymodule
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/authcore"
+)
+
+// apiHandler serves one management route for an authenticated caller.
+type apiHandler func(w http.ResponseWriter, r *http.Request, a authcore.Actor) error
+
+// buildAPI routes the management API under prefix. Only these exact method and path
+// pairs are Keygate's; everything else goes on to the upstream.
+func (h *Handler) buildAPI(prefix string) *http.ServeMux {
+	mux := http.NewServeMux()
+	routes := map[string]apiHandler{
+		"POST apiKeys":                            h.createKey,
+		"GET apiKeys":                             h.listKeys,
+		"GET apiKeys/{uid}":                       h.getKey,
+		"PUT apiKeys/{uid}":                       h.updateKey,
+		"PATCH apiKeys/{uid}":                     h.setKeyState,
+		"PUT apiKeys/{uid}/state":                 h.setKeyState,
+		"DELETE apiKeys/{uid}":                    h.deleteKey,
+		"POST users":                              h.createUser,
+		"GET users":                               h.listUsers,
+		"GET users/{uid}":                         h.getUser,
+		"PATCH users/{uid}":                       h.updateUser,
+		"DELETE users/{uid}":                      h.deleteUser,
+		"POST projects":                           h.createProject,
+		"GET projects":                            h.listProjects,
+		"GET projects/{uid}":                      h.getProject,
+		"DELETE projects/{uid}":                   h.deleteProject,
+		"PUT projects/{uid}/members/{userUid}":    h.addMember,
+		"DELETE projects/{uid}/members/{userUid}": h.removeMember,
+		"GET dashboard/projects/metadata":         h.dashboardProjects,
+		"GET audit":                               h.listAudit,
+	}
+	for route, fn := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		mux.HandleFunc(method+" "+prefix+path, h.api(fn))
+	}
+	return mux
+}
+
+// api authenticates the caller, runs fn, and answers its error in the wire contract.
+func (h *Handler) api(fn apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.authenticate(r)
+		if err == nil {
+			err = fn(w, r, authcore.Actor{Principal: p, IP: clientIP(r)})
+		}
+		if err != nil {
+			h.reject(w, r, err)
+		}
+	}
+}
+
+// listParams reads ?limit= and ?continue=.
+func listParams(r *http.Request) (int, string, error) {
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > authcore.MaxPageSize {
+			return 0, "", &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "limit must be a number from 1 to " + strconv.Itoa(authcore.MaxPageSize)}
+		}
+		limit = n
+	}
+	return limit, q.Get("continue"), nil
+}
+
+func writeList[T any](w http.ResponseWriter, items []T, next string, limit int) error {
+	if limit == 0 {
+		limit = authcore.MaxPageSize
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return writeJSON(w, http.StatusOK, list[T]{Items: items, ListMeta: listMeta{Continue: next, Count: len(items), Limit: limit}})
+}
+
+func noContent(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body apiKeyBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	k, err := h.manager.CreateKey(r.Context(), a, body.request())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k.Key, UID: k.Record.UID})
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	views, next, err := h.manager.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	items := make([]apiKeyJSON, 0, len(views))
+	for _, v := range views {
+		items = append(items, keyJSON(v, now))
+	}
+	return writeList(w, items, next, limit)
+}
+
+func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	v, err := h.manager.GetKey(r.Context(), a, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, keyJSON(v, time.Now()))
+}
+
+func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body apiKeyBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := h.manager.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) setKeyState(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body stateBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := h.manager.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	if err := h.manager.DeleteKey(r.Context(), a, r.PathValue("uid")); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body userBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	u, err := h.manager.CreateUser(r.Context(), a, body.request())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, uidAnswer{UID: u.UID})
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	users, next, err := h.manager.ListUsers(r.Context(), a, limit, cursor)
+	if err != nil {
+		return err
+	}
+	items := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		items = append(items, userToJSON(u))
+	}
+	return writeList(w, items, next, limit)
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	u, err := h.manager.GetUser(r.Context(), a, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, userToJSON(u))
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body userBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if _, err := h.manager.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	if err := h.manager.DeleteUser(r.Context(), a, r.PathValue("uid")); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body projectBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	p, err := h.manager.CreateProject(r.Context(), a, body.Metadata.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, uidAnswer{UID: p.UID})
+}
+
+func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	ps, next, err := h.manager.ListProjects(r.Context(), a, limit, cursor)
+	if err != nil {
+		return err
+	}
+	items := make([]projectJSON, 0, len(ps))
+	for _, p := range ps {
+		items = append(items, projectToJSON(p))
+	}
+	return writeList(w, items, next, limit)
+}
+
+func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	v, err := h.manager.GetProject(r.Context(), a, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	j := projectToJSON(v.Project)
+	j.Spec = &struct {
+		Members []string `json:"members"`
+	}{Members: v.Members}
+	if j.Spec.Members == nil {
+		j.Spec.Members = []string{}
+	}
+	return writeJSON(w, http.StatusOK, j)
+}
+
+func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	if err := h.manager.DeleteProject(r.Context(), a, r.PathValue("uid")); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	if err := h.manager.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	if err := h.manager.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+type dashboardProject struct {
+	Metadata struct {
+		Name string `json:"name"`
+		UID  string `json:"uid"`
+	} `json:"metadata"`
+}
+
+func (h *Handler) dashboardProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	ps, err := h.manager.MyProjects(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	items := make([]dashboardProject, len(ps))
+	for i, p := range ps {
+		items[i].Metadata.Name, items[i].Metadata.UID = p.Name, p.UID
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Items []dashboardProject `json:"items"`
+	}{items})
+}
+
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	events, next, err := h.manager.ListAudit(r.Context(), a, limit, cursor)
+	if err != nil {
+		return err
+	}
+	items := make([]auditJSON, 0, len(events))
+	for _, e := range events {
+		items = append(items, auditToJSON(e))
+	}
+	return writeList(w, items, next, limit)
+}

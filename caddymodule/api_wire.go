@@ -1,0 +1,198 @@
+package caddymodule
+
+import (
+	"time"
+
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
+)
+
+// The management API's JSON, shaped as Palette's so that its clients work unchanged.
+
+type objectMeta struct {
+	UID                   string            `json:"uid,omitempty"`
+	Name                  string            `json:"name"`
+	Annotations           map[string]string `json:"annotations,omitempty"`
+	CreationTimestamp     string            `json:"creationTimestamp,omitempty"`
+	LastModifiedTimestamp string            `json:"lastModifiedTimestamp,omitempty"`
+}
+
+type listMeta struct {
+	Continue string `json:"continue"`
+	Count    int    `json:"count"`
+	Limit    int    `json:"limit"`
+}
+
+type list[T any] struct {
+	Items    []T      `json:"items"`
+	ListMeta listMeta `json:"listmeta"`
+}
+
+type uidAnswer struct {
+	UID string `json:"uid"`
+}
+
+// timeString is the wire contract's time format, as in 2031-01-01T00:00:00.000Z; the zero
+// time is left out.
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(rfc3339Millis)
+}
+
+// apiKeyBody is a key create or edit request.
+type apiKeyBody struct {
+	Metadata struct {
+		Name        string            `json:"name"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Spec struct {
+		UserUID      string `json:"userUid"`
+		Expiry       string `json:"expiry"`
+		ExpiryPreset string `json:"expiryPreset"`
+	} `json:"spec"`
+}
+
+func (b apiKeyBody) request() authcore.KeyRequest {
+	return authcore.KeyRequest{
+		Name: b.Metadata.Name, Description: b.Metadata.Annotations["description"],
+		UserUID: b.Spec.UserUID, Expiry: b.Spec.Expiry, ExpiryPreset: b.Spec.ExpiryPreset,
+	}
+}
+
+type createdKey struct {
+	APIKey string `json:"apiKey"`
+	UID    string `json:"uid"`
+}
+
+type apiKeyJSON struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		Expiry string      `json:"expiry"`
+		Key    string      `json:"key"` // a hint, never the key
+		User   userRefJSON `json:"user"`
+	} `json:"spec"`
+	Status struct {
+		IsActive     bool   `json:"isActive"`
+		IsExpired    bool   `json:"isExpired"`
+		LastUsedTime string `json:"lastUsedTime,omitempty"`
+	} `json:"status"`
+}
+
+type userRefJSON struct {
+	UID       string `json:"uid"`
+	EmailID   string `json:"emailId"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+}
+
+func keyJSON(v authcore.KeyView, now time.Time) apiKeyJSON {
+	var j apiKeyJSON
+	k := v.Key
+	j.Metadata = objectMeta{UID: k.UID, Name: k.Name, CreationTimestamp: timeString(k.CreatedAt), LastModifiedTimestamp: timeString(k.UpdatedAt)}
+	if k.Description != "" {
+		j.Metadata.Annotations = map[string]string{"description": k.Description}
+	}
+	j.Spec.Expiry, j.Spec.Key = timeString(k.ExpiresAt), k.Hint
+	j.Spec.User = userRefJSON{UID: v.Owner.UID, EmailID: v.Owner.Email, FirstName: v.Owner.FirstName, LastName: v.Owner.LastName}
+	j.Status.IsActive, j.Status.IsExpired = k.Active, !now.Before(k.ExpiresAt)
+	j.Status.LastUsedTime = timeString(k.LastUsedAt)
+	return j
+}
+
+// stateBody is {"isActive": bool}; a missing field means false, as Palette sends it.
+type stateBody struct {
+	IsActive bool `json:"isActive"`
+}
+
+// userBody is a user create or edit request.
+type userBody struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		EmailID   string `json:"emailId"`
+		FirstName string `json:"firstName"`
+		LastName  string `json:"lastName"`
+		Role      string `json:"role"`
+		Password  string `json:"password"`
+	} `json:"spec"`
+	Status struct {
+		Active *bool `json:"active"`
+	} `json:"status"`
+}
+
+func (b userBody) request() authcore.UserRequest {
+	return authcore.UserRequest{
+		Email: b.Spec.EmailID, FirstName: b.Spec.FirstName, LastName: b.Spec.LastName,
+		Role: storage.Role(b.Spec.Role), Password: b.Spec.Password, Active: b.Status.Active,
+	}
+}
+
+type userJSON struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		EmailID   string `json:"emailId"`
+		FirstName string `json:"firstName"`
+		LastName  string `json:"lastName"`
+		Role      string `json:"role"`
+	} `json:"spec"`
+	Status struct {
+		Active bool `json:"active"`
+	} `json:"status"`
+}
+
+func userToJSON(u storage.User) userJSON {
+	var j userJSON
+	j.Metadata = objectMeta{UID: u.UID, Name: u.Email, CreationTimestamp: timeString(u.CreatedAt), LastModifiedTimestamp: timeString(u.UpdatedAt)}
+	j.Spec.EmailID, j.Spec.FirstName, j.Spec.LastName, j.Spec.Role = u.Email, u.FirstName, u.LastName, string(u.Role)
+	j.Status.Active = !u.Disabled
+	return j
+}
+
+type projectBody struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+}
+
+type projectJSON struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     *struct {
+		Members []string `json:"members"`
+	} `json:"spec,omitempty"`
+}
+
+func projectToJSON(p storage.Project) projectJSON {
+	return projectJSON{Metadata: objectMeta{UID: p.UID, Name: p.Name, CreationTimestamp: timeString(p.CreatedAt)}}
+}
+
+type auditJSON struct {
+	Metadata struct {
+		UID               string `json:"uid"`
+		CreationTimestamp string `json:"creationTimestamp"`
+	} `json:"metadata"`
+	Spec struct {
+		Action string `json:"action"`
+		Actor  struct {
+			UID     string `json:"uid"`
+			EmailID string `json:"emailId"`
+		} `json:"actor"`
+		Target struct {
+			Kind string `json:"kind"`
+			UID  string `json:"uid"`
+		} `json:"target"`
+		SourceIP string `json:"sourceIp"`
+		Detail   string `json:"detail,omitempty"`
+	} `json:"spec"`
+}
+
+func auditToJSON(e storage.AuditEvent) auditJSON {
+	var j auditJSON
+	j.Metadata.UID, j.Metadata.CreationTimestamp = e.ID, timeString(e.At)
+	j.Spec.Action, j.Spec.SourceIP, j.Spec.Detail = e.Action, e.SourceIP, e.Detail
+	j.Spec.Actor.UID, j.Spec.Actor.EmailID = e.ActorUID, e.ActorEmail
+	j.Spec.Target.Kind, j.Spec.Target.UID = e.TargetKind, e.TargetUID
+	return j
+}
