@@ -212,7 +212,9 @@ func TestOtherPathsPassThroughToTheUpstream(t *testing.T) {
 		{http.MethodPost, "/v1/auth/authenticate/"},
 		{http.MethodPost, "/v1/auth/refresh/x"},
 		{http.MethodGet, "/v1/users/info/"},
-		{http.MethodGet, "/v1/users/infos"},
+		{http.MethodGet, "/v1/spectroclusters"},
+		{http.MethodPost, "/v1/apiKeys/x/y"},
+		{http.MethodGet, "/v2/apiKeys"},
 		{http.MethodGet, "/v1/auth/%72efresh/x"},
 	} {
 		res, body := g.call(t, tc.method, tc.path, key, "")
