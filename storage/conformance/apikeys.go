@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +17,11 @@ var apiKeyTests = []suiteTest{
 	{"APIKey/SetActive", testAPIKeySetActive},
 	{"APIKey/SetActiveNotFound", testAPIKeySetActiveNotFound},
 	{"APIKey/GrantFollowsOwner", testKeyGrantFollowsOwner},
+	{"APIKey/LastUsedRoundTrip", testAPIKeyLastUsedRoundTrip},
+	{"APIKey/Update", testAPIKeyUpdate},
+	{"APIKey/UpdateNotFound", testAPIKeyUpdateNotFound},
+	{"APIKey/Delete", testAPIKeyDelete},
+	{"APIKey/Touch", testAPIKeyTouch},
 }
 
 func testAPIKeyRoundTrip(t *testing.T, s storage.Store) {
@@ -164,4 +170,146 @@ func testKeyGrantFollowsOwner(t *testing.T, s storage.Store) {
 	if g.User.Disabled {
 		t.Errorf("KeyGrantByDigest after re-enabling the owner: User.Disabled = true")
 	}
+}
+
+// mustKeyEverywhere checks that every key read returns want: APIKeyByUID,
+// KeyGrantByDigest and ListAPIKeys.
+func mustKeyEverywhere(t *testing.T, s storage.Store, what string, want storage.APIKey) {
+	t.Helper()
+	got, err := s.APIKeyByUID(ctx(t), want.UID)
+	mustOK(t, what+": APIKeyByUID", err)
+	sameRecord(t, what+": APIKeyByUID", got, want)
+	g, err := s.KeyGrantByDigest(ctx(t), want.Digest)
+	mustOK(t, what+": KeyGrantByDigest", err)
+	sameRecord(t, what+": KeyGrant.Key", g.Key, want)
+	keys, _, err := s.ListAPIKeys(ctx(t), storage.APIKeyFilter{TenantUID: want.TenantUID, UserUID: want.UserUID}, storage.Page{Limit: 1000})
+	mustOK(t, what+": ListAPIKeys", err)
+	i := slices.IndexFunc(keys, func(k storage.APIKey) bool { return k.UID == want.UID })
+	if i < 0 {
+		t.Fatalf("%s: ListAPIKeys = %v, want it to hold %s", what, keyUIDs(keys), want.UID)
+	}
+	sameRecord(t, what+": ListAPIKeys", keys[i], want)
+}
+
+// mustKeyGone checks that no key read finds k.
+func mustKeyGone(t *testing.T, s storage.Store, what string, k storage.APIKey) {
+	t.Helper()
+	_, err := s.APIKeyByUID(ctx(t), k.UID)
+	wantErr(t, what+": APIKeyByUID", err, storage.ErrNotFound)
+	_, err = s.KeyGrantByDigest(ctx(t), k.Digest)
+	wantErr(t, what+": KeyGrantByDigest", err, storage.ErrNotFound)
+	keys, _, err := s.ListAPIKeys(ctx(t), storage.APIKeyFilter{TenantUID: k.TenantUID}, storage.Page{Limit: 1000})
+	mustOK(t, what+": ListAPIKeys", err)
+	if slices.Contains(keyUIDs(keys), k.UID) {
+		t.Errorf("%s: ListAPIKeys still lists %s", what, k.UID)
+	}
+}
+
+// aboutNow fails unless got is within a second of the interval [before, now].
+func aboutNow(t *testing.T, what string, got, before time.Time) {
+	t.Helper()
+	if got.Before(before.Add(-time.Second)) || got.After(time.Now().Add(time.Second)) {
+		t.Errorf("%s = %v, want about now", what, got)
+	}
+}
+
+// testAPIKeyLastUsedRoundTrip: a key created with a last use keeps it.
+func testAPIKeyLastUsedRoundTrip(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	fresh := mustKey(t, s, u)
+	used := newKey(u)
+	used.LastUsedAt = t0.Add(time.Hour)
+	mustOK(t, "CreateAPIKey(used)", s.CreateAPIKey(ctx(t), used))
+	mustKeyEverywhere(t, s, "never used", fresh)
+	mustKeyEverywhere(t, s, "used", used)
+}
+
+func testAPIKeyUpdate(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	// Revoked and used, so that an update that touched either would show. (Created so,
+	// not revoked afterwards, which would already set UpdatedAt to now.)
+	k := newKey(u)
+	k.Active, k.LastUsedAt = false, t0.Add(time.Hour)
+	mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k))
+	other := mustKey(t, s, u)
+
+	for _, c := range []struct {
+		name, description string
+		expires           time.Time
+	}{
+		{"renamed", "new description", t0.Add(90 * 24 * time.Hour)},
+		{"", "", time.Time{}}, // cleared, and never expires
+	} {
+		before := time.Now()
+		mustOK(t, "UpdateAPIKey", s.UpdateAPIKey(ctx(t), k.UID, c.name, c.description, c.expires))
+		got, err := s.APIKeyByUID(ctx(t), k.UID)
+		mustOK(t, "APIKeyByUID", err)
+		aboutNow(t, "UpdatedAt after UpdateAPIKey", got.UpdatedAt, before)
+		// Everything else stays, including the revocation and the last use.
+		want := k
+		want.Name, want.Description, want.ExpiresAt, want.UpdatedAt = c.name, c.description, c.expires, got.UpdatedAt
+		mustKeyEverywhere(t, s, "after UpdateAPIKey", want)
+	}
+	mustKeyEverywhere(t, s, "other key", other)
+}
+
+func testAPIKeyUpdateNotFound(t *testing.T, s storage.Store) {
+	err := s.UpdateAPIKey(ctx(t), "no-such-key", "n", "d", t0)
+	wantErr(t, "UpdateAPIKey(unknown)", err, storage.ErrNotFound)
+}
+
+func testAPIKeyDelete(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	k, other := mustKey(t, s, u), mustKey(t, s, u)
+	mustOK(t, "DeleteAPIKey", s.DeleteAPIKey(ctx(t), k.UID))
+	mustKeyGone(t, s, "after DeleteAPIKey", k)
+	mustKeyEverywhere(t, s, "other key", other)
+	wantErr(t, "DeleteAPIKey again", s.DeleteAPIKey(ctx(t), k.UID), storage.ErrNotFound)
+	wantErr(t, "DeleteAPIKey(unknown)", s.DeleteAPIKey(ctx(t), "no-such-key"), storage.ErrNotFound)
+	// The owner stays, and the digest is free again.
+	_, err := s.UserByUID(ctx(t), u.UID)
+	mustOK(t, "UserByUID after DeleteAPIKey", err)
+	again := newKey(u)
+	again.Digest = k.Digest
+	mustOK(t, "CreateAPIKey(deleted key's digest)", s.CreateAPIKey(ctx(t), again))
+}
+
+// testAPIKeyTouch: last use only moves forward, to the millisecond, several keys at once;
+// unknown keys are skipped; nothing else about a key changes.
+func testAPIKeyTouch(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	a, b, untouched := mustKey(t, s, u), mustKey(t, s, u), mustKey(t, s, u)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+
+	mustOK(t, "TouchAPIKeys(nothing)", s.TouchAPIKeys(ctx(t), nil))
+	mustOK(t, "TouchAPIKeys", s.TouchAPIKeys(ctx(t), map[string]time.Time{
+		a.UID: at(10), b.UID: at(20), "no-such-key": at(30),
+	}))
+	a.LastUsedAt, b.LastUsedAt = at(10), at(20)
+	mustKeyEverywhere(t, s, "a after touching", a)
+	mustKeyEverywhere(t, s, "b after touching", b)
+	mustKeyEverywhere(t, s, "untouched key", untouched)
+
+	// Backwards, to the same millisecond, and to the zero time: nothing moves. Forward,
+	// in the same call: that one moves.
+	mustOK(t, "TouchAPIKeys(mixed)", s.TouchAPIKeys(ctx(t), map[string]time.Time{
+		a.UID: at(5), b.UID: at(25), untouched.UID: time.Time{},
+	}))
+	b.LastUsedAt = at(25)
+	mustKeyEverywhere(t, s, "a after touching backwards", a)
+	mustKeyEverywhere(t, s, "b after touching forward", b)
+	mustKeyEverywhere(t, s, "key touched at the zero time", untouched)
+	mustOK(t, "TouchAPIKeys(same ms)", s.TouchAPIKeys(ctx(t), map[string]time.Time{
+		b.UID: at(25).Truncate(time.Millisecond).Add(999 * time.Microsecond),
+	}))
+	mustKeyEverywhere(t, s, "b after touching within the same millisecond", b)
+	// A deleted key is skipped without error too.
+	mustOK(t, "DeleteAPIKey", s.DeleteAPIKey(ctx(t), b.UID))
+	mustOK(t, "TouchAPIKeys(deleted key)", s.TouchAPIKeys(ctx(t), map[string]time.Time{b.UID: at(60), a.UID: at(61)}))
+	a.LastUsedAt = at(61)
+	mustKeyEverywhere(t, s, "a after touching with a deleted key", a)
 }

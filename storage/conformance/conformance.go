@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	tests = append(tests, signingKeyTests...)
 	tests = append(tests, sessionTests...)
 	tests = append(tests, bootstrapTests...)
+	tests = append(tests, listingTests...)
+	tests = append(tests, auditTests...)
 	tests = append(tests, watchTests...)
 	tests = append(tests, miscTests...)
 	for _, tc := range tests {

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +18,10 @@ var projectTests = []suiteTest{
 	{"Project/AddMemberIdempotent", testAddMemberIdempotent},
 	{"Project/AddMemberUnknown", testAddMemberUnknown},
 	{"Project/AddMemberCrossTenant", testAddMemberCrossTenant},
+	{"Project/RemoveMember", testRemoveMember},
+	{"Project/Members", testProjectMembers},
+	{"Project/Delete", testProjectDelete},
+	{"Project/UserProjects", testUserProjects},
 }
 
 func testProjectRoundTrip(t *testing.T, s storage.Store) {
@@ -106,4 +112,125 @@ func testAddMemberCrossTenant(t *testing.T, s storage.Store) {
 	wantErr(t, "AddProjectMember(user of another tenant)",
 		s.AddProjectMember(ctx(t), p.UID, stranger.UID), storage.ErrNotFound)
 	checkAccess(t, s, p, stranger.UID, false)
+}
+
+// mustMembers checks ProjectMembers, in any order.
+func mustMembers(t *testing.T, s storage.Store, p storage.Project, want ...string) {
+	t.Helper()
+	got, err := s.ProjectMembers(ctx(t), p.UID)
+	mustOK(t, "ProjectMembers", err)
+	got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Errorf("ProjectMembers(%s) = %v, want %v", p.UID, got, want)
+	}
+}
+
+func testRemoveMember(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	p, q := mustProject(t, s, tn.UID, "p"), mustProject(t, s, tn.UID, "q")
+	u, v := mustUser(t, s, tn.UID, "alice@example.com", 0), mustUser(t, s, tn.UID, "bob@example.com", 0)
+	for _, m := range [][2]string{{p.UID, u.UID}, {p.UID, v.UID}, {q.UID, u.UID}} {
+		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), m[0], m[1]))
+	}
+	mustOK(t, "RemoveProjectMember", s.RemoveProjectMember(ctx(t), p.UID, u.UID))
+	checkAccess(t, s, p, u.UID, false)
+	checkAccess(t, s, p, v.UID, true)
+	checkAccess(t, s, q, u.UID, true)
+	mustMembers(t, s, p, v.UID)
+
+	for name, m := range map[string][2]string{
+		"again":           {p.UID, u.UID},
+		"unknown project": {"no-such-project", u.UID},
+		"unknown user":    {p.UID, "no-such-user"},
+	} {
+		wantErr(t, "RemoveProjectMember("+name+")", s.RemoveProjectMember(ctx(t), m[0], m[1]), storage.ErrNotFound)
+	}
+	// A removed member can be added back.
+	mustOK(t, "AddProjectMember again", s.AddProjectMember(ctx(t), p.UID, u.UID))
+	checkAccess(t, s, p, u.UID, true)
+}
+
+func testProjectMembers(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	p, empty := mustProject(t, s, tn.UID, "p"), mustProject(t, s, tn.UID, "empty")
+	var uids []string
+	for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		u := mustUser(t, s, tn.UID, email, 0)
+		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), p.UID, u.UID))
+		uids = append(uids, u.UID)
+	}
+	mustUser(t, s, tn.UID, "outsider@example.com", 0)
+	mustMembers(t, s, p, uids...)
+	mustMembers(t, s, empty)
+	_, err := s.ProjectMembers(ctx(t), "no-such-project")
+	wantErr(t, "ProjectMembers(unknown)", err, storage.ErrNotFound)
+}
+
+func testProjectDelete(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	p, q := mustProject(t, s, tn.UID, "p"), mustProject(t, s, tn.UID, "q")
+	u, v := mustUser(t, s, tn.UID, "alice@example.com", 0), mustUser(t, s, tn.UID, "bob@example.com", 0)
+	for _, m := range [][2]string{{p.UID, u.UID}, {p.UID, v.UID}, {q.UID, u.UID}} {
+		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), m[0], m[1]))
+	}
+	mustOK(t, "DeleteProject", s.DeleteProject(ctx(t), p.UID))
+
+	_, err := s.ProjectByUID(ctx(t), p.UID)
+	wantErr(t, "ProjectByUID after DeleteProject", err, storage.ErrNotFound)
+	_, err = s.ProjectAccess(ctx(t), p.UID, u.UID)
+	wantErr(t, "ProjectAccess after DeleteProject", err, storage.ErrNotFound)
+	_, err = s.ProjectMembers(ctx(t), p.UID)
+	wantErr(t, "ProjectMembers after DeleteProject", err, storage.ErrNotFound)
+	wantErr(t, "AddProjectMember after DeleteProject", s.AddProjectMember(ctx(t), p.UID, u.UID), storage.ErrNotFound)
+	projects, _, err := s.ListProjects(ctx(t), tn.UID, storage.Page{})
+	mustOK(t, "ListProjects", err)
+	if !slices.Equal(projectUIDs(projects), []string{q.UID}) {
+		t.Errorf("ListProjects after DeleteProject = %v, want [%s]", projectUIDs(projects), q.UID)
+	}
+	for _, user := range []storage.User{u, v} {
+		projects, err := s.UserProjects(ctx(t), user.UID)
+		mustOK(t, "UserProjects", err)
+		if slices.Contains(projectUIDs(projects), p.UID) {
+			t.Errorf("UserProjects(%s) after DeleteProject = %v, still lists %s", user.UID, projectUIDs(projects), p.UID)
+		}
+		_, err = s.UserByUID(ctx(t), user.UID)
+		mustOK(t, "UserByUID after DeleteProject", err) // members stay
+	}
+	checkAccess(t, s, q, u.UID, true)
+	mustMembers(t, s, q, u.UID)
+
+	wantErr(t, "DeleteProject again", s.DeleteProject(ctx(t), p.UID), storage.ErrNotFound)
+	wantErr(t, "DeleteProject(unknown)", s.DeleteProject(ctx(t), "no-such-project"), storage.ErrNotFound)
+}
+
+// testUserProjects: the projects a user is a member of, oldest first (ties by uid), and
+// only those.
+func testUserProjects(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	loner := mustUser(t, s, tn.UID, "bob@example.com", 0)
+	var mine []storage.Project
+	for i, age := range []time.Duration{3, 1, 2, 1} {
+		p := storage.Project{UID: newUID("project"), TenantUID: tn.UID, Name: fmt.Sprintf("p%d", i), CreatedAt: t0.Add(age * time.Minute)}
+		mustOK(t, "CreateProject", s.CreateProject(ctx(t), p))
+		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), p.UID, u.UID))
+		mine = append(mine, p)
+	}
+	mustProject(t, s, tn.UID, "not mine")
+	want := byCreated(mine, func(p storage.Project) time.Time { return p.CreatedAt }, func(p storage.Project) string { return p.UID })
+	got, err := s.UserProjects(ctx(t), u.UID)
+	mustOK(t, "UserProjects", err)
+	if !slices.Equal(projectUIDs(got), projectUIDs(want)) {
+		t.Fatalf("UserProjects = %v, want %v", projectUIDs(got), projectUIDs(want))
+	}
+	for i := range want {
+		sameRecord(t, fmt.Sprintf("UserProjects[%d]", i), got[i], want[i])
+	}
+	for name, uid := range map[string]string{"user without projects": loner.UID, "unknown user": "no-such-user"} {
+		got, err := s.UserProjects(ctx(t), uid)
+		mustOK(t, "UserProjects("+name+")", err)
+		if len(got) != 0 {
+			t.Errorf("UserProjects(%s) = %v, want none", name, projectUIDs(got))
+		}
+	}
 }

@@ -18,6 +18,7 @@ var sessionTests = []suiteTest{
 	{"Session/Revoke", testSessionRevoke},
 	{"Session/RevokeConcurrent", testSessionRevokeConcurrent},
 	{"Session/RevokedSince", testSessionRevokedSince},
+	{"Session/Prune", testSessionPrune},
 }
 
 func mustSessionByID(t *testing.T, s storage.Store, id string) storage.Session {
@@ -176,5 +177,40 @@ func testSessionRevokedSince(t *testing.T, s storage.Store) {
 		if !slices.Equal(got, want) {
 			t.Errorf("RevokedSessionsSince(%s) = %v, want %v (never the live %s)", c.name, got, want, live.ID)
 		}
+	}
+}
+
+// testSessionPrune: sessions created strictly before the time go, live or revoked.
+func testSessionPrune(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	n, err := s.PruneSessions(ctx(t), t0.Add(time.Hour))
+	if err != nil || n != 0 {
+		t.Errorf("PruneSessions on a store without sessions = %d, %v; want 0", n, err)
+	}
+	old := mustSession(t, s, u, 0)
+	oldRevoked := mustSession(t, s, u, time.Minute)
+	mustOK(t, "RevokeSession", s.RevokeSession(ctx(t), oldRevoked.ID, t0.Add(time.Hour)))
+	boundary := mustSession(t, s, u, 2*time.Minute)
+	young := mustSession(t, s, u, 3*time.Minute)
+
+	n, err = s.PruneSessions(ctx(t), t0.Add(2*time.Minute))
+	mustOK(t, "PruneSessions", err)
+	if n != 2 {
+		t.Errorf("PruneSessions = %d, want 2", n)
+	}
+	for _, gone := range []storage.Session{old, oldRevoked} {
+		_, err := s.SessionByID(ctx(t), gone.ID)
+		wantErr(t, "SessionByID of a pruned session", err, storage.ErrNotFound)
+	}
+	for _, kept := range []storage.Session{boundary, young} {
+		sameRecord(t, "SessionByID of a kept session", mustSessionByID(t, s, kept.ID), kept)
+	}
+	if ids, err := s.RevokedSessionsSince(ctx(t), time.Time{}); err != nil || len(ids) != 0 {
+		t.Errorf("RevokedSessionsSince after pruning = %v, %v; want none", ids, err)
+	}
+	n, err = s.PruneSessions(ctx(t), t0.Add(2*time.Minute))
+	if err != nil || n != 0 {
+		t.Errorf("PruneSessions again = %d, %v; want 0", n, err)
 	}
 }

@@ -17,6 +17,9 @@ var userTests = []suiteTest{
 	{"User/SameEmailInTwoTenants", testUserSameEmailTwoTenants},
 	{"User/SetDisabled", testUserSetDisabled},
 	{"User/SetDisabledNotFound", testUserSetDisabledNotFound},
+	{"User/Update", testUserUpdate},
+	{"User/UpdateNotFound", testUserUpdateNotFound},
+	{"User/Delete", testUserDelete},
 }
 
 func testUserRoundTrip(t *testing.T, s storage.Store) {
@@ -135,4 +138,99 @@ func testUserSetDisabled(t *testing.T, s storage.Store) {
 func testUserSetDisabledNotFound(t *testing.T, s storage.Store) {
 	err := s.SetUserDisabled(ctx(t), "no-such-user", true)
 	wantErr(t, "SetUserDisabled(unknown)", err, storage.ErrNotFound)
+}
+
+func testUserUpdate(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := newUser(tn.UID, "Alice@Example.com", 0)
+	u.Disabled = true
+	mustOK(t, "CreateUser", s.CreateUser(ctx(t), u))
+	k := mustKey(t, s, u)
+	other := mustUser(t, s, tn.UID, "bob@example.com", 0)
+
+	for _, c := range []struct {
+		first, last string
+		role        storage.Role
+	}{
+		{"Alicia", "Smith-Jones", storage.RoleTenantAdmin},
+		{"", "", storage.RoleUser},
+	} {
+		before := time.Now()
+		mustOK(t, "UpdateUser", s.UpdateUser(ctx(t), u.UID, c.first, c.last, c.role))
+		got, err := s.UserByUID(ctx(t), u.UID)
+		mustOK(t, "UserByUID", err)
+		aboutNow(t, "UpdatedAt after UpdateUser", got.UpdatedAt, before)
+		// uid, tenant, email, password and the disabled flag stay.
+		want := lowerEmail(u)
+		want.FirstName, want.LastName, want.Role, want.UpdatedAt = c.first, c.last, c.role, got.UpdatedAt
+		sameRecord(t, "UserByUID after UpdateUser", got, want)
+		g, err := s.KeyGrantByDigest(ctx(t), k.Digest)
+		mustOK(t, "KeyGrantByDigest", err)
+		sameRecord(t, "KeyGrant.User after UpdateUser", g.User, want)
+	}
+	got, err := s.UserByUID(ctx(t), other.UID)
+	mustOK(t, "UserByUID(other)", err)
+	sameRecord(t, "other user", got, other)
+}
+
+func testUserUpdateNotFound(t *testing.T, s storage.Store) {
+	err := s.UpdateUser(ctx(t), "no-such-user", "a", "b", storage.RoleUser)
+	wantErr(t, "UpdateUser(unknown)", err, storage.ErrNotFound)
+}
+
+// testUserDelete: the user goes with their keys, sessions (live or revoked) and
+// memberships; another user of the tenant keeps theirs; the email is free again.
+func testUserDelete(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	bob := mustUser(t, s, tn.UID, "bob@example.com", 0)
+	keys := []storage.APIKey{mustKey(t, s, u), mustKey(t, s, u)}
+	live, revoked := mustSession(t, s, u, 0), mustSession(t, s, u, time.Second)
+	mustOK(t, "RevokeSession", s.RevokeSession(ctx(t), revoked.ID, t0.Add(time.Hour)))
+	p, q := mustProject(t, s, tn.UID, "p"), mustProject(t, s, tn.UID, "q")
+	for _, pr := range []storage.Project{p, q} {
+		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), pr.UID, u.UID))
+	}
+	bobKey, bobSession := mustKey(t, s, bob), mustSession(t, s, bob, 0)
+	mustOK(t, "AddProjectMember(bob)", s.AddProjectMember(ctx(t), p.UID, bob.UID))
+
+	mustOK(t, "DeleteUser", s.DeleteUser(ctx(t), u.UID))
+
+	_, err := s.UserByUID(ctx(t), u.UID)
+	wantErr(t, "UserByUID after DeleteUser", err, storage.ErrNotFound)
+	for _, k := range keys {
+		mustKeyGone(t, s, "key of the deleted user", k)
+	}
+	for _, sess := range []storage.Session{live, revoked} {
+		_, err := s.SessionByID(ctx(t), sess.ID)
+		wantErr(t, "SessionByID of the deleted user's session", err, storage.ErrNotFound)
+	}
+	if ids, err := s.RevokedSessionsSince(ctx(t), time.Time{}); err != nil || slices.Contains(ids, revoked.ID) {
+		t.Errorf("RevokedSessionsSince after DeleteUser = %v, %v; want no session of the deleted user", ids, err)
+	}
+	checkAccess(t, s, p, u.UID, false)
+	projects, err := s.UserProjects(ctx(t), u.UID)
+	mustOK(t, "UserProjects(deleted user)", err)
+	if len(projects) != 0 {
+		t.Errorf("UserProjects(deleted user) = %v, want none", projectUIDs(projects))
+	}
+	members, err := s.ProjectMembers(ctx(t), p.UID)
+	mustOK(t, "ProjectMembers", err)
+	if !slices.Equal(members, []string{bob.UID}) {
+		t.Errorf("ProjectMembers after DeleteUser = %v, want [%s]", members, bob.UID)
+	}
+	users, _, err := s.ListUsers(ctx(t), tn.UID, storage.Page{})
+	mustOK(t, "ListUsers", err)
+	if !slices.Equal(userUIDs(users), []string{bob.UID}) {
+		t.Errorf("ListUsers after DeleteUser = %v, want [%s]", userUIDs(users), bob.UID)
+	}
+
+	// Bob keeps everything.
+	mustKeyEverywhere(t, s, "bob's key", bobKey)
+	sameRecord(t, "bob's session", mustSessionByID(t, s, bobSession.ID), bobSession)
+	checkAccess(t, s, p, bob.UID, true)
+
+	wantErr(t, "DeleteUser again", s.DeleteUser(ctx(t), u.UID), storage.ErrNotFound)
+	wantErr(t, "DeleteUser(unknown)", s.DeleteUser(ctx(t), "no-such-user"), storage.ErrNotFound)
+	mustUser(t, s, tn.UID, "alice@example.com", time.Hour)
 }

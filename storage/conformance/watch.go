@@ -20,6 +20,12 @@ var watchTests = []suiteTest{
 	{"Watch/SessionRevoked", testWatchSessionRevoked},
 	{"Watch/NotBeforeStart", testWatchNotBeforeStart},
 	{"Watch/ReturnsOnCancel", testWatchReturnsOnCancel},
+	{"Watch/APIKeyUpdatedAndDeleted", testWatchAPIKeyUpdatedDeleted},
+	{"Watch/UserUpdated", testWatchUserUpdated},
+	{"Watch/UserDeleted", testWatchUserDeleted},
+	{"Watch/MemberRemoved", testWatchMemberRemoved},
+	{"Watch/ProjectDeleted", testWatchProjectDeleted},
+	{"Watch/NothingWithoutChange", testWatchNothingWithoutChange},
 }
 
 // recorder runs a Watch and collects what it delivers.

@@ -123,3 +123,59 @@ func TestNewChangesTakeLock(t *testing.T) {
 		t.Errorf("locks taken by RevokeSession = %v, want [changes]", d.names)
 	}
 }
+
+// TestManagementChangesTakeLock: each change the management writes record is preceded
+// by the "changes" lock; writes that record nothing take none.
+func TestManagementChangesTakeLock(t *testing.T) {
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := &lockingDialect{}
+	st := sqlstore.New(s.DB(), d)
+	ctx := context.Background()
+	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range []string{"k1", "k2"} {
+		k := storage.APIKey{UID: uid, TenantUID: "t1", UserUID: "u1", Digest: []byte(uid), Active: true}
+		if err := st.CreateAPIKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateProject(ctx, storage.Project{UID: "p1", TenantUID: "t1", Name: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddProjectMember(ctx, "p1", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	changes := func(n int) []string { return slices.Repeat([]string{"changes"}, n) }
+	for _, c := range []struct {
+		name string
+		op   func() error
+		want []string
+	}{
+		{"UpdateAPIKey", func() error { return st.UpdateAPIKey(ctx, "k1", "n", "", time.Time{}) }, changes(1)},
+		{"TouchAPIKeys", func() error { return st.TouchAPIKeys(ctx, map[string]time.Time{"k1": time.Now()}) }, nil},
+		{"AppendAudit", func() error { return st.AppendAudit(ctx, storage.AuditEvent{ID: "e1", TenantUID: "t1"}) }, nil},
+		{"UpdateUser", func() error { return st.UpdateUser(ctx, "u1", "a", "b", storage.RoleTenantAdmin) }, changes(3)},
+		{"RemoveProjectMember", func() error { return st.RemoveProjectMember(ctx, "p1", "u1") }, changes(1)},
+		{"DeleteProject", func() error { return st.DeleteProject(ctx, "p1") }, changes(1)},
+		{"DeleteAPIKey", func() error { return st.DeleteAPIKey(ctx, "k2") }, changes(1)},
+		{"PruneSessions", func() error { _, err := st.PruneSessions(ctx, time.Unix(1, 0)); return err }, nil},
+		// ChangeUser, one key, one live session.
+		{"DeleteUser", func() error { return st.DeleteUser(ctx, "u1") }, changes(3)},
+	} {
+		d.names = nil
+		if err := c.op(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !slices.Equal(d.names, c.want) {
+			t.Errorf("locks taken by %s = %v, want %v", c.name, d.names, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -138,8 +139,8 @@ func TestUpgradeFrom0001(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if vs := versions(t, s.DB()); len(vs) != 2 || vs[0] != 1 || vs[1] != 2 {
-		t.Errorf("schema_migrations = %v, want [1 2]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3]", vs)
 	}
 	if _, err := s.UserByUID(ctx, "u1"); err != nil {
 		t.Fatalf("user made before the upgrade: %v", err)
@@ -149,5 +150,99 @@ func TestUpgradeFrom0001(t *testing.T) {
 	}
 	if err := s.CreateSigningKey(ctx, storage.SigningKey{KID: "k1", Secret: []byte{1}, CreatedAt: time.Now()}); err != nil {
 		t.Fatalf("CreateSigningKey after the upgrade: %v", err)
+	}
+}
+
+// TestUpgradeFrom0002 opens a database made before 0003_management.sql, with a key,
+// session and project in it: Open must add last_used_at (0, "never used", for the old
+// key), the audit table and the listing indexes, and keep the data.
+func TestUpgradeFrom0002(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", dsn(Options{Path: path}.withDefaults()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	for _, name := range []string{"0001_init.sql", "0002_tokens.sql"} {
+		body, err := fs.ReadFile(migrationFiles, "migrations/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[name] = &fstest.MapFile{Data: body}
+	}
+	if err := sqlstore.Migrate(ctx, db, dialect{}, old); err != nil {
+		t.Fatal(err)
+	}
+	// The old schema has no last_used_at: insert as a store of that version did.
+	for _, q := range []string{
+		"INSERT INTO tenants (uid, name, created_at) VALUES ('t1', 'acme', 1000)",
+		"INSERT INTO users VALUES ('u1', 't1', 'a@example.com', '', '', 'user', 0, '', 1000, 1000)",
+		"INSERT INTO api_keys VALUES ('k1', 't1', 'u1', 'key', '', x'01', '', 0, 1, 2000, 2000)",
+		"INSERT INTO sessions (id, user_uid, tenant_uid, created_at) VALUES ('s1', 'u1', 't1', 3000)",
+		"INSERT INTO projects VALUES ('p1', 't1', 'p', 4000)",
+		"INSERT INTO project_members VALUES ('p1', 'u1', 4000)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if tableExists(t, db, "audit_events") {
+		t.Fatal("audit_events exists after 0001 and 0002 alone")
+	}
+	db.Close()
+
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3]", vs)
+	}
+	k, err := s.APIKeyByUID(ctx, "k1")
+	if err != nil || !k.LastUsedAt.IsZero() || k.CreatedAt.UnixMilli() != 2000 {
+		t.Fatalf("key made before the upgrade = %+v, %v; want it, never used", k, err)
+	}
+	at := time.UnixMilli(5000)
+	if err := s.TouchAPIKeys(ctx, map[string]time.Time{"k1": at}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := s.KeyGrantByDigest(ctx, []byte{1}); err != nil || !g.Key.LastUsedAt.Equal(at) {
+		t.Errorf("grant after TouchAPIKeys = %+v, %v; want last used at %v", g.Key, err, at)
+	}
+	keys, _, err := s.ListAPIKeys(ctx, storage.APIKeyFilter{TenantUID: "t1", UserUID: "u1"}, storage.Page{})
+	if err != nil || len(keys) != 1 {
+		t.Errorf("ListAPIKeys after the upgrade = %v, %v; want the old key", keys, err)
+	}
+	if members, err := s.ProjectMembers(ctx, "p1"); err != nil || !slices.Equal(members, []string{"u1"}) {
+		t.Errorf("ProjectMembers after the upgrade = %v, %v; want [u1]", members, err)
+	}
+	if err := s.AppendAudit(ctx, storage.AuditEvent{ID: "e1", TenantUID: "t1", At: at}); err != nil {
+		t.Fatalf("AppendAudit after the upgrade: %v", err)
+	}
+	if n, err := s.PruneSessions(ctx, time.UnixMilli(3001)); err != nil || n != 1 {
+		t.Errorf("PruneSessions after the upgrade = %d, %v; want 1", n, err)
+	}
+	var indexes []string
+	rows, err := s.DB().Query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	want := []string{
+		"api_keys_tenant_created", "api_keys_user_created", "audit_events_tenant_at",
+		"project_members_user", "projects_tenant_created", "sessions_created", "sessions_revoked",
+		"sessions_user", "users_email", "users_tenant_created",
+	}
+	if !slices.Equal(indexes, want) {
+		t.Errorf("indexes after the upgrade = %v,\nwant %v", indexes, want)
 	}
 }

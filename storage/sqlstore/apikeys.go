@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 )
 
 var (
 	selectAPIKey     = "SELECT " + columns("", apiKeyColumns...) + " FROM api_keys"
-	insertAPIKeyStmt = "INSERT INTO api_keys (" + columns("", apiKeyColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	insertAPIKeyStmt = "INSERT INTO api_keys (" + columns("", apiKeyColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	selectKeyGrant   = "SELECT " + columns("k", apiKeyColumns...) + ", " + columns("u", userColumns...) +
 		" FROM api_keys k JOIN users u ON u.uid = k.user_uid WHERE k.digest = ?"
 )
@@ -21,7 +23,7 @@ var (
 func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 	_, err := s.exec(ctx, s.db, insertAPIKeyStmt,
 		k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
-		millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt))
+		millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt))
 	if err == nil {
 		return nil
 	}
@@ -68,6 +70,96 @@ func (s *Store) SetAPIKeyActive(ctx context.Context, uid string, active bool) er
 		}
 		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(digest), now); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// UpdateAPIKey sets a key's name, description and expiry (the zero time: never expires)
+// and records a ChangeAPIKey in the same transaction. ErrNotFound when there is no such
+// key.
+func (s *Store) UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error {
+	what := fmt.Sprintf("update api key %q", uid)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		var digest []byte
+		err := s.queryRow(ctx, tx,
+			"UPDATE api_keys SET name = ?, description = ?, expires_at = ?, updated_at = ? WHERE uid = ? RETURNING digest",
+			name, description, millis(expiresAt), millis(now), uid).Scan(&digest)
+		if err != nil {
+			return notFound(err, what)
+		}
+		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(digest), now); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// DeleteAPIKey deletes a key and records a ChangeAPIKey in the same transaction.
+// ErrNotFound when there is no such key.
+func (s *Store) DeleteAPIKey(ctx context.Context, uid string) error {
+	what := fmt.Sprintf("delete api key %q", uid)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var digest []byte
+		if err := s.queryRow(ctx, tx, "DELETE FROM api_keys WHERE uid = ? RETURNING digest", uid).Scan(&digest); err != nil {
+			return notFound(err, what)
+		}
+		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(digest), s.now()); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// ListAPIKeys returns one page of the keys of f.TenantUID (only f.UserUID's when set),
+// ordered by creation time then uid, and the cursor of the next page ("" when this is
+// the last). A malformed cursor is ErrBadCursor.
+func (s *Store) ListAPIKeys(ctx context.Context, f storage.APIKeyFilter, p storage.Page) ([]storage.APIKey, string, error) {
+	q, args := selectAPIKey+" WHERE tenant_uid = ?", []any{f.TenantUID}
+	if f.UserUID != "" {
+		q, args = q+" AND user_uid = ?", append(args, f.UserUID)
+	}
+	return listPage(ctx, s, "list api keys", q, args, byCreated, p,
+		func(sc scanner) (storage.APIKey, position, error) {
+			var r apiKeyRow
+			if err := sc.Scan(r.dest()...); err != nil {
+				return storage.APIKey{}, position{}, err
+			}
+			return r.apiKey(), position{r.created, r.k.UID}, nil
+		})
+}
+
+// TouchAPIKeys moves each key's last use forward to the time given, in one transaction:
+// an earlier (or equal) time leaves it as it is, and uids of keys that no longer exist
+// are skipped. It records no change and leaves UpdatedAt alone: last use is not an edit
+// and does not affect access.
+func (s *Store) TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error {
+	if len(lastUsed) == 0 {
+		return nil
+	}
+	// A fixed order makes concurrent calls lock rows in the same order, so that they
+	// cannot deadlock on databases with row locks.
+	uids := make([]string, 0, len(lastUsed))
+	for uid := range lastUsed {
+		uids = append(uids, uid)
+	}
+	slices.Sort(uids)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.d.Rebind(
+			"UPDATE api_keys SET last_used_at = ? WHERE uid = ? AND last_used_at < ?"))
+		if err != nil {
+			return fmt.Errorf("touch api keys: %w", err)
+		}
+		defer stmt.Close()
+		for _, uid := range uids {
+			at := millis(lastUsed[uid])
+			if at == 0 {
+				continue // the zero time is "never used": never a move forward
+			}
+			if _, err := stmt.ExecContext(ctx, at, uid, at); err != nil {
+				return fmt.Errorf("touch api key %q: %w", uid, err)
+			}
 		}
 		return nil
 	})

@@ -84,3 +84,122 @@ func (s *Store) ProjectAccess(ctx context.Context, projectUID, userUID string) (
 	a.Member = member.Valid
 	return a, nil
 }
+
+// RemoveProjectMember ends a membership and records a ChangeMembership in the same
+// transaction. ErrNotFound when the user was not a member (or either does not exist).
+func (s *Store) RemoveProjectMember(ctx context.Context, projectUID, userUID string) error {
+	what := fmt.Sprintf("remove user %q from project %q", userUID, projectUID)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE project_uid = ? AND user_uid = ?",
+			projectUID, userUID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := mustAffect(res, what+": not a member"); err != nil {
+			return err
+		}
+		if err := s.recordChange(ctx, tx, storage.ChangeMembership, storage.MembershipRef(projectUID, userUID), s.now()); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// ProjectMembers returns the uids of a project's members, in the order they joined (ties
+// by uid); none is an empty result. ErrNotFound when the project does not exist.
+func (s *Store) ProjectMembers(ctx context.Context, projectUID string) ([]string, error) {
+	what := fmt.Sprintf("members of project %q", projectUID)
+	// The LEFT JOIN yields one row with a NULL member for a project without members, and
+	// no row for an unknown project: one query tells the two apart.
+	rows, err := s.query(ctx, s.db,
+		"SELECT m.user_uid FROM projects p LEFT JOIN project_members m ON m.project_uid = p.uid"+
+			" WHERE p.uid = ? ORDER BY m.created_at, m.user_uid", projectUID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	found := false
+	uids := []string{}
+	for rows.Next() {
+		var uid sql.NullString
+		if err := rows.Scan(&uid); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		found = true
+		if uid.Valid {
+			uids = append(uids, uid.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+	}
+	return uids, nil
+}
+
+// DeleteProject deletes a project and its memberships and records a ChangeProject (Ref:
+// the project uid) in the same transaction. No ChangeMembership is recorded for the
+// memberships: ChangeProject already drops every cached decision about the project.
+// ErrNotFound when there is no such project.
+func (s *Store) DeleteProject(ctx context.Context, uid string) error {
+	what := fmt.Sprintf("delete project %q", uid)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// Explicitly rather than by the foreign key's cascade, so as not to depend on it.
+		if _, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE project_uid = ?", uid); err != nil {
+			return fmt.Errorf("%s: delete memberships: %w", what, err)
+		}
+		res, err := s.exec(ctx, tx, "DELETE FROM projects WHERE uid = ?", uid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := mustAffect(res, what); err != nil {
+			return err
+		}
+		if err := s.recordChange(ctx, tx, storage.ChangeProject, uid, s.now()); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// ListProjects returns one page of a tenant's projects, ordered by creation time then
+// uid, and the cursor of the next page ("" when this is the last). A malformed cursor is
+// ErrBadCursor.
+func (s *Store) ListProjects(ctx context.Context, tenantUID string, p storage.Page) ([]storage.Project, string, error) {
+	return listPage(ctx, s, "list projects", selectProject+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
+		func(sc scanner) (storage.Project, position, error) {
+			var r projectRow
+			if err := sc.Scan(r.dest()...); err != nil {
+				return storage.Project{}, position{}, err
+			}
+			return r.project(), position{r.created, r.p.UID}, nil
+		})
+}
+
+// UserProjects returns the projects the user is a member of, oldest first (ties by uid);
+// none (or an unknown user) is an empty result, not an error.
+func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Project, error) {
+	what := fmt.Sprintf("projects of user %q", userUID)
+	rows, err := s.query(ctx, s.db,
+		"SELECT "+columns("p", projectColumns...)+" FROM projects p"+
+			" JOIN project_members m ON m.project_uid = p.uid"+
+			" WHERE m.user_uid = ? ORDER BY p.created_at, p.uid", userUID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	projects := []storage.Project{}
+	for rows.Next() {
+		var r projectRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		projects = append(projects, r.project())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return projects, nil
+}

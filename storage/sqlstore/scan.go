@@ -94,18 +94,18 @@ func (r *projectRow) project() storage.Project {
 
 var apiKeyColumns = []string{
 	"uid", "tenant_uid", "user_uid", "name", "description", "digest", "hint", "expires_at",
-	"active", "created_at", "updated_at",
+	"active", "created_at", "updated_at", "last_used_at",
 }
 
 type apiKeyRow struct {
-	k                         storage.APIKey
-	expires, created, updated int64
+	k                                   storage.APIKey
+	expires, created, updated, lastUsed int64
 }
 
 func (r *apiKeyRow) dest() []any {
 	return []any{
 		&r.k.UID, &r.k.TenantUID, &r.k.UserUID, &r.k.Name, &r.k.Description, &r.k.Digest,
-		&r.k.Hint, &r.expires, &r.k.Active, &r.created, &r.updated,
+		&r.k.Hint, &r.expires, &r.k.Active, &r.created, &r.updated, &r.lastUsed,
 	}
 }
 
@@ -113,6 +113,7 @@ func (r *apiKeyRow) apiKey() storage.APIKey {
 	r.k.ExpiresAt = fromMillis(r.expires)
 	r.k.CreatedAt = fromMillis(r.created)
 	r.k.UpdatedAt = fromMillis(r.updated)
+	r.k.LastUsedAt = fromMillis(r.lastUsed)
 	return r.k
 }
 
@@ -145,4 +146,26 @@ func (r *sessionRow) session() storage.Session {
 	r.s.CreatedAt = fromMillis(r.created)
 	r.s.RevokedAt = fromMillis(r.revoked)
 	return r.s
+}
+
+var auditColumns = []string{
+	"id", "tenant_uid", "at", "actor_uid", "actor_email", "action", "target_kind",
+	"target_uid", "source_ip", "detail",
+}
+
+type auditRow struct {
+	e  storage.AuditEvent
+	at int64
+}
+
+func (r *auditRow) dest() []any {
+	return []any{
+		&r.e.ID, &r.e.TenantUID, &r.at, &r.e.ActorUID, &r.e.ActorEmail, &r.e.Action,
+		&r.e.TargetKind, &r.e.TargetUID, &r.e.SourceIP, &r.e.Detail,
+	}
+}
+
+func (r *auditRow) event() storage.AuditEvent {
+	r.e.At = fromMillis(r.at)
+	return r.e
 }

@@ -100,3 +100,18 @@ func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]st
 	}
 	return ids, nil
 }
+
+// PruneSessions deletes the sessions created before before, live or revoked, and reports
+// how many it deleted. It records no change: it is meant for sessions older than any
+// token they could have issued.
+func (s *Store) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.exec(ctx, s.db, "DELETE FROM sessions WHERE created_at < ?", millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	return n, nil
+}

@@ -1,11 +1,15 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 )
@@ -88,20 +92,26 @@ func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) 
 		if err := mustAffect(res, what); err != nil {
 			return err
 		}
-		if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		digests, err := s.userKeyDigests(ctx, tx, uid)
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		for _, d := range digests {
-			if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(d), now); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-		}
-		return nil
+		return s.recordUserChange(ctx, tx, what, uid, now)
 	})
+}
+
+// recordUserChange records a ChangeUser for the user and a ChangeAPIKey for each of the
+// user's keys, so that every cache drops them.
+func (s *Store) recordUserChange(ctx context.Context, tx *sql.Tx, what, uid string, now time.Time) error {
+	if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	digests, err := s.userKeyDigests(ctx, tx, uid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, d := range digests {
+		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(d), now); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return nil
 }
 
 // userKeyDigests reads the digests of the user's keys. The change rows are inserted from
@@ -124,4 +134,140 @@ func (s *Store) userKeyDigests(ctx context.Context, q querier, userUID string) (
 		return nil, fmt.Errorf("list key digests: %w", err)
 	}
 	return digests, nil
+}
+
+// errInvalidRole refuses a role Keygate does not know: a user holding one could match no
+// rule, or a rule by accident.
+var errInvalidRole = errors.New("invalid role")
+
+// UpdateUser sets a user's names and role (uid, tenant and email stay) and, in the same
+// transaction, records a ChangeUser and a ChangeAPIKey for each of the user's keys.
+// ErrNotFound when there is no such user; an unknown role is refused.
+func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string, role storage.Role) error {
+	what := fmt.Sprintf("update user %q", uid)
+	if !role.Valid() {
+		return fmt.Errorf("%s: %w %q", what, errInvalidRole, role)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		res, err := s.exec(ctx, tx,
+			"UPDATE users SET first_name = ?, last_name = ?, role = ?, updated_at = ? WHERE uid = ?",
+			firstName, lastName, string(role), millis(now), uid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := mustAffect(res, what); err != nil {
+			return err
+		}
+		return s.recordUserChange(ctx, tx, what, uid, now)
+	})
+}
+
+// DeleteUser deletes a user with their keys, sessions and memberships in one transaction,
+// recording a ChangeUser, a ChangeAPIKey per key and a ChangeSession per live session.
+// The keys and sessions are deleted explicitly, with RETURNING, rather than left to the
+// foreign keys' cascade, so that the changes name exactly the rows deleted. ErrNotFound
+// when there is no such user (and then nothing is deleted or recorded).
+func (s *Store) DeleteUser(ctx context.Context, uid string) error {
+	what := fmt.Sprintf("delete user %q", uid)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		digests, err := s.deleteUserKeys(ctx, tx, uid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		live, err := s.deleteUserSessions(ctx, tx, uid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if _, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE user_uid = ?", uid); err != nil {
+			return fmt.Errorf("%s: delete memberships: %w", what, err)
+		}
+		res, err := s.exec(ctx, tx, "DELETE FROM users WHERE uid = ?", uid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := mustAffect(res, what); err != nil {
+			return err // rolls back the deletes above, which found nothing anyway
+		}
+		now := s.now()
+		if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		for _, d := range digests {
+			if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(d), now); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+		}
+		for _, id := range live {
+			if err := s.recordChange(ctx, tx, storage.ChangeSession, id, now); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+		}
+		return nil
+	})
+}
+
+// deleteUserKeys deletes the user's keys and returns their digests, sorted so that the
+// changes are recorded in a stable order.
+func (s *Store) deleteUserKeys(ctx context.Context, tx *sql.Tx, userUID string) ([][]byte, error) {
+	rows, err := s.query(ctx, tx, "DELETE FROM api_keys WHERE user_uid = ? RETURNING digest", userUID)
+	if err != nil {
+		return nil, fmt.Errorf("delete api keys: %w", err)
+	}
+	defer rows.Close()
+	var digests [][]byte
+	for rows.Next() {
+		var d []byte
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("delete api keys: %w", err)
+		}
+		digests = append(digests, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete api keys: %w", err)
+	}
+	slices.SortFunc(digests, bytes.Compare)
+	return digests, nil
+}
+
+// deleteUserSessions deletes the user's sessions and returns the ids of those that were
+// live, sorted. Revoked ones were announced when they were revoked.
+func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID string) ([]string, error) {
+	rows, err := s.query(ctx, tx, "DELETE FROM sessions WHERE user_uid = ? RETURNING id, revoked_at", userUID)
+	if err != nil {
+		return nil, fmt.Errorf("delete sessions: %w", err)
+	}
+	defer rows.Close()
+	var live []string
+	for rows.Next() {
+		var (
+			id      string
+			revoked int64
+		)
+		if err := rows.Scan(&id, &revoked); err != nil {
+			return nil, fmt.Errorf("delete sessions: %w", err)
+		}
+		if revoked == 0 {
+			live = append(live, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete sessions: %w", err)
+	}
+	slices.Sort(live)
+	return live, nil
+}
+
+// ListUsers returns one page of a tenant's users, ordered by creation time then uid, and
+// the cursor of the next page ("" when this is the last). A malformed cursor is
+// ErrBadCursor.
+func (s *Store) ListUsers(ctx context.Context, tenantUID string, p storage.Page) ([]storage.User, string, error) {
+	return listPage(ctx, s, "list users", selectUser+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
+		func(sc scanner) (storage.User, position, error) {
+			var r userRow
+			if err := sc.Scan(r.dest()...); err != nil {
+				return storage.User{}, position{}, err
+			}
+			return r.user(), position{r.created, r.u.UID}, nil
+		})
 }
