@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
 )
 
 // apiHandler serves one management route for an authenticated caller.
@@ -72,14 +73,25 @@ func listParams(r *http.Request) (int, string, error) {
 	return limit, q.Get("continue"), nil
 }
 
-func writeList[T any](w http.ResponseWriter, items []T, next string, limit int) error {
+// serveList answers a paginated listing: it reads ?limit= and ?continue=, fetches a
+// page and writes it in the wire shape, each item converted by toJSON.
+func serveList[T, J any](w http.ResponseWriter, r *http.Request, fetch func(limit int, cursor string) ([]T, string, error), toJSON func(T) J) error {
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	found, next, err := fetch(limit, cursor)
+	if err != nil {
+		return err
+	}
+	items := make([]J, 0, len(found))
+	for _, v := range found {
+		items = append(items, toJSON(v))
+	}
 	if limit == 0 {
 		limit = authcore.MaxPageSize
 	}
-	if items == nil {
-		items = []T{}
-	}
-	return writeJSON(w, http.StatusOK, list[T]{Items: items, ListMeta: listMeta{Continue: next, Count: len(items), Limit: limit}})
+	return writeJSON(w, http.StatusOK, list[J]{Items: items, ListMeta: listMeta{Continue: next, Count: len(items), Limit: limit}})
 }
 
 func noContent(w http.ResponseWriter) error {
@@ -100,20 +112,10 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.A
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	limit, cursor, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	views, next, err := h.manager.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	items := make([]apiKeyJSON, 0, len(views))
-	for _, v := range views {
-		items = append(items, keyJSON(v, now))
-	}
-	return writeList(w, items, next, limit)
+	return serveList(w, r, func(limit int, cursor string) ([]authcore.KeyView, string, error) {
+		return h.manager.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
+	}, func(v authcore.KeyView) apiKeyJSON { return keyJSON(v, now) })
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -166,19 +168,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	limit, cursor, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	users, next, err := h.manager.ListUsers(r.Context(), a, limit, cursor)
-	if err != nil {
-		return err
-	}
-	items := make([]userJSON, 0, len(users))
-	for _, u := range users {
-		items = append(items, userToJSON(u))
-	}
-	return writeList(w, items, next, limit)
+	return serveList(w, r, func(limit int, cursor string) ([]storage.User, string, error) {
+		return h.manager.ListUsers(r.Context(), a, limit, cursor)
+	}, userToJSON)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -220,19 +212,9 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authco
 }
 
 func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	limit, cursor, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	ps, next, err := h.manager.ListProjects(r.Context(), a, limit, cursor)
-	if err != nil {
-		return err
-	}
-	items := make([]projectJSON, 0, len(ps))
-	for _, p := range ps {
-		items = append(items, projectToJSON(p))
-	}
-	return writeList(w, items, next, limit)
+	return serveList(w, r, func(limit int, cursor string) ([]storage.Project, string, error) {
+		return h.manager.ListProjects(r.Context(), a, limit, cursor)
+	}, projectToJSON)
 }
 
 func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -293,17 +275,7 @@ func (h *Handler) dashboardProjects(w http.ResponseWriter, r *http.Request, a au
 }
 
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	limit, cursor, err := listParams(r)
-	if err != nil {
-		return err
-	}
-	events, next, err := h.manager.ListAudit(r.Context(), a, limit, cursor)
-	if err != nil {
-		return err
-	}
-	items := make([]auditJSON, 0, len(events))
-	for _, e := range events {
-		items = append(items, auditToJSON(e))
-	}
-	return writeList(w, items, next, limit)
+	return serveList(w, r, func(limit int, cursor string) ([]storage.AuditEvent, string, error) {
+		return h.manager.ListAudit(r.Context(), a, limit, cursor)
+	}, auditToJSON)
 }
