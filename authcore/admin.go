@@ -99,17 +99,40 @@ func (ad *Admin) FindUser(ctx context.Context, email, tenantName string) (storag
 	return storage.User{}, badRequest("%s is a user in %d tenants; name the tenant", email, len(found))
 }
 
-// SetUserDisabled disables or re-enables a user; a disabled user's keys stop at once.
+// SetUserDisabled disables or re-enables a user; a disabled user's keys and tokens stop
+// at once.
 func (ad *Admin) SetUserDisabled(ctx context.Context, u storage.User, disabled bool) error {
+	keys, err := userKeyRecords(ctx, ad.Store, u)
+	if err != nil {
+		return err
+	}
 	if err := ad.Store.SetUserDisabled(ctx, u.UID, disabled); err != nil {
 		return storeError(err, "user "+u.Email)
 	}
-	if ad.Auth != nil {
-		// The store recorded a change per key; dropping everything local is simpler and
-		// as correct, and disabling a user is rare.
-		ad.Auth.Reset()
-	}
+	ad.Auth.InvalidateUserAndKeys(u.UID, keys)
 	return nil
+}
+
+// errKeyExpired refuses to revive an expired key.
+func errKeyExpired(k storage.APIKey) *Error {
+	return &Error{Status: http.StatusConflict, Code: "ApiKeyExpired", Message: "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + "; an expired key cannot be re-activated or extended"}
+}
+
+// userKeyRecords lists every key of a user, so their cached decisions can be dropped.
+func userKeyRecords(ctx context.Context, store storage.Store, u storage.User) ([]storage.APIKey, error) {
+	var all []storage.APIKey
+	p := storage.Page{Limit: MaxPageSize}
+	for {
+		keys, next, err := store.ListAPIKeys(ctx, storage.APIKeyFilter{TenantUID: u.TenantUID, UserUID: u.UID}, p)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		all = append(all, keys...)
+		if next == "" {
+			return all, nil
+		}
+		p.After = next
+	}
 }
 
 // CreateProject creates a project in the tenant named tenantName.
@@ -142,9 +165,7 @@ func (ad *Admin) AddProjectMember(ctx context.Context, projectUID, email string)
 	if err := ad.Store.AddProjectMember(ctx, p.UID, u.UID); err != nil {
 		return u, storeError(err, "membership")
 	}
-	if ad.Auth != nil {
-		ad.Auth.InvalidateMembership(p.UID, u.UID)
-	}
+	ad.Auth.InvalidateMembership(p.UID, u.UID)
 	return u, nil
 }
 
@@ -196,16 +217,12 @@ func (ad *Admin) SetAPIKeyActive(ctx context.Context, uid string, active bool) (
 		return k, storeError(err, "api key "+uid)
 	}
 	if active && !k.ExpiresAt.After(ad.now()) {
-		return k, &Error{Status: http.StatusConflict, Code: "ApiKeyExpired", Message: "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + " and cannot be re-activated"}
+		return k, errKeyExpired(k)
 	}
 	if err := ad.Store.SetAPIKeyActive(ctx, uid, active); err != nil {
 		return k, storeError(err, "api key "+uid)
 	}
-	if ad.Auth != nil {
-		var d Digest
-		copy(d[:], k.Digest)
-		ad.Auth.InvalidateKey(d)
-	}
+	ad.Auth.InvalidateKeys(k)
 	k.Active = active
 	return k, nil
 }

@@ -42,9 +42,41 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 // InvalidateKey drops the cached decision for one key digest.
 func (a *Authenticator) InvalidateKey(d Digest) { a.apiKeys.del(digestSlot(d)) }
 
+// InvalidateKeys drops the cached decisions for keys. A nil Authenticator (the command
+// line has no cache) does nothing.
+func (a *Authenticator) InvalidateKeys(keys ...storage.APIKey) {
+	if a == nil {
+		return
+	}
+	for _, k := range keys {
+		var d Digest
+		copy(d[:], k.Digest)
+		a.InvalidateKey(d)
+	}
+}
+
+// InvalidateUserAndKeys drops a user's cached record (their tokens' view of them) and
+// their keys' decisions.
+func (a *Authenticator) InvalidateUserAndKeys(uid string, keys []storage.APIKey) {
+	if a == nil {
+		return
+	}
+	a.InvalidateUser(uid)
+	a.InvalidateKeys(keys...)
+}
+
 // InvalidateMembership drops the cached project decision for one user and project.
 func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
-	a.access.del(accessSlot(projectUID, userUID))
+	if a != nil {
+		a.access.del(accessSlot(projectUID, userUID))
+	}
+}
+
+// InvalidateProjects drops every cached project decision, after a project is deleted.
+func (a *Authenticator) InvalidateProjects() {
+	if a != nil {
+		a.access.reset()
+	}
 }
 
 // Reset drops every cached decision and rereads the revoked sessions, after changes may

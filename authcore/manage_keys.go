@@ -2,6 +2,7 @@ package authcore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/keygate/keygate/storage"
@@ -28,7 +29,13 @@ type KeyView struct {
 // defaultKeyExpiry applies when a create names no expiry.
 const defaultKeyExpiry = "30d"
 
+// zeroTime is how Palette clients send an unset time; it means "not given".
+const zeroTime = "0001-01-01T00:00:00"
+
 func (r KeyRequest) expiry() string {
+	if strings.HasPrefix(r.Expiry, zeroTime) {
+		r.Expiry = ""
+	}
 	switch {
 	case r.Expiry != "" && r.ExpiryPreset != "":
 		return "\x00both" // refused by ParseExpiry with a clear message below
@@ -58,11 +65,20 @@ func (m *Manager) CreateKey(ctx context.Context, a Actor, r KeyRequest) (Created
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
+	if err := checkDescription(r.Description); err != nil {
+		return CreatedAPIKey{}, err
+	}
 	k, err := m.admin().CreateAPIKey(ctx, NewAPIKey{User: owner, Name: r.Name, Description: r.Description, Expiry: expiry})
 	if err != nil {
 		return k, err
 	}
-	return k, m.audit(ctx, a, "apikey.create", "apikey", k.Record.UID, "for "+owner.Email)
+	if err := m.audit(ctx, a, "apikey.create", "apikey", k.Record.UID, "for "+owner.Email); err != nil {
+		// Without its audit record the key must not exist: its plaintext would be lost
+		// with this failed answer, and a retry would make a second one.
+		_ = m.Store.DeleteAPIKey(context.WithoutCancel(ctx), k.Record.UID)
+		return CreatedAPIKey{}, err
+	}
+	return k, nil
 }
 
 // keyOwner resolves whose key a create is for.
@@ -116,6 +132,9 @@ func (m *Manager) ListKeys(ctx context.Context, a Actor, userUID string, limit i
 	if err != nil {
 		return nil, "", err
 	}
+	if userUID == a.TenantUID { // as for create: the tenant uid stands for the caller
+		userUID = a.UserUID
+	}
 	f := storage.APIKeyFilter{TenantUID: a.TenantUID, UserUID: userUID}
 	if !a.IsTenantAdmin() {
 		if userUID != "" && userUID != a.UserUID {
@@ -152,14 +171,24 @@ func (m *Manager) UpdateKey(ctx context.Context, a Actor, uid string, r KeyReque
 	if err := checkName("metadata.name", r.Name); err != nil {
 		return err
 	}
+	if err := checkDescription(r.Description); err != nil {
+		return err
+	}
 	expires := k.ExpiresAt
-	if r.Expiry != "" || r.ExpiryPreset != "" {
-		e, err := m.parseExpiry(r)
-		if err != nil {
-			return err
+	if e, err := m.parseExpiry(r); err != nil {
+		return err
+	} else if e != defaultKeyExpiry || r.ExpiryPreset == defaultKeyExpiry {
+		// An expired key stays expired: moving its expiry would revive it and get
+		// around the rule that expired keys cannot be re-activated.
+		if !k.ExpiresAt.After(m.now()) {
+			return errKeyExpired(k)
 		}
 		if expires, err = ParseExpiry(e, m.now(), m.maxLifetime()); err != nil {
 			return err
+		}
+		// The lifetime counts from creation, so repeated edits cannot extend a key forever.
+		if limit := k.CreatedAt.Add(m.maxLifetime()); expires.After(limit) {
+			return badRequest("expiry %s is more than %d days after the key was created", expires.Format(time.RFC3339), int(m.maxLifetime().Hours()/24))
 		}
 	}
 	if err := m.Store.UpdateAPIKey(ctx, uid, r.Name, r.Description, expires); err != nil {
@@ -204,10 +233,4 @@ func (m *Manager) DeleteKey(ctx context.Context, a Actor, uid string) error {
 	return m.audit(ctx, a, "apikey.delete", "apikey", uid, k.Name)
 }
 
-func (m *Manager) invalidateKey(k storage.APIKey) {
-	if m.Auth != nil {
-		var d Digest
-		copy(d[:], k.Digest)
-		m.Auth.InvalidateKey(d)
-	}
-}
+func (m *Manager) invalidateKey(k storage.APIKey) { m.Auth.InvalidateKeys(k) }

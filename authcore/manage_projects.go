@@ -2,6 +2,7 @@ package authcore
 
 import (
 	"context"
+	"encoding/base64"
 
 	"github.com/keygate/keygate/storage"
 )
@@ -58,13 +59,16 @@ func (m *Manager) GetProject(ctx context.Context, a Actor, uid string) (ProjectV
 
 // ListProjects lists the tenant's projects for admins, the caller's own for users.
 func (m *Manager) ListProjects(ctx context.Context, a Actor, limit int, cursor string) ([]storage.Project, string, error) {
-	if !a.IsTenantAdmin() {
-		ps, err := m.MyProjects(ctx, a)
-		return ps, "", err
-	}
 	pg, err := page(limit, cursor)
 	if err != nil {
 		return nil, "", err
+	}
+	if !a.IsTenantAdmin() {
+		ps, err := m.MyProjects(ctx, a)
+		if err != nil {
+			return nil, "", err
+		}
+		return pageOf(ps, func(p storage.Project) string { return p.UID }, pg)
 	}
 	ps, next, err := m.Store.ListProjects(ctx, a.TenantUID, pg)
 	return ps, next, listError(err)
@@ -107,7 +111,7 @@ func (m *Manager) DeleteProject(ctx context.Context, a Actor, uid string) error 
 	if err := m.Store.DeleteProject(ctx, uid); err != nil {
 		return storeError(err, "project "+uid)
 	}
-	m.resetCache()
+	m.Auth.InvalidateProjects()
 	return m.audit(ctx, a, "project.delete", "project", uid, p.Name)
 }
 
@@ -133,9 +137,7 @@ func (m *Manager) SetMember(ctx context.Context, a Actor, projectUID, userUID st
 	if err != nil {
 		return storeError(err, "membership of "+userUID+" in "+projectUID)
 	}
-	if m.Auth != nil {
-		m.Auth.InvalidateMembership(projectUID, userUID)
-	}
+	m.Auth.InvalidateMembership(projectUID, userUID)
 	return m.audit(ctx, a, action, "membership", storage.MembershipRef(projectUID, userUID), "")
 }
 
@@ -150,4 +152,28 @@ func (m *Manager) ListAudit(ctx context.Context, a Actor, limit int, cursor stri
 	}
 	events, next, err := m.Store.ListAudit(ctx, a.TenantUID, p)
 	return events, next, listError(err)
+}
+
+// pageOf pages a short list held in memory (a user's own projects) the way the store
+// pages its listings: an opaque cursor naming the last item returned.
+func pageOf[T any](items []T, id func(T) string, p storage.Page) ([]T, string, error) {
+	start := 0
+	if p.After != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(p.After)
+		start = -1
+		for i, it := range items {
+			if err == nil && id(it) == string(raw) {
+				start = i + 1
+			}
+		}
+		if start < 0 {
+			return nil, "", badRequest("continue is not a cursor this listing returned")
+		}
+	}
+	end := min(start+p.Limit, len(items))
+	next := ""
+	if end < len(items) {
+		next = base64.RawURLEncoding.EncodeToString([]byte(id(items[end-1])))
+	}
+	return items[start:end], next, nil
 }

@@ -80,6 +80,9 @@ func (m *Manager) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 	if r.Email != "" && !strings.EqualFold(r.Email, u.Email) {
 		return u, badRequest("a user's email cannot be changed")
 	}
+	if r.Password != "" {
+		return u, badRequest("a password cannot be changed here")
+	}
 	if uid == a.UserUID && (r.Role == storage.RoleUser || (r.Active != nil && !*r.Active)) {
 		return u, badRequest("tenant admins cannot demote or disable themselves")
 	}
@@ -96,20 +99,32 @@ func (m *Manager) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 	if err := checkOptionalName("spec.lastName", last); err != nil {
 		return u, err
 	}
+	var changed []string
 	if first != u.FirstName || last != u.LastName || role != u.Role {
+		keys, err := userKeyRecords(ctx, m.Store, u)
+		if err != nil {
+			return u, err
+		}
 		if err := m.Store.UpdateUser(ctx, uid, first, last, role); err != nil {
 			return u, storeError(err, "user "+uid)
 		}
+		if role != u.Role { // names are not part of any decision; a role is
+			m.Auth.InvalidateUserAndKeys(uid, keys)
+			changed = append(changed, "role "+string(role))
+		}
+		if first != u.FirstName || last != u.LastName {
+			changed = append(changed, "names")
+		}
 		u.FirstName, u.LastName, u.Role = first, last, role
-		m.resetCache()
 	}
 	if r.Active != nil && *r.Active == u.Disabled {
 		if err := m.admin().SetUserDisabled(ctx, u, !*r.Active); err != nil {
 			return u, err
 		}
 		u.Disabled = !*r.Active
+		changed = append(changed, map[bool]string{true: "disabled", false: "enabled"}[u.Disabled])
 	}
-	return u, m.audit(ctx, a, "user.update", "user", uid, u.Email)
+	return u, m.audit(ctx, a, "user.update", "user", uid, u.Email+": "+strings.Join(changed, ", "))
 }
 
 // DeleteUser removes a user with their keys, sessions and memberships.
@@ -121,19 +136,15 @@ func (m *Manager) DeleteUser(ctx context.Context, a Actor, uid string) error {
 	if uid == a.UserUID {
 		return badRequest("tenant admins cannot delete themselves")
 	}
+	keys, err := userKeyRecords(ctx, m.Store, u)
+	if err != nil {
+		return err
+	}
 	if err := m.Store.DeleteUser(ctx, uid); err != nil {
 		return storeError(err, "user "+uid)
 	}
-	m.resetCache()
+	m.Auth.InvalidateUserAndKeys(uid, keys)
 	return m.audit(ctx, a, "user.delete", "user", uid, u.Email)
-}
-
-// resetCache drops local decisions after a change that affects many of them; the store
-// recorded the precise changes for other nodes.
-func (m *Manager) resetCache() {
-	if m.Auth != nil {
-		m.Auth.Reset()
-	}
 }
 
 func pick(v, old string) string {

@@ -53,6 +53,15 @@ func checkName(field, name string) error {
 	return nil
 }
 
+const maxDescriptionLen = 1024
+
+func checkDescription(d string) error {
+	if utf8.RuneCountInString(d) > maxDescriptionLen {
+		return badRequest("the description must be at most %d characters", maxDescriptionLen)
+	}
+	return nil
+}
+
 func checkEmail(email string) error {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" {

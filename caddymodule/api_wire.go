@@ -96,7 +96,8 @@ func keyJSON(v authcore.KeyView, now time.Time) apiKeyJSON {
 	}
 	j.Spec.Expiry, j.Spec.Key = timeString(k.ExpiresAt), k.Hint
 	j.Spec.User = userRefJSON{UID: v.Owner.UID, EmailID: v.Owner.Email, FirstName: v.Owner.FirstName, LastName: v.Owner.LastName}
-	j.Status.IsActive, j.Status.IsExpired = k.Active, !now.Before(k.ExpiresAt)
+	j.Status.IsActive = k.Active
+	j.Status.IsExpired = !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) // zero: never expires
 	j.Status.LastUsedTime = timeString(k.LastUsedAt)
 	return j
 }

@@ -45,6 +45,10 @@ type App struct {
 	// Default: 15m.
 	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
 
+	// MaxKeyLifetime bounds how far after its creation an API key may expire.
+	// Default: 365 days (8760h).
+	MaxKeyLifetime caddy.Duration `json:"max_key_lifetime,omitempty"`
+
 	// LoginFailureLimit blocks an account for the rest of FailureWindow after this many
 	// failed logins; the login endpoint then answers 429. Default: 5.
 	LoginFailureLimit int `json:"login_failure_limit,omitempty"`
@@ -104,9 +108,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.backend = backend
-	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%d|%d|%s", backend.StoreKey(), a.CacheMaxEntries,
+	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%d|%d|%s|%s", backend.StoreKey(), a.CacheMaxEntries,
 		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL), time.Duration(a.TokenTTL),
-		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow))
+		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow), time.Duration(a.MaxKeyLifetime))
 	val, _, err := statePool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		return newSharedState(a, a.logger)
 	})
@@ -138,7 +142,7 @@ func (a *App) Validate() error {
 	switch {
 	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > maxCacheEntries:
 		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", maxCacheEntries)
-	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0:
+	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0, a.MaxKeyLifetime < 0:
 		return errors.New("keygate: durations must not be negative")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:
 		return errors.New("keygate: failure limits must not be negative")

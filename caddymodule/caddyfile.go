@@ -26,6 +26,7 @@ func init() {
 //		cache_max_entries <n>
 //		cache_ttl <duration>
 //		negative_cache_ttl <duration>
+//		max_key_lifetime <duration>
 //		token_ttl <duration>
 //		login_failure_limit <n>
 //		client_failure_limit <n>
@@ -66,6 +67,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseDuration(d, &a.CacheTTL)
 		case "negative_cache_ttl":
 			err = parseDuration(d, &a.NegativeCacheTTL)
+		case "max_key_lifetime":
+			err = parseDuration(d, &a.MaxKeyLifetime)
 		case "token_ttl":
 			err = parseDuration(d, &a.TokenTTL)
 		case "login_failure_limit":
@@ -77,7 +80,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "bootstrap_admin":
 			err = a.parseBootstrapAdmin(d)
 		default:
-			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
+			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, max_key_lifetime, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
 		}
 		if err != nil {
 			return err

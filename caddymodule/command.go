@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -54,12 +55,16 @@ func buildCLI(cmd *cobra.Command) {
 // run opens the store, runs fn with an operator service, and prints its result.
 func (c *cli) run(fn func(ctx context.Context, ad *authcore.Admin) (result, error)) error {
 	ctx := context.Background()
-	store, err := c.openStore(ctx)
+	app, err := c.loadApp()
+	if err != nil {
+		return err
+	}
+	store, err := c.openStore(ctx, app)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	res, err := fn(ctx, &authcore.Admin{Store: store})
+	res, err := fn(ctx, &authcore.Admin{Store: store, MaxKeyLifetime: time.Duration(app.MaxKeyLifetime)})
 	if err != nil {
 		return cliError(err)
 	}
@@ -75,12 +80,8 @@ func cliError(err error) error {
 	return err
 }
 
-// openStore finds the keygate app in the config and opens its store.
-func (c *cli) openStore(ctx context.Context) (storage.Store, error) {
-	app, err := c.loadApp()
-	if err != nil {
-		return nil, err
-	}
+// openStore opens the keygate app's store.
+func (c *cli) openStore(ctx context.Context, app *App) (storage.Store, error) {
 	cctx, cancel := caddy.NewContext(caddy.Context{Context: ctx})
 	defer cancel()
 	backend, err := loadStorageBackend(cctx, app)

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
@@ -75,6 +76,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
+	for _, p := range []string{h.authPrefix, h.apiPrefix} {
+		// The API prefix becomes part of ServeMux patterns, where these mean something.
+		if strings.ContainsAny(p, "{} \t\n?#") || path.Clean(p)+"/" != p {
+			return fmt.Errorf("keygate: prefix %q must be a clean path without braces, spaces, ? or #", p)
+		}
+	}
 	h.apiMux = h.buildAPI(h.apiPrefix)
 	return nil
 }
@@ -98,6 +105,7 @@ func (h *Handler) Validate() error {
 	if h.Endpoints != "" && h.Endpoints != "off" {
 		return fmt.Errorf("keygate: endpoints must be \"off\" or unset, not %q", h.Endpoints)
 	}
+
 	return h.identity.validate()
 }
 
@@ -108,11 +116,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if serve, param := h.route(r); serve != nil {
 		return serve(h, w, r, param)
 	}
-	if h.Endpoints != "off" {
-		if _, pattern := h.apiMux.Handler(r); pattern != "" {
-			h.apiMux.ServeHTTP(w, r)
-			return nil
-		}
+	if h.servesAPI(r) {
+		h.apiMux.ServeHTTP(w, r)
+		return nil
 	}
 
 	p, err := h.authenticate(r)
@@ -126,6 +132,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	h.identity.set(r, p, projectUID)
 	return next.ServeHTTP(w, r)
+}
+
+// servesAPI reports whether r is for the management API. A path ServeMux would clean
+// ("//", "/./") is not: it would answer with a redirect repeating the query, credential
+// and all, before anyone is authenticated; such requests go on like any other.
+func (h *Handler) servesAPI(r *http.Request) bool {
+	if h.Endpoints == "off" {
+		return false
+	}
+	if p := r.URL.EscapedPath(); path.Clean(p) != p {
+		return false
+	}
+	_, pattern := h.apiMux.Handler(r)
+	return pattern != ""
 }
 
 // authenticate resolves the request's credential: an API key if one is presented, else

@@ -48,8 +48,8 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	}
 	s := &sharedState{
 		store: store, auth: auth,
-		admin:   &authcore.Admin{Store: store, Auth: auth},
-		manager: &authcore.Manager{Store: store, Auth: auth},
+		admin:   &authcore.Admin{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime)},
+		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime)},
 	}
 	if err := bootstrap(s.admin, a.BootstrapAdmin, logger); err != nil {
 		s.close()
