@@ -13,9 +13,10 @@ import (
 // apiHandler serves one management route for an authenticated caller.
 type apiHandler func(w http.ResponseWriter, r *http.Request, a authcore.Actor) error
 
-// buildAPI routes the management API under prefix. Only these exact method and path
-// pairs are Keygate's; everything else goes on to the upstream.
-func (h *Handler) buildAPI(prefix string) *http.ServeMux {
+// buildAPI routes the management API under prefix, and returns the first path segments
+// it owns. Only these exact method and path pairs are Keygate's; everything else goes on
+// to the upstream.
+func (h *Handler) buildAPI(prefix string) (*http.ServeMux, map[string]bool) {
 	mux := http.NewServeMux()
 	routes := map[string]apiHandler{
 		"POST apiKeys":                            h.createKey,
@@ -39,11 +40,14 @@ func (h *Handler) buildAPI(prefix string) *http.ServeMux {
 		"GET dashboard/projects/metadata":         h.dashboardProjects,
 		"GET audit":                               h.listAudit,
 	}
+	resources := map[string]bool{}
 	for route, fn := range routes {
 		method, path, _ := strings.Cut(route, " ")
 		mux.HandleFunc(method+" "+prefix+path, h.api(fn))
+		first, _, _ := strings.Cut(path, "/")
+		resources[first] = true
 	}
-	return mux
+	return mux, resources
 }
 
 // api authenticates the caller, runs fn, and answers its error in the wire contract.

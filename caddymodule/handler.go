@@ -47,13 +47,15 @@ type Handler struct {
 	// projects, dashboard/projects/metadata, audit). Default: /v1/.
 	APIPrefix string `json:"api_prefix,omitempty"`
 
-	auth       *authcore.Authenticator
-	manager    *authcore.Manager
-	apiMux     *http.ServeMux
-	identity   identityHeaders
-	authPrefix string
-	apiPrefix  string
-	logger     *zap.Logger
+	auth    *authcore.Authenticator
+	manager *authcore.Manager
+	apiMux  *http.ServeMux
+	// apiResources are the first path segments under the API prefix that apiMux owns.
+	apiResources map[string]bool
+	identity     identityHeaders
+	authPrefix   string
+	apiPrefix    string
+	logger       *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -82,7 +84,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("keygate: prefix %q must be a clean path without braces, spaces, ? or #", p)
 		}
 	}
-	h.apiMux = h.buildAPI(h.apiPrefix)
+	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)
 	return nil
 }
 
@@ -141,7 +143,17 @@ func (h *Handler) servesAPI(r *http.Request) bool {
 	if h.Endpoints == "off" {
 		return false
 	}
-	if p := r.URL.EscapedPath(); path.Clean(p) != p {
+	p := r.URL.EscapedPath()
+	// Most requests are for the upstream: a look at the first segment under the prefix
+	// keeps them off the slower checks below.
+	rest, ok := strings.CutPrefix(p, h.apiPrefix)
+	if !ok {
+		return false
+	}
+	if first, _, _ := strings.Cut(rest, "/"); !h.apiResources[first] {
+		return false
+	}
+	if path.Clean(p) != p {
 		return false
 	}
 	_, pattern := h.apiMux.Handler(r)
