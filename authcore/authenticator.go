@@ -39,6 +39,7 @@ type Config struct {
 	ClientFailures int
 	FailureWindow  time.Duration
 	Now            func() time.Time // the clock; injected by tests
+	Observer       Observer         // metrics; default none
 }
 
 func (cfg *Config) applyDefaults() {
@@ -51,6 +52,9 @@ func (cfg *Config) applyDefaults() {
 	setDefault(&cfg.FailureWindow, DefaultFailureWindow)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 }
 
@@ -68,6 +72,7 @@ type Authenticator struct {
 	negativeTTL time.Duration
 	tokenTTL    time.Duration
 	now         func() time.Time
+	obs         Observer
 
 	apiKeys *decisionCache[*keyEntry]
 	access  *decisionCache[*accessEntry]
@@ -97,6 +102,7 @@ func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 		negativeTTL: cfg.NegativeCacheTTL,
 		tokenTTL:    cfg.TokenTTL,
 		now:         cfg.Now,
+		obs:         cfg.Observer,
 		logins:      NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
 		clients:     NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
 		hashSlots:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
@@ -172,7 +178,13 @@ func (a *Authenticator) AuthenticateAPIKey(ctx context.Context, key string) (*Pr
 	}
 	slot := digestSlot(digest)
 	e, ok := a.apiKeys.get(slot)
-	if !ok || !e.matches(digest) {
+	switch {
+	case ok && e.matches(digest) && e.found:
+		a.obs.CacheResult("hit")
+	case ok && e.matches(digest):
+		a.obs.CacheResult("negative_hit")
+	default:
+		a.obs.CacheResult("miss")
 		var err error
 		if e, err = a.loadKey(ctx, digest, slot); err != nil {
 			return nil, err
@@ -194,7 +206,11 @@ func (e *keyEntry) matches(d Digest) bool {
 func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64) (*keyEntry, error) {
 	return a.apiKeys.load(ctx, slot, string(digest[:]), func(e *keyEntry) bool { return e.matches(digest) }, func(ctx context.Context) (*keyEntry, time.Duration, error) {
 		a.storeLookups.Add(1)
-		grant, err := a.store.KeyGrantByDigest(ctx, digest[:])
+		var grant storage.KeyGrant
+		err := a.timed("key_lookup", func() (err error) {
+			grant, err = a.store.KeyGrantByDigest(ctx, digest[:])
+			return err
+		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, 0, unavailable(err)
 		}

@@ -14,21 +14,21 @@ func (a *Authenticator) FollowChanges(ctx context.Context) error {
 	return a.store.Watch(ctx, a.Apply)
 }
 
-// Apply drops the cached decisions that changes affect.
+// Apply drops the cached decisions that changes, learnt from the store, affect.
 func (a *Authenticator) Apply(changes []storage.Change) {
 	for _, c := range changes {
 		switch c.Kind {
 		case storage.ChangeAPIKey:
 			var d Digest
 			if n, err := hex.Decode(d[:], []byte(c.Ref)); err == nil && n == len(d) {
-				a.InvalidateKey(d)
+				a.apiKeys.del(digestSlot(d))
 			}
 		case storage.ChangeMembership:
 			if project, user, ok := strings.Cut(c.Ref, "/"); ok {
-				a.InvalidateMembership(project, user)
+				a.access.del(accessSlot(project, user))
 			}
 		case storage.ChangeUser:
-			a.InvalidateUser(c.Ref)
+			a.users.del(userSlot(c.Ref))
 		case storage.ChangeProject:
 			a.access.reset() // its decisions are keyed by user too; deletions are rare
 		case storage.ChangeSession:
@@ -37,10 +37,14 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 			a.Reset()
 		}
 	}
+	a.obs.Invalidations("remote", len(changes))
 }
 
 // InvalidateKey drops the cached decision for one key digest.
-func (a *Authenticator) InvalidateKey(d Digest) { a.apiKeys.del(digestSlot(d)) }
+func (a *Authenticator) InvalidateKey(d Digest) {
+	a.apiKeys.del(digestSlot(d))
+	a.obs.Invalidations("local", 1)
+}
 
 // InvalidateKeys drops the cached decisions for keys. A nil Authenticator (the command
 // line has no cache) does nothing.
@@ -61,7 +65,8 @@ func (a *Authenticator) InvalidateUserAndKeys(uid string, keys []storage.APIKey)
 	if a == nil {
 		return
 	}
-	a.InvalidateUser(uid)
+	a.users.del(userSlot(uid))
+	a.obs.Invalidations("local", 1)
 	a.InvalidateKeys(keys...)
 }
 
@@ -69,6 +74,7 @@ func (a *Authenticator) InvalidateUserAndKeys(uid string, keys []storage.APIKey)
 func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
 	if a != nil {
 		a.access.del(accessSlot(projectUID, userUID))
+		a.obs.Invalidations("local", 1)
 	}
 }
 
@@ -76,6 +82,7 @@ func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
 func (a *Authenticator) InvalidateProjects() {
 	if a != nil {
 		a.access.reset()
+		a.obs.Invalidations("local", 1)
 	}
 }
 

@@ -30,6 +30,15 @@ const maxEmailLen = 254
 // answer is 429 without the password being checked. An unknown email costs the same
 // hashing as a wrong password and gets the same answer.
 func (a *Authenticator) Login(ctx context.Context, l Login) (Issued, error) {
+	issued, err := a.login(ctx, l)
+	a.obs.Login(loginResult(err))
+	if err == nil {
+		a.obs.TokenIssued("password")
+	}
+	return issued, err
+}
+
+func (a *Authenticator) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, ErrLoginFailed
 	}
@@ -138,15 +147,22 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 // LoginWithAPIKey exchanges a valid API key for a token in a new session.
 func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP string) (Issued, error) {
 	if err := a.CheckClient(clientIP); err != nil {
+		a.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
 	p, err := a.AuthenticateAPIKey(ctx, key)
 	if err != nil {
 		a.noteRejection(clientIP, err)
+		a.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
 	a.record(ctx, p.TenantUID, p.UserUID, p.Email, "login.success", "session", "", clientIP, "api key "+p.KeyUID)
-	return a.startSession(ctx, p)
+	issued, err := a.startSession(ctx, p)
+	a.obs.Login(loginResult(err))
+	if err == nil {
+		a.obs.TokenIssued("apikey")
+	}
+	return issued, err
 }
 
 // CheckClient answers 429 while a client is blocked for repeated failures.

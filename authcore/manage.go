@@ -18,6 +18,8 @@ type Manager struct {
 	Auth           *Authenticator
 	Now            func() time.Time // default time.Now
 	MaxKeyLifetime time.Duration    // default DefaultMaxKeyLifetime
+	// OnAudit, when set, is told of every recorded event (for the operator's log).
+	OnAudit func(storage.AuditEvent)
 }
 
 // Actor is who asks, and from where.
@@ -73,12 +75,15 @@ func requireAdmin(a Actor) error {
 // audit records an event; a failure to record is reported, since an unaudited change
 // must not look like a clean success.
 func (m *Manager) audit(ctx context.Context, a Actor, action, kind, target, detail string) error {
-	err := m.Store.AppendAudit(ctx, storage.AuditEvent{
+	ev := storage.AuditEvent{
 		ID: NewUID(), TenantUID: a.TenantUID, At: m.now(), ActorUID: a.UserUID, ActorEmail: a.Email,
 		Action: action, TargetKind: kind, TargetUID: target, SourceIP: a.IP, Detail: detail,
-	})
-	if err != nil {
+	}
+	if err := m.Store.AppendAudit(ctx, ev); err != nil {
 		return unavailable(err)
+	}
+	if m.OnAudit != nil {
+		m.OnAudit(ev)
 	}
 	return nil
 }

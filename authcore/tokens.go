@@ -61,7 +61,10 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 	digest := Digest(sha256.Sum256([]byte(token)))
 	slot := digestSlot(digest)
 	e, ok := a.tokens.get(slot)
-	if !ok || !e.matches(digest) {
+	if ok && e.matches(digest) {
+		a.obs.CacheResult("hit")
+	} else {
+		a.obs.CacheResult("miss")
 		since := a.tokens.gen.Load()
 		claims, err := a.parseToken(ctx, token, true)
 		if err != nil {
@@ -201,7 +204,11 @@ func (a *Authenticator) Refresh(ctx context.Context, token string) (Issued, erro
 	case a.now().Sub(s.CreatedAt) >= MaxSessionAge:
 		return Issued{}, ErrCredentialExpired // log in again
 	}
-	return a.issue(s, *p)
+	issued, err := a.issue(s, *p)
+	if err == nil {
+		a.obs.TokenIssued("refresh")
+	}
+	return issued, err
 }
 
 // RevokeTokens ends the sessions of tokens, expired or not. Users may revoke their own

@@ -28,7 +28,11 @@ func (a *Authenticator) loadUser(ctx context.Context, uid string) (*userEntry, e
 	}
 	return a.users.load(ctx, slot, uid, func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
 		a.storeLookups.Add(1)
-		u, err := a.store.UserByUID(ctx, uid)
+		var u storage.User
+		err := a.timed("user_lookup", func() (err error) {
+			u, err = a.store.UserByUID(ctx, uid)
+			return err
+		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, 0, unavailable(err)
 		}

@@ -103,6 +103,9 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // Provision opens (or joins) the shared state.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	if err := keygateMetrics().register(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("keygate: registering metrics: %w", err)
+	}
 	backend, err := loadStorageBackend(ctx, a)
 	if err != nil {
 		return err

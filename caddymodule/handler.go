@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -49,6 +50,7 @@ type Handler struct {
 
 	auth    *authcore.Authenticator
 	manager *authcore.Manager
+	metrics *metrics
 	apiMux  *http.ServeMux
 	// apiResources are the first path segments under the API prefix that apiMux owns.
 	apiResources map[string]bool
@@ -74,7 +76,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keygate handler: %w", err)
 	}
 	app := appIface.(*App)
-	h.auth, h.manager = app.state.auth, app.state.manager
+	h.auth, h.manager, h.metrics = app.state.auth, app.state.manager, keygateMetrics()
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
@@ -123,17 +125,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
-	p, err := h.authenticate(r)
+	start := time.Now()
+	p, method, err := h.authenticateMethod(r)
+	if err == nil && projectUID != "" {
+		err = h.auth.AuthorizeProject(r.Context(), p, projectUID)
+	}
+	result := authResult(err)
+	h.metrics.observeAuth(method, result, time.Since(start))
+	if c := h.logger.Check(zap.DebugLevel, "auth decision"); c != nil {
+		c.Write(decisionFields(p, method, result)...)
+	}
 	if err != nil {
 		return h.reject(w, r, err)
 	}
-	if projectUID != "" {
-		if err := h.auth.AuthorizeProject(r.Context(), p, projectUID); err != nil {
-			return h.reject(w, r, err)
-		}
-	}
 	h.identity.set(r, p, projectUID)
 	return next.ServeHTTP(w, r)
+}
+
+// decisionFields describe a decision for the log: uids and codes, never a credential.
+func decisionFields(p *authcore.Principal, method, result string) []zap.Field {
+	f := []zap.Field{zap.String("method", method), zap.String("result", result)}
+	if p != nil {
+		f = append(f, zap.String("user_uid", p.UserUID), zap.String("tenant_uid", p.TenantUID), zap.String("key_uid", p.KeyUID))
+	}
+	return f
 }
 
 // servesAPI reports whether r is for the management API. A path ServeMux would clean
@@ -164,27 +179,36 @@ func (h *Handler) servesAPI(r *http.Request) bool {
 // an Authorization token (header or cookie). Clients blocked for repeated failures get
 // 429 without any check; each rejected credential counts towards that.
 func (h *Handler) authenticate(r *http.Request) (*authcore.Principal, error) {
+	p, _, err := h.authenticateMethod(r)
+	return p, err
+}
+
+// authenticateMethod is authenticate, also naming the kind of credential presented:
+// "apikey", "token" or "none".
+func (h *Handler) authenticateMethod(r *http.Request) (p *authcore.Principal, method string, err error) {
 	ip := clientIP(r)
 	if err := h.auth.CheckClient(ip); err != nil {
-		return nil, err
+		return nil, "none", err
 	}
 	remove := !h.ForwardCredentials
-	var p *authcore.Principal
-	var err error
 	key := takeAPIKey(r, remove)
 	token, fromCookie := takeToken(r, remove) // taken even when a key is used: to strip it
 	switch {
 	case key != "":
+		method = "apikey"
 		p, err = h.auth.AuthenticateAPIKey(r.Context(), key)
 	case fromCookie && !safeMethod(r.Method) && r.Header.Get(csrfHeader) == "":
-		return nil, errCSRF
-	default:
+		return nil, "token", errCSRF
+	case token != "":
+		method = "token"
 		p, err = h.auth.AuthenticateToken(r.Context(), token)
+	default:
+		return nil, "none", authcore.ErrCredentialMissing
 	}
 	if err != nil {
 		h.auth.ClientRejected(ip, err)
 	}
-	return p, err
+	return p, method, err
 }
 
 // csrfHeader must accompany a state-changing request authenticated by the cookie: a

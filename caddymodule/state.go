@@ -41,6 +41,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		LoginFailures:    a.LoginFailureLimit,
 		ClientFailures:   a.ClientFailureLimit,
 		FailureWindow:    time.Duration(a.FailureWindow),
+		Observer:         keygateMetrics(),
 	})
 	if err != nil {
 		store.Close()
@@ -49,7 +50,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	s := &sharedState{
 		store: store, auth: auth,
 		admin:   &authcore.Admin{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime)},
-		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime)},
+		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), OnAudit: logAudit(logger)},
 	}
 	if err := bootstrap(s.admin, a.BootstrapAdmin, logger); err != nil {
 		s.close()
@@ -128,4 +129,19 @@ func (s *sharedState) Destruct() error {
 func (s *sharedState) close() error {
 	s.auth.Close()
 	return s.store.Close()
+}
+
+// logAudit logs each management change at info level: the lifecycle events operators
+// follow (keys created and revoked, users disabled, ...). Audit details hold no secret.
+func logAudit(logger *zap.Logger) func(storage.AuditEvent) {
+	return func(ev storage.AuditEvent) {
+		fields := []zap.Field{
+			zap.String("action", ev.Action), zap.String("user_uid", ev.ActorUID),
+			zap.String("tenant_uid", ev.TenantUID), zap.String(ev.TargetKind+"_uid", ev.TargetUID),
+		}
+		if ev.TargetKind == "apikey" {
+			fields[3] = zap.String("key_uid", ev.TargetUID)
+		}
+		logger.Info("management change", fields...)
+	}
 }

@@ -43,6 +43,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	persist_config off
 	log {
 		output file %s
+		level DEBUG
 		import redact_credentials
 	}
 	keygate {
@@ -111,6 +112,9 @@ http://127.0.0.1:%d {
 		}
 		if name == "default" && !strings.Contains(text, "/f?ApiKey=REDACTED") {
 			t.Errorf("the error log does not show the failed request, redacted:\n%s", text)
+		}
+		if name == "default" && (!strings.Contains(text, `"msg":"auth decision"`) || !strings.Contains(text, `"key_uid":"`+s.userKeyRecord.UID+`"`)) {
+			t.Errorf("the debug log lacks Keygate's auth decisions:\n%s", text)
 		}
 	}
 }

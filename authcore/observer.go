@@ -1,0 +1,56 @@
+package authcore
+
+import "time"
+
+// Observer receives what Keygate's metrics count. authcore calls it on the request path,
+// so implementations must be cheap and safe for concurrent use. Labels are bounded sets
+// (never a user, key, token or address).
+type Observer interface {
+	// CacheResult is "hit", "miss" or "negative_hit" for each credential looked up.
+	CacheResult(result string)
+	// StoreQuery times one store query made on behalf of a request, by operation:
+	// "key_lookup", "user_lookup", "project_access".
+	StoreQuery(op string, d time.Duration)
+	// Login is each login's result: "ok", "failed", "throttled", "disabled",
+	// "unavailable", "bad_request".
+	Login(result string)
+	// TokenIssued is "password", "apikey" or "refresh".
+	TokenIssued(via string)
+	// Invalidations counts cache entries dropped, by "local" (a change made here) or
+	// "remote" (one learnt from the store's change feed).
+	Invalidations(source string, n int)
+}
+
+// nopObserver is the Observer when none is configured.
+type nopObserver struct{}
+
+func (nopObserver) CacheResult(string)               {}
+func (nopObserver) StoreQuery(string, time.Duration) {}
+func (nopObserver) Login(string)                     {}
+func (nopObserver) TokenIssued(string)               {}
+func (nopObserver) Invalidations(string, int)        {}
+
+// timed runs a store query for a request and reports its duration.
+func (a *Authenticator) timed(op string, query func() error) error {
+	start := time.Now()
+	err := query()
+	a.obs.StoreQuery(op, time.Since(start))
+	return err
+}
+
+// loginResult names a login outcome for the Observer.
+func loginResult(err error) string {
+	switch e := AsError(err); {
+	case err == nil:
+		return "ok"
+	case e.Status == 429:
+		return "throttled"
+	case e == ErrUserDisabled:
+		return "disabled"
+	case e.Status >= 500:
+		return "unavailable"
+	case e.Status == 400:
+		return "bad_request"
+	}
+	return "failed"
+}

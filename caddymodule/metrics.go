@@ -1,0 +1,130 @@
+package caddymodule
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/keygate/keygate/authcore"
+)
+
+// metrics are Keygate's Prometheus collectors. They are created once per process and
+// registered on every config's registry (Caddy makes a new one per config), so the
+// series survive reloads and appear at Caddy's metrics endpoint. No label carries a
+// user, key, token or address: every label has a small fixed set of values.
+type metrics struct {
+	authRequests  *prometheus.CounterVec
+	authDuration  *prometheus.HistogramVec
+	cacheRequests *prometheus.CounterVec
+	storeDuration *prometheus.HistogramVec
+	logins        *prometheus.CounterVec
+	tokensIssued  *prometheus.CounterVec
+	invalidations *prometheus.CounterVec
+}
+
+var keygateMetrics = sync.OnceValue(func() *metrics {
+	const ns = "keygate"
+	return &metrics{
+		authRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "auth_requests_total",
+			Help: "Authentication decisions on proxied requests, by credential method and result.",
+		}, []string{"method", "result"}),
+		authDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Name: "auth_duration_seconds",
+			Help:    "Time spent authenticating a proxied request, by credential method.",
+			Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1},
+		}, []string{"method"}),
+		cacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "cache_requests_total",
+			Help: "Credential cache lookups (API keys and tokens), by result.",
+		}, []string{"result"}),
+		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Name: "store_duration_seconds",
+			Help:    "Store queries made on behalf of requests, by operation.",
+			Buckets: prometheus.ExponentialBuckets(5e-5, 4, 9),
+		}, []string{"op"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "logins_total",
+			Help: "Logins at the authenticate endpoint, by result.",
+		}, []string{"result"}),
+		tokensIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "tokens_issued_total",
+			Help: "Authorization tokens issued, by how they were obtained.",
+		}, []string{"via"}),
+		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "invalidations_total",
+			Help: "Cached decisions dropped, by where the change came from.",
+		}, []string{"source"}),
+	}
+})
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations}
+}
+
+// register adds the collectors to a config's registry; a registry that has them already
+// (the same config provisioning twice) is fine.
+func (m *metrics) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range m.collectors() {
+		if err := reg.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// The authcore.Observer side: called on the request path, so it only increments.
+
+func (m *metrics) CacheResult(result string) { m.cacheRequests.WithLabelValues(result).Inc() }
+
+func (m *metrics) StoreQuery(op string, d time.Duration) {
+	m.storeDuration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *metrics) Login(result string)    { m.logins.WithLabelValues(result).Inc() }
+func (m *metrics) TokenIssued(via string) { m.tokensIssued.WithLabelValues(via).Inc() }
+func (m *metrics) Invalidations(source string, n int) {
+	m.invalidations.WithLabelValues(source).Add(float64(n))
+}
+
+// observeAuth records one authentication decision on a proxied request.
+func (m *metrics) observeAuth(method, result string, d time.Duration) {
+	m.authRequests.WithLabelValues(method, result).Inc()
+	m.authDuration.WithLabelValues(method).Observe(d.Seconds())
+}
+
+// authResult names a decision for the result label.
+func authResult(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	switch authcore.AsError(err).Code {
+	case "CredentialMissing":
+		return "missing"
+	case "CredentialMalformed":
+		return "malformed"
+	case "CredentialExpired":
+		return "expired"
+	case "CredentialRevoked":
+		return "revoked"
+	case "UserDisabled":
+		return "disabled"
+	case "Forbidden", "CsrfHeaderMissing":
+		return "forbidden"
+	case "TooManyRequests":
+		return "throttled"
+	case "StoreUnavailable":
+		return "unavailable"
+	}
+	return "invalid"
+}
+
+var _ authcore.Observer = (*metrics)(nil)
