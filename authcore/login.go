@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/keygate/keygate/storage"
@@ -42,7 +41,7 @@ func (a *Authenticator) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, ErrLoginFailed
 	}
-	account, client := "account:"+strings.ToLower(l.Email), clientKey(l.ClientIP)
+	account, client := accountKey(l.Email), clientKey(l.ClientIP)
 	if wait, ok := a.logins.Reserve(account); !ok {
 		return Issued{}, tooManyRequests(wait)
 	}

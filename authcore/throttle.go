@@ -3,6 +3,7 @@ package authcore
 import (
 	"hash/maphash"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -11,8 +12,7 @@ import (
 // at the first attempt. Once a key has limit attempts in its window it is blocked until
 // the window ends. Checking and counting happen in one step (Reserve), so a burst of
 // concurrent attempts cannot all pass the check before any of them is counted. Counts
-// are per node, kept in memory under a 64-bit hash of the key, so a client cannot grow
-// memory with long keys; each shard holds a bounded number of windows.
+// are per node, kept in memory; each shard holds a bounded number of windows.
 type Throttle struct {
 	limit  int
 	window time.Duration
@@ -46,9 +46,13 @@ func NewThrottle(limit int, window time.Duration, now func() time.Time) *Throttl
 	return t
 }
 
+// ThrottleKey names what a Throttle counts: a 64-bit hash of an account or a client
+// network, so a client cannot grow memory with long keys.
+type ThrottleKey uint64
+
 // with runs fn on key's live window (nil if none) under its shard's lock.
-func (t *Throttle) with(key string, fn func(s *throttleShard, h uint64, w *failureWindow, now time.Time)) {
-	h := maphash.String(throttleSeed, key)
+func (t *Throttle) with(key ThrottleKey, fn func(s *throttleShard, h uint64, w *failureWindow, now time.Time)) {
+	h := uint64(key)
 	s := &t.shards[h%throttleShards]
 	now := t.now()
 	s.mu.Lock()
@@ -62,7 +66,7 @@ func (t *Throttle) with(key string, fn func(s *throttleShard, h uint64, w *failu
 }
 
 // Blocked reports whether key is blocked now and for how much longer.
-func (t *Throttle) Blocked(key string) (wait time.Duration, blocked bool) {
+func (t *Throttle) Blocked(key ThrottleKey) (wait time.Duration, blocked bool) {
 	t.with(key, func(_ *throttleShard, _ uint64, w *failureWindow, now time.Time) {
 		if w != nil && w.count >= t.limit {
 			wait, blocked = w.start.Add(t.window).Sub(now), true
@@ -73,7 +77,7 @@ func (t *Throttle) Blocked(key string) (wait time.Duration, blocked bool) {
 
 // Reserve counts one attempt for key, unless key is blocked: then it reports how long
 // until it is not. A successful attempt gives its reservation back with Refund.
-func (t *Throttle) Reserve(key string) (wait time.Duration, ok bool) {
+func (t *Throttle) Reserve(key ThrottleKey) (wait time.Duration, ok bool) {
 	ok = true
 	t.with(key, func(s *throttleShard, h uint64, w *failureWindow, now time.Time) {
 		switch {
@@ -89,7 +93,7 @@ func (t *Throttle) Reserve(key string) (wait time.Duration, ok bool) {
 }
 
 // Fail counts one failed attempt for key.
-func (t *Throttle) Fail(key string) {
+func (t *Throttle) Fail(key ThrottleKey) {
 	t.with(key, func(s *throttleShard, h uint64, w *failureWindow, now time.Time) {
 		if w == nil {
 			s.add(h, now, t.window)
@@ -100,7 +104,7 @@ func (t *Throttle) Fail(key string) {
 }
 
 // Refund gives back one reserved attempt, after it succeeded.
-func (t *Throttle) Refund(key string) {
+func (t *Throttle) Refund(key ThrottleKey) {
 	t.with(key, func(_ *throttleShard, _ uint64, w *failureWindow, _ time.Time) {
 		if w != nil && w.count > 0 {
 			w.count--
@@ -131,15 +135,29 @@ func (s *throttleShard) evict(now time.Time, window time.Duration) {
 }
 
 // clientKey is the throttle key of a client address: the address itself for IPv4, its
-// /64 network for IPv6 (one subscriber usually holds a whole /64).
-func clientKey(ip string) string {
+// /64 network for IPv6 (one subscriber usually holds a whole /64). It is computed on every
+// request, so it hashes the address's bytes rather than building a string.
+func clientKey(ip string) ThrottleKey {
+	var h maphash.Hash
+	h.SetSeed(throttleSeed)
 	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return "ip:" + ip
+	switch {
+	case err != nil:
+		h.WriteString("ip:")
+		h.WriteString(ip)
+	case addr.Unmap().Is4():
+		b := addr.Unmap().As4()
+		h.WriteString("ip4:")
+		h.Write(b[:])
+	default:
+		b := addr.As16()
+		h.WriteString("net6:")
+		h.Write(b[:8])
 	}
-	if addr = addr.Unmap(); addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return "net:" + p.String()
-	}
-	return "ip:" + addr.String()
+	return ThrottleKey(h.Sum64())
+}
+
+// accountKey is the throttle key of the account an email names, in every tenant.
+func accountKey(email string) ThrottleKey {
+	return ThrottleKey(maphash.String(throttleSeed, "account:"+strings.ToLower(email)))
 }

@@ -7,14 +7,22 @@ import (
 )
 
 // apiKeyName is the header and query parameter that carry an API key, matched
-// case-insensitively because Palette clients send ApiKey, Apikey and apiKey.
-const apiKeyName = "ApiKey"
+// case-insensitively because Palette clients send ApiKey, Apikey and apiKey. Header
+// names arrive canonical, so the header is looked up as apiKeyHeader directly (Header.Get
+// would canonicalise "ApiKey" again, allocating, on every request).
+const (
+	apiKeyName   = "ApiKey"
+	apiKeyHeader = "Apikey"
+)
 
 // takeAPIKey returns the API key a request presents, from the ApiKey header or else the
 // ApiKey query parameter. With remove, it deletes both from the request so the secret
 // does not travel upstream.
 func takeAPIKey(r *http.Request, remove bool) string {
-	key := r.Header.Get(apiKeyName) // header names are canonical, so any case matches
+	var key string
+	if v := r.Header[apiKeyHeader]; len(v) > 0 {
+		key = v[0]
+	}
 	fromQuery := ""
 	// A percent-encoded name ("Api%4Bey") is still the parameter, so such queries take
 	// the slow path too.
@@ -26,7 +34,7 @@ func takeAPIKey(r *http.Request, remove bool) string {
 		}
 	}
 	if remove {
-		r.Header.Del(apiKeyName)
+		delete(r.Header, apiKeyHeader)
 	}
 	if key == "" {
 		key = fromQuery

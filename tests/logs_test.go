@@ -107,6 +107,9 @@ http://127.0.0.1:%d {
 				t.Errorf("%s log contains secret #%d:\n%s", name, i, text)
 			}
 		}
+		if name == "access" && !strings.Contains(text, `"user_id":"`+s.user.UID+`"`) {
+			t.Errorf("the access log does not name the authenticated user (the {http.auth.user.id} placeholder)")
+		}
 		if name == "access" && (!strings.Contains(text, `"uri":"/v1/auth/refresh/REDACTED"`) || !strings.Contains(text, `"uri":"/b?x=1&apiKey=REDACTED&y=2"`) || !strings.Contains(text, `"uri":"/c?%61pi%4Bey=REDACTED"`)) {
 			t.Errorf("the access log does not show the redacted requests:\n%s", text)
 		}

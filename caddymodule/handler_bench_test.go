@@ -1,0 +1,117 @@
+package caddymodule
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlite"
+)
+
+// benchHandler is a provisioned handler over a real SQLite store, without a server, so
+// the benchmarks time ServeHTTP alone:
+//
+//	go test -run '^$' -bench ServeHTTP -benchmem ./caddymodule
+func benchHandler(b *testing.B) (*Handler, string, string) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(b.TempDir(), "kg.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	auth, err := authcore.NewAuthenticator(ctx, authcore.Config{Store: store, Observer: keygateMetrics(), ClientFailures: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(auth.Close)
+	admin := &authcore.Admin{Store: store, Auth: auth}
+	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
+		b.Fatal(err)
+	}
+	u, err := admin.CreateUser(ctx, authcore.NewUser{TenantName: "acme", Email: "dev@acme.test", Role: storage.RoleUser, Password: "pw-dev-123"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := admin.CreateAPIKey(ctx, authcore.NewAPIKey{User: u, Name: "bench", Expiry: "30d"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	issued, err := auth.Login(ctx, authcore.Login{Email: "dev@acme.test", Password: "pw-dev-123", ClientIP: "192.0.2.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &Handler{auth: auth, manager: &authcore.Manager{Store: store, Auth: auth}, metrics: keygateMetrics(), logger: zap.NewNop()}
+	h.identity = newIdentityHeaders(nil)
+	h.authPrefix, h.apiPrefix = "/v1/auth/", "/v1/"
+	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)
+	return h, k.Key, issued.Token
+}
+
+// request is what Caddy hands a handler: a replacer and vars in the context.
+func benchRequest(header string, value string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/orders?page=2", nil)
+	repl := caddy.NewReplacer()
+	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
+	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "192.0.2.1"})
+	r = r.WithContext(ctx)
+	r.Header.Set(header, value)
+	return r
+}
+
+type nextOK struct{}
+
+func (nextOK) ServeHTTP(http.ResponseWriter, *http.Request) error { return nil }
+
+// statusWriter records the status and discards the body, reusing its header map.
+type statusWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *statusWriter) Header() http.Header         { return w.h }
+func (w *statusWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *statusWriter) WriteHeader(code int)        { w.code = code }
+
+func benchServe(b *testing.B, h *Handler, header, value string, want int) {
+	r := benchRequest(header, value)
+	w := &statusWriter{h: http.Header{}}
+	vals := []string{value}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Header[http.CanonicalHeaderKey(header)] = vals // the handler removed it last time
+		w.code = http.StatusOK
+		clear(w.h)
+		if err := h.ServeHTTP(w, r, nextOK{}); err != nil || w.code != want {
+			b.Fatalf("status %d, err %v", w.code, err)
+		}
+	}
+}
+
+func BenchmarkServeHTTPCachedAPIKey(b *testing.B) {
+	h, key, _ := benchHandler(b)
+	benchServe(b, h, "ApiKey", key, http.StatusOK)
+}
+
+func BenchmarkServeHTTPCachedToken(b *testing.B) {
+	h, _, token := benchHandler(b)
+	benchServe(b, h, "Authorization", token, http.StatusOK)
+}
+
+func BenchmarkServeHTTPRejectMalformedKey(b *testing.B) {
+	h, _, _ := benchHandler(b)
+	benchServe(b, h, "ApiKey", "kg_not-a-key", http.StatusUnauthorized)
+}
+
+func BenchmarkServeHTTPRejectUnknownKey(b *testing.B) {
+	h, _, _ := benchHandler(b)
+	unknown, _, _ := authcore.NewKey()
+	benchServe(b, h, "ApiKey", unknown, http.StatusUnauthorized)
+}
