@@ -190,9 +190,10 @@ func (a *Authenticator) AuthenticateAPIKey(ctx context.Context, key string) (*Pr
 			return nil, err
 		}
 	}
-	p, err := e.decide(a.now())
+	now := a.now()
+	p, err := e.decide(now)
 	if err == nil {
-		a.noteUse(e)
+		a.noteUse(e, now)
 	}
 	return p, err
 }

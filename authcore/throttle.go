@@ -54,10 +54,10 @@ type ThrottleKey uint64
 func (t *Throttle) with(key ThrottleKey, fn func(s *throttleShard, h uint64, w *failureWindow, now time.Time)) {
 	h := uint64(key)
 	s := &t.shards[h%throttleShards]
-	now := t.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.windows[h]
+	now := t.now()
 	if w != nil && now.Sub(w.start) >= t.window {
 		delete(s.windows, h)
 		w = nil
@@ -65,8 +65,16 @@ func (t *Throttle) with(key ThrottleKey, fn func(s *throttleShard, h uint64, w *
 	fn(s, h, w, now)
 }
 
-// Blocked reports whether key is blocked now and for how much longer.
+// Blocked reports whether key is blocked now and for how much longer. The common case,
+// a key with no window, reads no clock.
 func (t *Throttle) Blocked(key ThrottleKey) (wait time.Duration, blocked bool) {
+	s := &t.shards[uint64(key)%throttleShards]
+	s.mu.Lock()
+	_, exists := s.windows[uint64(key)]
+	s.mu.Unlock()
+	if !exists {
+		return 0, false
+	}
 	t.with(key, func(_ *throttleShard, _ uint64, w *failureWindow, now time.Time) {
 		if w != nil && w.count >= t.limit {
 			wait, blocked = w.start.Add(t.window).Sub(now), true

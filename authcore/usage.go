@@ -18,8 +18,7 @@ type usageLog struct {
 
 // noteUse records a use of e's key if the last one recorded is older than usageInterval:
 // one atomic load per request, a locked map write at most once a minute per key.
-func (a *Authenticator) noteUse(e *keyEntry) {
-	now := a.now()
+func (a *Authenticator) noteUse(e *keyEntry, now time.Time) {
 	last := e.lastNoted.Load()
 	if now.Unix()-last < int64(usageInterval/time.Second) || !e.lastNoted.CompareAndSwap(last, now.Unix()) {
 		return

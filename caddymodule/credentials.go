@@ -98,12 +98,17 @@ func lowerASCII(c byte) byte {
 // as Palette sends it (the raw token) or with a "Bearer " prefix, else the Authorization
 // cookie set by a login with setCookie. With remove, it deletes both from the request.
 func takeToken(r *http.Request, remove bool) (token string, fromCookie bool) {
-	token = r.Header.Get("Authorization")
+	if v := r.Header["Authorization"]; len(v) > 0 { // canonical already: no Get
+		token = v[0]
+	}
 	if len(token) > 7 && equalFoldASCII(token[:7], "Bearer ") {
 		token = token[7:]
 	}
 	if remove {
-		r.Header.Del("Authorization")
+		delete(r.Header, "Authorization")
+	}
+	if _, ok := r.Header["Cookie"]; !ok {
+		return strings.TrimSpace(token), false
 	}
 	if c, err := r.Cookie(tokenCookie); err == nil {
 		if token == "" {

@@ -115,7 +115,10 @@ func (h *Handler) Validate() error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	projectUID := r.Header.Get(projectUIDHeader)
+	var projectUID string
+	if v := r.Header[projectUIDCanonical]; len(v) > 0 {
+		projectUID = v[0]
+	}
 	h.identity.strip(r.Header)
 	if serve, param := h.route(r); serve != nil {
 		return serve(h, w, r, param)

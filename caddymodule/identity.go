@@ -11,8 +11,12 @@ import (
 	"github.com/keygate/keygate/authcore"
 )
 
-// projectUIDHeader selects the project a request acts in, as Palette clients send it.
-const projectUIDHeader = "ProjectUid"
+// projectUIDHeader selects the project a request acts in, as Palette clients send it;
+// incoming header names are canonical, so it arrives as projectUIDCanonical.
+const (
+	projectUIDHeader    = "ProjectUid"
+	projectUIDCanonical = "Projectuid"
+)
 
 // IdentityHeaders names the headers the handler sets on the request it passes on.
 type IdentityHeaders struct {
