@@ -37,9 +37,13 @@ type stamped[V any] struct {
 const maxCacheEntries = 1 << 24
 
 func newDecisionCache[V any](maxEntries int64) (*decisionCache[V], error) {
-	// Every entry costs 1, so MaxCost is the entry limit and internal cost accounting is
-	// off; NumCounters is 10x the entry count, as ristretto's docs advise, for its
-	// admission policy.
+	// Entries are small and alike, so each costs 1 and MaxCost is simply the entry
+	// limit; IgnoreInternalCost stops ristretto adding its own per-item overhead estimate
+	// to that cost, which would make the limit mean something else. NumCounters is 10x
+	// the entry count, as ristretto's docs advise, for its TinyLFU admission counters.
+	// BufferItems 64 is ristretto's recommended Get-buffer size. Callers pass a TTL no
+	// later than the credential's expiry (see keyTTL; tokens use their exp), so an entry
+	// never outlives what it vouches for, and ristretto's expiry sweep frees it.
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, stamped[V]]{
 		NumCounters:        min(maxEntries, maxCacheEntries) * 10,
 		MaxCost:            min(maxEntries, maxCacheEntries),
