@@ -108,12 +108,15 @@ func (a *Authenticator) acquireHashSlot(ctx context.Context) error {
 	select {
 	case a.hashSlots <- struct{}{}:
 		return nil
-	case <-ctx.Done():
-		return unavailable(ctx.Err())
+	case <-ctx.Done(): // the client gave up while waiting: not a store outage
+		return errHashBusy
 	}
 }
 
 func (a *Authenticator) releaseHashSlot() { <-a.hashSlots }
+
+// errHashBusy answers a login that waited too long for a hashing slot.
+var errHashBusy = &Error{Status: http.StatusServiceUnavailable, Code: "Busy", Message: "too many logins are being checked; try again shortly"}
 
 // loginCandidates returns the users the email may mean, within org when it is given.
 func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage.User, error) {

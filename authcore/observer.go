@@ -43,7 +43,7 @@ func loginResult(err error) string {
 	switch e := AsError(err); {
 	case err == nil:
 		return "ok"
-	case e.Status == 429:
+	case e.Status == 429, e == errHashBusy:
 		return "throttled"
 	case e == ErrUserDisabled:
 		return "disabled"

@@ -230,8 +230,10 @@ func safeMethod(m string) bool {
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) error {
 	e := authcore.AsError(err)
 	switch {
-	case e.Status >= http.StatusInternalServerError:
+	case e.Code == "StoreUnavailable":
 		h.logger.Warn("credential store unavailable", zap.String("code", e.Code), zap.String("error", e.Detail()))
+	case e.Status >= http.StatusInternalServerError:
+		h.logger.Warn("request refused", zap.String("code", e.Code), zap.String("error", e.Detail()))
 	case e.Status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
 		if c := h.logger.Check(zap.WarnLevel, "client throttled"); c != nil {

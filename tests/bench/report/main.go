@@ -1,0 +1,325 @@
+// Command report reads the records that tests/bench/run.sh writes for each wrk run and
+// prints the benchmark's table: medians per scenario over the measured rounds, each
+// row's throughput as a ratio of (b) and its Caddy CPU per request minus (b)'s. It also
+// checks that every scenario answered as it must (all 2xx, or all rejected for the
+// invalid-key flood) and exits 1 if one did not.
+//
+// Input lines (space-separated key=value fields after a record type):
+//
+//	run scenario=d round=1 requests=N duration_us=N status_errors=N sock_errors=N
+//	    p50_us=N p99_us=N cpu_ticks=N clk_tck=N [wellformed=N malformed=N]
+//	    [login_requests=N login_status_errors=N login_sock_errors=N login_duration_us=N]
+//	fcheck key_lookups=N|na
+//
+// round=0 is a warm-up run: checked, but not in the medians.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// scenario describes one row of the table.
+type scenario struct {
+	id, label string
+	// rejected is true when every answer must be non-2xx (the invalid-key flood).
+	rejected bool
+	// target is the throughput ratio issue 6 asks for, against ref; 0 for none.
+	target float64
+	ref    string
+}
+
+func scenarios(keys int) []scenario {
+	return []scenario{
+		{id: "a", label: "Caddy respond (ceiling)"},
+		{id: "b", label: "reverse_proxy (baseline)"},
+		{id: "c", label: "basic_auth (bcrypt, cached) + proxy"},
+		{id: "d", label: "keygate, cached API key", target: 0.97, ref: "b"},
+		{id: "e", label: "keygate, token", target: 0.97, ref: "b"},
+		{id: "f", label: "keygate, invalid keys (401)", rejected: true, target: 0.90, ref: "a"},
+		{id: "g", label: fmt.Sprintf("keygate, %d keys at random", keys), target: 0.85, ref: "b"},
+		{id: "h", label: "keygate, cached key + login flood", target: 0.90, ref: "b"},
+	}
+}
+
+type run struct {
+	round  int
+	f      map[string]float64
+	fields string
+}
+
+func (r run) get(k string) float64 { return r.f[k] }
+
+func (r run) has(k string) bool { _, ok := r.f[k]; return ok }
+
+func main() {
+	keys := flag.Int("keys", 0, "number of keys in scenario g (for its label)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: report [-keys N] RESULTS")
+		os.Exit(2)
+	}
+	runs, keyLookups, err := read(flag.Arg(0))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(2)
+	}
+	list := scenarios(*keys)
+	med := map[string]summary{}
+	for _, s := range list {
+		med[s.id] = summarize(runs[s.id])
+	}
+	printTable(list, med)
+	printRounds(list, runs)
+	fmt.Println()
+	failures := check(list, runs)
+	failures += checkFlood(runs["f"], keyLookups)
+	printLoginFlood(runs["h"])
+	printTargets(list, med)
+	if failures > 0 {
+		fmt.Printf("\nFAILED: %d check(s) failed (see above)\n", failures)
+		os.Exit(1)
+	}
+	fmt.Println("\nall checks passed")
+}
+
+// read parses the results file into runs per scenario.
+func read(path string) (map[string][]run, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	runs := map[string][]run{}
+	keyLookups := "na"
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		kv := map[string]string{}
+		for _, p := range fields[1:] {
+			k, v, _ := strings.Cut(p, "=")
+			kv[k] = v
+		}
+		switch fields[0] {
+		case "fcheck":
+			keyLookups = kv["key_lookups"]
+		case "run":
+			r := run{f: map[string]float64{}, fields: sc.Text()}
+			for k, v := range kv {
+				if n, err := strconv.ParseFloat(v, 64); err == nil {
+					r.f[k] = n
+				}
+			}
+			r.round = int(r.get("round"))
+			runs[kv["scenario"]] = append(runs[kv["scenario"]], r)
+		}
+	}
+	return runs, keyLookups, sc.Err()
+}
+
+// summary holds a scenario's medians over its measured rounds.
+type summary struct {
+	n                    int
+	rps, spread          float64 // spread: (max-min)/median of req/s, in percent
+	p50ms, p99ms         float64
+	cpuPerReq, busy      float64 // Caddy CPU µs per request; share of its core busy, %
+	other, client        float64 // core 0 used by others (incl. steal), core 1 busy, %
+	other1, wrk          float64 // core 1 used by others than wrk and the upstream; wrk, %
+	nonOK, total, socket float64 // over all runs, warm-up included
+}
+
+func summarize(runs []run) summary {
+	var s summary
+	var rps, p50, p99, cpu, busy, other, client, other1, wrk []float64
+	for _, r := range runs {
+		s.nonOK += r.get("status_errors")
+		s.socket += r.get("sock_errors")
+		s.total += r.get("requests")
+		if r.round == 0 {
+			continue
+		}
+		secs := r.get("duration_us") / 1e6
+		cpuSecs := r.get("cpu_ticks") / r.get("clk_tck")
+		rps = append(rps, r.get("requests")/secs)
+		p50 = append(p50, r.get("p50_us")/1000)
+		p99 = append(p99, r.get("p99_us")/1000)
+		cpu = append(cpu, cpuSecs*1e6/max(r.get("requests"), 1))
+		busy = append(busy, 100*cpuSecs/secs)
+		// Whole-core figures over the wall time between the /proc snapshots, which also
+		// covers wrk's start (loading keys) and exit.
+		pct := 100 / r.get("clk_tck") / (r.get("wall_us") / 1e6)
+		other = append(other, pct*(max(r.get("core0_other_ticks"), 0)+r.get("core0_steal_ticks")))
+		client = append(client, pct*(r.get("core1_usersys_ticks")+r.get("core1_steal_irq_ticks")))
+		ours := r.get("wrk_ticks") + r.get("upstream_ticks")
+		other1 = append(other1, pct*max(r.get("core1_usersys_ticks")-ours, 0))
+		wrk = append(wrk, pct*r.get("wrk_ticks"))
+	}
+	s.n = len(rps)
+	if s.n == 0 {
+		return s
+	}
+	s.rps, s.p50ms, s.p99ms, s.cpuPerReq, s.busy = median(rps), median(p50), median(p99), median(cpu), median(busy)
+	s.other, s.client, s.other1, s.wrk = median(other), median(client), median(other1), median(wrk)
+	s.spread = 100 * (slices.Max(rps) - slices.Min(rps)) / s.rps
+	return s
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func printTable(list []scenario, med map[string]summary) {
+	base := med["b"]
+	const row = "%-1s  %-37s %8s %7s %7s %7s %10s %7s %9s %8s %5s %6s %6s %6s %6s\n"
+	fmt.Printf(row, "", "scenario", "req/s", "spread", "p50 ms", "p99 ms", "CPU µs/req", "vs (b)", "CPU − (b)", "non-2xx",
+		"busy", "other0", "busy1", "wrk", "other1")
+	for _, s := range list {
+		m := med[s.id]
+		if m.n == 0 {
+			fmt.Printf("%-1s  %-37s (no measured run)\n", s.id, s.label)
+			continue
+		}
+		fmt.Printf(row, s.id, s.label,
+			fmt.Sprintf("%.0f", m.rps), fmt.Sprintf("±%.1f%%", m.spread/2),
+			fmt.Sprintf("%.2f", m.p50ms), fmt.Sprintf("%.2f", m.p99ms),
+			fmt.Sprintf("%.1f", m.cpuPerReq),
+			fmt.Sprintf("%.3f", m.rps/base.rps), fmt.Sprintf("%+.1f", m.cpuPerReq-base.cpuPerReq),
+			fmt.Sprintf("%.0f", m.nonOK), fmt.Sprintf("%.0f%%", m.busy),
+			fmt.Sprintf("%.0f%%", m.other), fmt.Sprintf("%.0f%%", m.client),
+			fmt.Sprintf("%.0f%%", m.wrk), fmt.Sprintf("%.0f%%", m.other1))
+	}
+	fmt.Println("Medians over the measured rounds. spread: half of (max − min) req/s, over the median.")
+	fmt.Println("CPU µs/req: Caddy's utime+stime (/proc/PID/stat) over the run / requests completed (for h it")
+	fmt.Println("includes the login flood's password hashing). busy: that CPU time / wrk's duration, on Caddy's one core.")
+	fmt.Println("non-2xx: over all runs, warm-up included (f must be all 401; the others all 2xx).")
+	fmt.Println("other0: core 0 user+system time of processes other than Caddy, plus steal; busy1: core 1 busy")
+	fmt.Println("(user, system, interrupts, steal); wrk: the (main) wrk's CPU; other1: core 1 user+system time of")
+	fmt.Println("processes other than wrk and the upstream (for h: the login flood's wrk too). All rough (kernel")
+	fmt.Println("tick sampling), in % of the wall time between /proc snapshots around each wrk run.")
+	for _, s := range list {
+		m := med[s.id]
+		if m.n == 0 {
+			continue
+		}
+		if m.other > 5 {
+			fmt.Printf("WARNING: %s: other processes took %.0f%% of Caddy's core during the runs; its throughput is low by about that much\n", s.id, m.other)
+		}
+		if m.busy < 90 && m.client > 90 {
+			fmt.Printf("WARNING: %s: Caddy's core was only %.0f%% busy while core 1 was %.0f%%: the client side limited this row\n", s.id, m.busy, m.client)
+		}
+	}
+}
+
+// printRounds shows each measured run's req/s, so a reader can judge the spread.
+func printRounds(list []scenario, runs map[string][]run) {
+	fmt.Println("\nreq/s per measured round (in the order run):")
+	for _, s := range list {
+		var b strings.Builder
+		for _, r := range runs[s.id] {
+			if r.round > 0 {
+				fmt.Fprintf(&b, " %7.0f", r.get("requests")/(r.get("duration_us")/1e6))
+			}
+		}
+		fmt.Printf("  %s%s\n", s.id, b.String())
+	}
+}
+
+// check verifies every run answered as its scenario must.
+func check(list []scenario, runs map[string][]run) int {
+	failures := 0
+	fail := func(format string, a ...any) {
+		failures++
+		fmt.Printf("FAIL: "+format+"\n", a...)
+	}
+	for _, s := range list {
+		rs := runs[s.id]
+		if len(rs) == 0 {
+			fail("%s: no run recorded", s.id)
+			continue
+		}
+		for _, r := range rs {
+			n, bad, sock := r.get("requests"), r.get("status_errors"), r.get("sock_errors")
+			switch {
+			case n == 0:
+				fail("%s round %d: no request completed", s.id, r.round)
+			case sock > 0:
+				fail("%s round %d: %.0f socket errors (connect/read/write/timeout)", s.id, r.round, sock)
+			case !s.rejected && bad > 0:
+				fail("%s round %d: %.0f of %.0f answers were not 2xx", s.id, r.round, bad, n)
+			case s.rejected && bad != n:
+				fail("%s round %d: %.0f of %.0f invalid keys were accepted (2xx)", s.id, r.round, n-bad, n)
+			}
+		}
+	}
+	return failures
+}
+
+// checkFlood reports the store queries that scenario f caused against the distinct
+// well-formed keys it sent: malformed keys must make none, well-formed ones at most one
+// per distinct key (every well-formed key in the flood is distinct).
+func checkFlood(rs []run, keyLookups string) int {
+	var wf, mf float64
+	for _, r := range rs {
+		wf += r.get("wellformed")
+		mf += r.get("malformed")
+	}
+	fmt.Printf("f: sent %.0f distinct well-formed unknown keys and %.0f malformed ones (all f runs, warm-up included; keys sent = keys generated by wrk);\n", wf, mf)
+	n, err := strconv.ParseFloat(keyLookups, 64)
+	if err != nil {
+		fmt.Println("   store key lookups during f (keygate_store_duration_seconds_count{op=\"key_lookup\"} delta): n/a (metric missing)")
+		return 0
+	}
+	fmt.Printf("   store key lookups during f (keygate_store_duration_seconds_count{op=\"key_lookup\"} delta): %.0f", n)
+	if n > wf {
+		fmt.Printf("\nFAIL: more store lookups (%.0f) than distinct well-formed keys (%.0f): malformed keys or repeats reach the store\n", n, wf)
+		return 1
+	}
+	fmt.Printf(" ≤ %.0f: OK (malformed: none; well-formed: at most one per distinct key)\n", wf)
+	return 0
+}
+
+func printLoginFlood(rs []run) {
+	var n, bad, sock, secs float64
+	for _, r := range rs {
+		if r.round == 0 || !r.has("login_requests") {
+			continue
+		}
+		n += r.get("login_requests")
+		bad += r.get("login_status_errors")
+		sock += r.get("login_sock_errors")
+		secs += r.get("login_duration_us") / 1e6
+	}
+	if secs == 0 {
+		return
+	}
+	fmt.Printf("h: the concurrent login flood made %.0f logins/s (all measured rounds), %.0f of %.0f answered non-2xx (wrong passwords: all should), %.0f socket errors\n",
+		n/secs, bad, n, sock)
+}
+
+func printTargets(list []scenario, med map[string]summary) {
+	fmt.Println("\nIssue 6 targets (throughput ratio of medians; measured, not asserted):")
+	for _, s := range list {
+		if s.target == 0 || med[s.id].n == 0 || med[s.ref].rps == 0 {
+			continue
+		}
+		got := med[s.id].rps / med[s.ref].rps
+		verdict := "met"
+		if got < s.target {
+			verdict = "MISSED"
+		}
+		fmt.Printf("  %s %-36s %.3f of (%s)  target ≥ %.2f  %s\n", s.id, s.label, got, s.ref, s.target, verdict)
+	}
+}
