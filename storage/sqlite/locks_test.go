@@ -86,26 +86,8 @@ func TestChangesTakeLock(t *testing.T) {
 // TestNewChangesTakeLock covers the writes that record changes besides SetAPIKeyActive:
 // each insert into the change log is preceded by the "changes" lock.
 func TestNewChangesTakeLock(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
+	st, d := lockedStoreWithUser(t)
 	ctx := context.Background()
-	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
-		t.Fatal(err)
-	}
-	for _, uid := range []string{"k1", "k2"} {
-		k := storage.APIKey{UID: uid, TenantUID: "t1", UserUID: "u1", Digest: []byte(uid), Active: true}
-		if err := st.CreateAPIKey(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 
 	d.names = nil
 	if err := st.SetUserDisabled(ctx, "u1", true); err != nil {
@@ -127,26 +109,8 @@ func TestNewChangesTakeLock(t *testing.T) {
 // TestManagementChangesTakeLock: each change the management writes record is preceded
 // by the "changes" lock; writes that record nothing take none.
 func TestManagementChangesTakeLock(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
+	st, d := lockedStoreWithUser(t)
 	ctx := context.Background()
-	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
-		t.Fatal(err)
-	}
-	for _, uid := range []string{"k1", "k2"} {
-		k := storage.APIKey{UID: uid, TenantUID: "t1", UserUID: "u1", Digest: []byte(uid), Active: true}
-		if err := st.CreateAPIKey(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 	if err := st.CreateProject(ctx, storage.Project{UID: "p1", TenantUID: "t1", Name: "p"}); err != nil {
 		t.Fatal(err)
 	}
@@ -178,4 +142,31 @@ func TestManagementChangesTakeLock(t *testing.T) {
 			t.Errorf("locks taken by %s = %v, want %v", c.name, d.names, c.want)
 		}
 	}
+}
+
+// lockedStoreWithUser is a store whose dialect records the locks taken, holding tenant
+// t1, user u1 with keys k1 and k2, and session s1.
+func lockedStoreWithUser(t *testing.T) (*sqlstore.Store, *lockingDialect) {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	d := &lockingDialect{}
+	st := sqlstore.New(s.DB(), d)
+	ctx := context.Background()
+	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range []string{"k1", "k2"} {
+		k := storage.APIKey{UID: uid, TenantUID: "t1", UserUID: "u1", Digest: []byte(uid), Active: true}
+		if err := st.CreateAPIKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return st, d
 }
