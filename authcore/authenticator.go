@@ -85,8 +85,6 @@ type Authenticator struct {
 	logins    *Throttle // per account
 	clients   *Throttle // per client network
 	hashSlots chan struct{}
-
-	storeLookups atomic.Int64
 }
 
 // NewAuthenticator builds an Authenticator. It reads the token signing keys (creating
@@ -137,9 +135,6 @@ func (a *Authenticator) Close() {
 	a.tokens.close()
 	a.users.close()
 }
-
-// StoreLookups counts the queries this Authenticator has made to the store.
-func (a *Authenticator) StoreLookups() int64 { return a.storeLookups.Load() }
 
 // keyEntry is a cached lookup of one key digest: the key's state at load time, or the
 // fact that no such key exists. The decision is made against the clock on every use.
@@ -206,7 +201,6 @@ func (e *keyEntry) matches(d Digest) bool {
 // same moment, and caches the answer.
 func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64) (*keyEntry, error) {
 	return a.apiKeys.load(ctx, slot, string(digest[:]), func(e *keyEntry) bool { return e.matches(digest) }, func(ctx context.Context) (*keyEntry, time.Duration, error) {
-		a.storeLookups.Add(1)
 		var grant storage.KeyGrant
 		err := a.timed("key_lookup", func() (err error) {
 			grant, err = a.store.KeyGrantByDigest(ctx, digest[:])

@@ -54,7 +54,6 @@ func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, proj
 
 func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64) (*accessEntry, error) {
 	return a.access.load(ctx, slot, storage.MembershipRef(projectUID, userUID), func(e *accessEntry) bool { return e.projectUID == projectUID && e.userUID == userUID }, func(ctx context.Context) (*accessEntry, time.Duration, error) {
-		a.storeLookups.Add(1)
 		var access storage.ProjectAccess
 		err := a.timed("project_access", func() (err error) {
 			access, err = a.store.ProjectAccess(ctx, projectUID, userUID)

@@ -27,7 +27,6 @@ func (a *Authenticator) loadUser(ctx context.Context, uid string) (*userEntry, e
 		return e, nil
 	}
 	return a.users.load(ctx, slot, uid, func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
-		a.storeLookups.Add(1)
 		var u storage.User
 		err := a.timed("user_lookup", func() (err error) {
 			u, err = a.store.UserByUID(ctx, uid)
@@ -42,6 +41,3 @@ func (a *Authenticator) loadUser(ctx context.Context, uid string) (*userEntry, e
 		return &userEntry{uid: uid, found: true, user: u}, a.cacheTTL, nil
 	})
 }
-
-// InvalidateUser drops the cached record of one user.
-func (a *Authenticator) InvalidateUser(uid string) { a.users.del(userSlot(uid)) }

@@ -20,7 +20,6 @@ var statePool = caddy.NewUsagePool()
 type sharedState struct {
 	store     storage.Store
 	auth      *authcore.Authenticator
-	admin     *authcore.Admin
 	manager   *authcore.Manager
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
@@ -49,10 +48,9 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	}
 	s := &sharedState{
 		store: store, auth: auth,
-		admin:   &authcore.Admin{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime)},
 		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), OnAudit: logAudit(logger)},
 	}
-	if err := bootstrap(s.admin, a.BootstrapAdmin, logger); err != nil {
+	if err := bootstrap(&authcore.Admin{Store: store, Auth: auth}, a.BootstrapAdmin, logger); err != nil {
 		s.close()
 		return nil, err
 	}
