@@ -28,9 +28,7 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) error
 	if err != nil {
 		return err
 	}
-	// Portable DDL, and idempotent, so concurrent first runs do not clash.
-	if _, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations ("+
-		"version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
+	if err := createMigrationsTable(ctx, db, d); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
 	for _, m := range list {
@@ -77,6 +75,25 @@ func migrationVersion(name string) (int64, error) {
 		return 0, fmt.Errorf("migrate: %s: want a name like 0001_description.sql", name)
 	}
 	return v, nil
+}
+
+// createMigrationsTable creates schema_migrations under the "migrate" lock: PostgreSQL's
+// CREATE TABLE IF NOT EXISTS is not safe against itself, and two nodes starting on an
+// empty database would otherwise race on it (one fails with a duplicate pg_type row).
+func createMigrationsTable(ctx context.Context, db *sql.DB, d Dialect) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := lockTx(ctx, tx, d, "migrate"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations ("+
+		"version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func applyMigration(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, m migration) error {

@@ -30,7 +30,8 @@ type Dialect interface {
 // serialise writers by themselves (PostgreSQL at READ COMMITTED). Lock must block until
 // no other transaction holds the lock of that name and hold it until this one ends, e.g.
 // with pg_advisory_xact_lock. sqlstore takes these names:
-//   - "migrate": first thing in each migration's transaction;
+//   - "migrate": first thing in each migration's transaction, and in the one that creates
+//     schema_migrations;
 //   - "bootstrap": before Bootstrap checks that no tenant exists;
 //   - "changes": before each insert into the change log, so that those transactions
 //     commit in seq order (it may be taken several times in one transaction).
@@ -38,6 +39,14 @@ type Dialect interface {
 // SQLite needs none: its write transactions already run one at a time.
 type TxLocker interface {
 	Lock(ctx context.Context, tx *sql.Tx, name string) error
+}
+
+// RowLocker is an optional Dialect extension for databases that lock rows on request
+// (PostgreSQL's SELECT ... FOR UPDATE). sqlstore uses it where a transaction must keep a
+// row from changing between reading and acting on it; SQLite's single writer already does.
+type RowLocker interface {
+	// ForUpdate returns query, a SELECT, made to lock the rows it reads.
+	ForUpdate(query string) string
 }
 
 // Store implements every storage.Store method except Watch, which each backend does its
@@ -119,6 +128,14 @@ func lockTx(ctx context.Context, tx *sql.Tx, d Dialect, name string) error {
 		return fmt.Errorf("lock %s: %w", name, err)
 	}
 	return nil
+}
+
+// forUpdate makes a SELECT lock its rows where the dialect can.
+func (s *Store) forUpdate(query string) string {
+	if l, ok := s.d.(RowLocker); ok {
+		return l.ForUpdate(query)
+	}
+	return query
 }
 
 // notFound maps sql.ErrNoRows to storage.ErrNotFound; any other error is wrapped as is so

@@ -171,6 +171,12 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 func (s *Store) DeleteUser(ctx context.Context, uid string) error {
 	what := fmt.Sprintf("delete user %q", uid)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// Lock the user first: otherwise, under PostgreSQL's READ COMMITTED, a key created
+		// for them after deleteUserKeys would go with the cascade, unannounced.
+		var one int
+		if err := s.queryRow(ctx, tx, s.forUpdate("SELECT 1 FROM users WHERE uid = ?"), uid).Scan(&one); err != nil {
+			return notFound(err, what)
+		}
 		digests, err := s.deleteUserKeys(ctx, tx, uid)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)

@@ -1,0 +1,158 @@
+// Package postgres is Keygate's shared storage backend: PostgreSQL through pgx, for
+// several gateway nodes that must agree on which credentials are valid. The queries are
+// sqlstore's, shared with the SQLite backend; what is PostgreSQL's own is the dialect
+// (placeholders, error codes, advisory locks), the schema, and Watch, which LISTENs for
+// the notifications that the change log's trigger sends as each change commits.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Defaults for the zero Options fields.
+const (
+	DefaultMaxConns         = 10
+	DefaultStatementTimeout = 5 * time.Second
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultChangeRetention  = time.Hour
+	DefaultPruneInterval    = time.Minute
+	DefaultHealthInterval   = 10 * time.Second
+	DefaultReconnectMax     = 2 * time.Second
+)
+
+// Options configure Open. Zero values take the defaults above.
+type Options struct {
+	// DSN is a PostgreSQL connection string, as a URL (postgres://user@host/db?...) or as
+	// key=value pairs. Parameters it sets (connect_timeout, statement_timeout,
+	// search_path, ...) win over the options below. Keygate's tables live in the first
+	// schema of the search_path.
+	DSN string
+	// MaxConns is the most connections the pool opens, besides Watch's own. Default 10.
+	MaxConns int
+	// StatementTimeout is how long the server lets one statement run. Default 5s.
+	StatementTimeout time.Duration
+	// ConnectTimeout bounds establishing a connection. Default 5s.
+	ConnectTimeout time.Duration
+	// ChangeRetention is how long the change log keeps a change. Default 1h.
+	ChangeRetention time.Duration
+	// PruneInterval is how often a running Watch prunes the change log. Default 1m.
+	PruneInterval time.Duration
+	// HealthInterval is how long Watch waits for a notification before checking that its
+	// connection is still alive, so that a silently dead one is noticed. Default 10s.
+	HealthInterval time.Duration
+	// ReconnectMax is the longest wait between Watch's attempts to reconnect; it starts
+	// at a tenth of a second and doubles. Default 2s.
+	ReconnectMax time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	setDefault(&o.MaxConns, DefaultMaxConns)
+	setDefault(&o.StatementTimeout, DefaultStatementTimeout)
+	setDefault(&o.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&o.ChangeRetention, DefaultChangeRetention)
+	setDefault(&o.PruneInterval, DefaultPruneInterval)
+	setDefault(&o.HealthInterval, DefaultHealthInterval)
+	setDefault(&o.ReconnectMax, DefaultReconnectMax)
+	return o
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Store is a storage.Store on a PostgreSQL database.
+type Store struct {
+	*sqlstore.Store
+	opts      Options
+	conn      *pgx.ConnConfig // for Watch's dedicated connections
+	closed    chan struct{}   // closed by Close, so that running Watch calls return
+	closeOnce sync.Once
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// errClosed is what Watch returns when the store is closed under it.
+var errClosed = errors.New("postgres: store closed")
+
+// Open connects to the database named by o.DSN and brings its schema up to date. Nodes
+// opening the same database at once are safe: migrations run under an advisory lock.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	o = o.withDefaults()
+	if o.DSN == "" {
+		return nil, errors.New("postgres: open: no DSN given")
+	}
+	cfg, err := connConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(o.MaxConns)
+	db.SetMaxIdleConns(o.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := prepare(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg), err)
+	}
+	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, conn: cfg, closed: make(chan struct{})}, nil
+}
+
+// connConfig parses the DSN and fills in what it leaves unset. pgx's parse errors
+// redact the password.
+func connConfig(o Options) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(o.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = o.ConnectTimeout
+	}
+	if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "keygate"
+	}
+	return cfg, nil
+}
+
+// prepare checks the connection, so that a bad DSN fails here, and migrates.
+func prepare(ctx context.Context, db *sql.DB) error {
+	if err := db.PingContext(ctx); err != nil {
+		return err
+	}
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	return sqlstore.Migrate(ctx, db, dialect{}, migrations)
+}
+
+// describe names a database for error messages, without its password.
+func describe(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// Close stops running Watch calls and closes the pool.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return s.Store.Close()
+}
