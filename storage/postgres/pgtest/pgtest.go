@@ -15,13 +15,20 @@ import (
 )
 
 // EnvDSN names the variable that points the tests at a PostgreSQL database. .ci/run sets
-// it to a database it creates for the run.
-const EnvDSN = "KEYGATE_TEST_POSTGRES_DSN"
+// it to a database it creates for the run, and sets EnvRequire so that a test that would
+// skip fails instead.
+const (
+	EnvDSN     = "KEYGATE_TEST_POSTGRES_DSN"
+	EnvRequire = "KEYGATE_REQUIRE_POSTGRES"
+)
 
 // DSN returns the test database's DSN, skipping the test when none is configured.
 func DSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(EnvDSN)
+	if dsn == "" && os.Getenv(EnvRequire) != "" {
+		t.Fatalf("%s is set but %s is not: the PostgreSQL tests cannot run", EnvRequire, EnvDSN)
+	}
 	if dsn == "" {
 		t.Skipf("SKIP: PostgreSQL tests need %s (e.g. postgres://postgres@127.0.0.1:5432/keygate_test); .ci/run sets it", EnvDSN)
 	}
