@@ -75,16 +75,41 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 	}
 }
 
+// The PostgreSQL backend's DSN stays a placeholder in the JSON: it is replaced when the
+// module starts, so a password in the environment never reaches the config.
+func TestCaddyfilePostgresStorageAdapts(t *testing.T) {
+	got := adapt(t, `{
+	keygate {
+		storage postgres {env.KEYGATE_POSTGRES_DSN} {
+			max_conns 20
+			statement_timeout 3s
+			connect_timeout 2s
+		}
+	}
+}
+:8080 {
+	keygate
+	respond ok
+}`)
+	want := `"storage":{"backend":"postgres","connect_timeout":2000000000,"dsn":"{env.KEYGATE_POSTGRES_DSN}","max_conns":20,"statement_timeout":3000000000}`
+	if !bytes.Contains(got, []byte(want)) {
+		t.Errorf("adapted config lacks %s\nin %s", want, got)
+	}
+}
+
 func TestCaddyfileErrorsNameTheProblemAndLine(t *testing.T) {
 	for _, tc := range []struct{ name, caddyfile, want, line string }{
 		{"unknown option", "{\n\tkeygate {\n\t\tcache_size 10\n\t}\n}\n:8080 {\n\trespond ok\n}", `unknown keygate option "cache_size"`, "at Caddyfile:3"},
 		{"unknown subdirective", ":8080 {\n\tkeygate {\n\t\tforward_secrets\n\t}\n}", `unknown keygate subdirective "forward_secrets"`, "at Caddyfile:3"},
-		{"unknown backend", "{\n\tkeygate {\n\t\tstorage mongo x\n\t}\n}\n:8080 {\n\trespond ok\n}", `unknown storage backend "mongo" (this build has: sqlite)`, "at Caddyfile:3"},
+		{"unknown backend", "{\n\tkeygate {\n\t\tstorage mongo x\n\t}\n}\n:8080 {\n\trespond ok\n}", `unknown storage backend "mongo" (this build has: postgres, sqlite)`, "at Caddyfile:3"},
 		{"bad duration", "{\n\tkeygate {\n\t\tcache_ttl soon\n\t}\n}\n:8080 {\n\trespond ok\n}", `"soon" is not a positive duration`, "at Caddyfile:3"},
 		{"bad count", "{\n\tkeygate {\n\t\tcache_max_entries -1\n\t}\n}\n:8080 {\n\trespond ok\n}", `cache_max_entries must be a positive whole number`, "at Caddyfile:3"},
 		{"bad header", ":8080 {\n\tkeygate {\n\t\theaders {\n\t\t\tuser_uid X:Bad\n\t\t}\n\t}\n}", `"X:Bad" is not a valid header name`, "at Caddyfile:4"},
 		{"unknown header", ":8080 {\n\tkeygate {\n\t\theaders {\n\t\t\tuser_id X-Id\n\t\t}\n\t}\n}", `unknown identity header "user_id"`, "at Caddyfile:4"},
 		{"sqlite block", "{\n\tkeygate {\n\t\tstorage sqlite /x.db {\n\t\t\tbogus 1\n\t\t}\n\t}\n}\n:8080 {\n\trespond ok\n}", `storage sqlite takes only a path, not a block (found "bogus")`, "at Caddyfile:4"},
+		{"postgres without DSN", "{\n\tkeygate {\n\t\tstorage postgres\n\t}\n}\n:8080 {\n\trespond ok\n}", `storage postgres needs a DSN`, "at Caddyfile:3"},
+		{"postgres option", "{\n\tkeygate {\n\t\tstorage postgres x {\n\t\t\tpool 3\n\t\t}\n\t}\n}\n:8080 {\n\trespond ok\n}", `unknown storage postgres option "pool"`, "at Caddyfile:4"},
+		{"postgres timeout", "{\n\tkeygate {\n\t\tstorage postgres x {\n\t\t\tconnect_timeout 0\n\t\t}\n\t}\n}\n:8080 {\n\trespond ok\n}", `"0" is not a positive duration`, "at Caddyfile:4"},
 		{"option twice", "{\n\tkeygate {\n\t\tcache_ttl 1m\n\t\tcache_ttl 2m\n\t}\n}\n:8080 {\n\trespond ok\n}", `keygate option "cache_ttl" is given twice`, "at Caddyfile:4"},
 		{"headers argument", ":8080 {\n\tkeygate {\n\t\theaders X-Foo\n\t}\n}", `headers takes a block, not "X-Foo"`, "at Caddyfile:3"},
 		{"bootstrap without email", "{\n\tkeygate {\n\t\tbootstrap_admin\n\t}\n}\n:8080 {\n\trespond ok\n}", `bootstrap_admin takes an email`, "at Caddyfile:3"},
