@@ -13,9 +13,9 @@ import (
 )
 
 // Tokens are HS256 JWTs: {"kid"} in the header, and iss, sub (user uid), tid (tenant
-// uid), sid (session id), jti (unique per token), iat and exp in the claims. HMAC keeps verification local and
-// cheap; the verified result is cached under the token's digest, so a token seen before
-// costs one SHA-256 and a cache lookup.
+// uid), sid (session id), jti (unique per token), iat and exp in the claims. HMAC keeps
+// verification local and cheap; the verified result is cached under the token's digest,
+// so a token seen before costs one SHA-256 and a cache lookup.
 const (
 	tokenIssuer = "keygate"
 	// maxTokenLen rejects absurd inputs before hashing or parsing them.
@@ -43,6 +43,10 @@ type tokenEntry struct {
 	expiresAt time.Time
 }
 
+// positive: a verified token is cached until it expires and never reloaded, so there is
+// no failed reload to stand in for.
+func (e *tokenEntry) positive() bool { return false }
+
 // Issued is a freshly issued token.
 type Issued struct {
 	Token     string
@@ -60,7 +64,8 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 	}
 	digest := Digest(sha256.Sum256([]byte(token)))
 	slot := digestSlot(digest)
-	e, ok := a.tokens.get(slot)
+	now := a.now() // the one clock read of a cached token: freshness, expiry, the user
+	e, ok := a.tokens.get(slot, now.UnixNano())
 	if ok && e.matches(digest) {
 		a.obs.CacheResult("hit")
 	} else {
@@ -71,27 +76,30 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 			return nil, err
 		}
 		e = newTokenEntry(digest, claims)
-		a.tokens.set(slot, e, e.expiresAt.Sub(a.now()), since)
+		a.tokens.set(slot, e, e.expiresAt.Sub(now), since, now.UnixNano())
 	}
-	return a.tokenPrincipal(ctx, e)
+	return a.tokenPrincipal(ctx, e, now)
 }
 
 func (e *tokenEntry) matches(d Digest) bool { return e.digest == d }
 
 func newTokenEntry(d Digest, c *tokenClaims) *tokenEntry {
-	return &tokenEntry{digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID, expiresAt: c.ExpiresAt.Time}
+	return &tokenEntry{
+		digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID,
+		expiresAt: c.ExpiresAt.Time,
+	}
 }
 
 // tokenPrincipal checks a verified token against the clock, revocations and its user's
 // current state.
-func (a *Authenticator) tokenPrincipal(ctx context.Context, e *tokenEntry) (*Principal, error) {
-	if !a.now().Before(e.expiresAt) {
+func (a *Authenticator) tokenPrincipal(ctx context.Context, e *tokenEntry, now time.Time) (*Principal, error) {
+	if !now.Before(e.expiresAt) {
 		return nil, ErrCredentialExpired
 	}
 	if a.revoked.has(e.sessionID) {
 		return nil, ErrCredentialRevoked
 	}
-	u, err := a.loadUser(ctx, e.userUID)
+	u, err := a.loadUser(ctx, e.userUID, now)
 	if err != nil {
 		return nil, err
 	}
