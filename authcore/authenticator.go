@@ -34,8 +34,9 @@ type Config struct {
 	NegativeCacheTTL time.Duration
 	// StaleIfError is how long past CacheTTL a decision the store gave about something
 	// that exists (a key, a user, a project's access answer) may still be used, and only
-	// when reloading it fails because the store cannot answer. Zero means
-	// DefaultStaleIfError; a negative value turns it off, so every store error is 503.
+	// when reloading it fails because the store cannot answer. It also lets a token whose
+	// user is not cached act on its own claims while the store cannot answer. Zero means
+	// DefaultStaleIfError; a negative value turns both off, so every store error is 503.
 	StaleIfError time.Duration
 	TokenTTL     time.Duration
 	// LoginFailures blocks an account after this many failed logins in FailureWindow.
@@ -80,6 +81,7 @@ type Authenticator struct {
 	cacheTTL    time.Duration
 	negativeTTL time.Duration
 	tokenTTL    time.Duration
+	staleOK     bool // StaleIfError is on
 	now         func() time.Time
 	obs         Observer
 
@@ -88,12 +90,15 @@ type Authenticator struct {
 	tokens  *decisionCache[*tokenEntry]
 	users   *decisionCache[*userEntry]
 
-	keys      *keyring
-	revoked   revokedSessions
-	usage     usageLog
-	logins    *Throttle // per account
-	clients   *Throttle // per client network
-	hashSlots chan struct{}
+	keys    *keyring
+	revoked revokedSessions
+	// changedUsers holds the users changed (disabled, role, deleted) within a token's
+	// lifetime, whose tokens' claims may therefore be out of date: see claimsPrincipal.
+	changedUsers revokedSessions
+	usage        usageLog
+	logins       *Throttle // per account
+	clients      *Throttle // per client network
+	hashSlots    chan struct{}
 }
 
 // NewAuthenticator builds an Authenticator. It reads the token signing keys (creating
@@ -108,6 +113,7 @@ func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 		cacheTTL:    cfg.CacheTTL,
 		negativeTTL: cfg.NegativeCacheTTL,
 		tokenTTL:    cfg.TokenTTL,
+		staleOK:     cfg.StaleIfError > 0,
 		now:         cfg.Now,
 		obs:         cfg.Observer,
 		logins:      NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/keygate/keygate/storage"
 )
 
@@ -168,7 +170,7 @@ func TestStaleEntriesAreReloadedWhenTheStoreReturns(t *testing.T) {
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, k.Key)), "UserDisabled")
 }
 
-// With stale_if_error off, every store error is 503.
+// With stale_if_error off, every store error is 503, for keys and tokens alike.
 func TestStaleIfErrorOff(t *testing.T) {
 	f := newOutageFixture(t, -1)
 	ctx := t.Context()
@@ -176,9 +178,12 @@ func TestStaleIfErrorOff(t *testing.T) {
 	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
 		t.Fatal(err)
 	}
+	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
+	token := f.login(t, "ann@acme.test", "pw-ann-123").Token
 	f.out.down.Store(true)
 	f.clock.Advance(61 * time.Second)
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, k.Key)), "StoreUnavailable")
+	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, token)), "StoreUnavailable")
 }
 
 // A project decision found in the store is served stale during an outage; a project
@@ -203,4 +208,93 @@ func TestProjectAccessDuringAnOutage(t *testing.T) {
 		t.Fatalf("a member during an outage: %v, want the stale decision", err)
 	}
 	wantCode(t, f.auth.AuthorizeProject(ctx, p, NewUID()), "StoreUnavailable")
+}
+
+// A token keeps working during an outage: through its user's stale record if cached,
+// else through the role and email it carries.
+func TestTokensWorkDuringAnOutage(t *testing.T) {
+	f := newOutageFixture(t, time.Minute)
+	ctx := t.Context()
+	ann := f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
+	annToken := f.login(t, "ann@acme.test", "pw-ann-123").Token
+	if _, err := f.auth.AuthenticateToken(ctx, annToken); err != nil { // caches ann's record
+		t.Fatal(err)
+	}
+	bob := f.withRole(t, "bob@acme.test", "pw-bob-123", storage.RoleTenantAdmin)
+	bobToken := f.login(t, "bob@acme.test", "pw-bob-123").Token // bob's record is not cached
+	f.out.down.Store(true)
+	f.clock.Advance(90 * time.Second) // ann's record is stale, within the window
+
+	p, err := f.auth.AuthenticateToken(ctx, annToken)
+	if err != nil || p.UserUID != ann.UID || p.Email != "ann@acme.test" || p.Role != storage.RoleUser {
+		t.Fatalf("a token whose user is cached, stale: %+v, %v", p, err)
+	}
+	p, err = f.auth.AuthenticateToken(ctx, bobToken)
+	want := Principal{UserUID: bob.UID, Email: "bob@acme.test", TenantUID: bob.TenantUID, Role: storage.RoleTenantAdmin, Method: MethodToken}
+	if err != nil || p.UserUID != want.UserUID || p.Email != want.Email || p.TenantUID != want.TenantUID || p.Role != want.Role || p.Method != want.Method || p.SessionID == "" {
+		t.Fatalf("a token whose user is not cached: %+v, %v\nwant %+v", p, err, want)
+	}
+	if n := f.stale.n.Load(); n != 2 {
+		t.Fatalf("%d stale answers reported, want 2", n)
+	}
+}
+
+// During an outage a token is still refused when its session was revoked, and gets 503
+// when its claims cannot be trusted: its user changed lately, or it has none.
+func TestTokensRefusedDuringAnOutage(t *testing.T) {
+	f := newOutageFixture(t, time.Minute)
+	ctx := t.Context()
+	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
+	revoked := f.login(t, "ann@acme.test", "pw-ann-123").Token
+	caller, err := f.auth.AuthenticateToken(ctx, revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.auth.RevokeTokens(ctx, caller, "192.0.2.1", nil); err != nil {
+		t.Fatal(err)
+	}
+	bob := f.withRole(t, "bob@acme.test", "pw-bob-123", storage.RoleUser)
+	changed := f.login(t, "bob@acme.test", "pw-bob-123").Token
+	if err := f.admin.SetUserDisabled(ctx, bob, true); err != nil {
+		t.Fatal(err)
+	}
+	legacy := f.signWithoutRoleClaims(t, f.user) // a user not cached
+
+	f.out.down.Store(true)
+	f.clock.Advance(90 * time.Second)
+	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, revoked)), "CredentialRevoked")
+	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, changed)), "StoreUnavailable")
+	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, legacy)), "StoreUnavailable")
+	f.out.down.Store(false)
+	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, changed)), "UserDisabled")
+	if _, err := f.auth.AuthenticateToken(ctx, legacy); err != nil {
+		t.Fatalf("a token without role claims, store up: %v", err)
+	}
+}
+
+func (f *fixture) withRole(t *testing.T, email, password string, role storage.Role) storage.User {
+	t.Helper()
+	u, err := f.admin.CreateUser(t.Context(), NewUser{TenantName: "acme", Email: email, Role: role, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// signWithoutRoleClaims issues a token for u as Keygate did before tokens carried the
+// user's role and email.
+func (f *fixture) signWithoutRoleClaims(t *testing.T, u storage.User) string {
+	t.Helper()
+	kid, secret := f.auth.keys.signing()
+	now := f.clock.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": tokenIssuer, "sub": u.UID, "tid": u.TenantUID, "sid": NewUID(), "jti": NewUID(),
+		"iat": now.Unix(), "exp": now.Add(DefaultTokenTTL).Unix(),
+	})
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
