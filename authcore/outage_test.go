@@ -142,10 +142,13 @@ func TestInvalidatedKeysNeverComeBackStale(t *testing.T) {
 	if _, err := f.admin.SetAPIKeyActive(ctx, revoked.Record.UID, false); err != nil {
 		t.Fatal(err)
 	}
-	f.auth.Apply([]storage.Change{{Kind: storage.ChangeResync}})
 	f.out.down.Store(true)
 	f.clock.Advance(2 * time.Minute)
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, revoked.Key)), "StoreUnavailable")
+	if _, err := f.auth.AuthenticateAPIKey(ctx, resynced.Key); err != nil {
+		t.Fatalf("before the resync: %v, want the stale decision", err)
+	}
+	f.auth.Apply([]storage.Change{{Kind: storage.ChangeResync}})
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, resynced.Key)), "StoreUnavailable")
 }
 
