@@ -76,14 +76,6 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 	}
 }
 
-// `stale_if_error off` is a negative duration in JSON, where 0 would mean the default.
-func TestCaddyfileStaleIfErrorOff(t *testing.T) {
-	got := adapt(t, "{\n\tkeygate {\n\t\tstale_if_error off\n\t}\n}\n:8080 {\n\tkeygate\n\trespond ok\n}")
-	if want := `"keygate":{"stale_if_error":-1}`; !bytes.Contains(got, []byte(want)) {
-		t.Errorf("adapted config lacks %s\nin %s", want, got)
-	}
-}
-
 func TestCaddyfileErrorsNameTheProblemAndLine(t *testing.T) {
 	for _, tc := range []struct{ name, caddyfile, want, line string }{
 		{"unknown option", "{\n\tkeygate {\n\t\tcache_size 10\n\t}\n}\n:8080 {\n\trespond ok\n}", `unknown keygate option "cache_size"`, "at Caddyfile:3"},
@@ -118,4 +110,12 @@ func adapt(t *testing.T, caddyfile string) []byte {
 		t.Fatal("no keygate in the adapted config")
 	}
 	return cfg
+}
+
+// `stale_if_error off` is a negative duration in JSON, where 0 would mean the default.
+func TestCaddyfileStaleIfErrorOff(t *testing.T) {
+	got := adapt(t, "{\n\tkeygate {\n\t\tstale_if_error off\n\t}\n}\n:8080 {\n\tkeygate\n\trespond ok\n}")
+	if want := `"keygate":{"stale_if_error":-1}`; !bytes.Contains(got, []byte(want)) {
+		t.Errorf("adapted config lacks %s\nin %s", want, got)
+	}
 }
