@@ -21,6 +21,7 @@ const (
 	DefaultLoginFailures    = 5
 	DefaultClientFailures   = 20
 	DefaultFailureWindow    = time.Minute
+	DefaultStaleIfError     = time.Minute
 	// loadTimeout bounds one store lookup shared by every request waiting on it.
 	loadTimeout = 5 * time.Second
 )
@@ -31,7 +32,13 @@ type Config struct {
 	CacheMaxEntries  int64
 	CacheTTL         time.Duration
 	NegativeCacheTTL time.Duration
-	TokenTTL         time.Duration
+	// StaleIfError is how long past CacheTTL a decision the store gave about something
+	// that exists (a key, a user, a project's access answer) may still be used, and only
+	// when reloading it fails because the store cannot answer. It also lets a token whose
+	// user is not cached act on its own claims while the store cannot answer. Zero means
+	// DefaultStaleIfError; a negative value turns both off, so every store error is 503.
+	StaleIfError time.Duration
+	TokenTTL     time.Duration
 	// LoginFailures blocks an account after this many failed logins in FailureWindow.
 	LoginFailures int
 	// ClientFailures blocks a client IP after this many rejected credentials (logins or
@@ -46,6 +53,9 @@ func (cfg *Config) applyDefaults() {
 	setDefault(&cfg.CacheMaxEntries, DefaultCacheMaxEntries)
 	setDefault(&cfg.CacheTTL, DefaultCacheTTL)
 	setDefault(&cfg.NegativeCacheTTL, DefaultNegativeCacheTTL)
+	if cfg.StaleIfError == 0 { // negative means off: not a default to fill in
+		cfg.StaleIfError = DefaultStaleIfError
+	}
 	setDefault(&cfg.TokenTTL, DefaultTokenTTL)
 	setDefault(&cfg.LoginFailures, DefaultLoginFailures)
 	setDefault(&cfg.ClientFailures, DefaultClientFailures)
@@ -71,6 +81,7 @@ type Authenticator struct {
 	cacheTTL    time.Duration
 	negativeTTL time.Duration
 	tokenTTL    time.Duration
+	staleOK     bool // StaleIfError is on
 	now         func() time.Time
 	obs         Observer
 
@@ -79,12 +90,15 @@ type Authenticator struct {
 	tokens  *decisionCache[*tokenEntry]
 	users   *decisionCache[*userEntry]
 
-	keys      *keyring
-	revoked   revokedSessions
-	usage     usageLog
-	logins    *Throttle // per account
-	clients   *Throttle // per client network
-	hashSlots chan struct{}
+	keys    *keyring
+	revoked revokedSessions
+	// changedUsers holds the users changed (disabled, role, deleted) within a token's
+	// lifetime, whose tokens' claims may therefore be out of date: see claimsPrincipal.
+	changedUsers revokedSessions
+	usage        usageLog
+	logins       *Throttle // per account
+	clients      *Throttle // per client network
+	hashSlots    chan struct{}
 }
 
 // NewAuthenticator builds an Authenticator. It reads the token signing keys (creating
@@ -99,6 +113,7 @@ func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 		cacheTTL:    cfg.CacheTTL,
 		negativeTTL: cfg.NegativeCacheTTL,
 		tokenTTL:    cfg.TokenTTL,
+		staleOK:     cfg.StaleIfError > 0,
 		now:         cfg.Now,
 		obs:         cfg.Observer,
 		logins:      NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
@@ -106,10 +121,12 @@ func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 		hashSlots:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 	var err error
-	if a.apiKeys, err = newDecisionCache[*keyEntry](cfg.CacheMaxEntries); err == nil {
-		if a.access, err = newDecisionCache[*accessEntry](cfg.CacheMaxEntries); err == nil {
-			if a.tokens, err = newDecisionCache[*tokenEntry](cfg.CacheMaxEntries); err == nil {
-				a.users, err = newDecisionCache[*userEntry](cfg.CacheMaxEntries)
+	stale, onStale := cfg.StaleIfError, func() { a.obs.CacheResult("stale") }
+	if a.apiKeys, err = newDecisionCache[*keyEntry](cfg.CacheMaxEntries, stale, onStale); err == nil {
+		if a.access, err = newDecisionCache[*accessEntry](cfg.CacheMaxEntries, stale, onStale); err == nil {
+			// A verified token is cached until it expires and never reloaded.
+			if a.tokens, err = newDecisionCache[*tokenEntry](cfg.CacheMaxEntries, 0, nil); err == nil {
+				a.users, err = newDecisionCache[*userEntry](cfg.CacheMaxEntries, stale, onStale)
 			}
 		}
 	}
@@ -147,6 +164,9 @@ type keyEntry struct {
 	lastNoted atomic.Int64 // Unix seconds of the last use passed to the usage log
 }
 
+// positive: a key that exists may be served stale; an unknown one may not.
+func (e *keyEntry) positive() bool { return e.found }
+
 func (e *keyEntry) decide(now time.Time) (*Principal, error) {
 	switch {
 	case !e.found:
@@ -171,8 +191,9 @@ func (a *Authenticator) AuthenticateAPIKey(ctx context.Context, key string) (*Pr
 	if !ok {
 		return nil, ErrCredentialMalformed
 	}
+	now := a.now() // the one clock read: freshness, expiry and the usage log
 	slot := digestSlot(digest)
-	e, ok := a.apiKeys.get(slot)
+	e, ok := a.apiKeys.get(slot, now.UnixNano())
 	switch {
 	case ok && e.matches(digest) && e.found:
 		a.obs.CacheResult("hit")
@@ -181,11 +202,10 @@ func (a *Authenticator) AuthenticateAPIKey(ctx context.Context, key string) (*Pr
 	default:
 		a.obs.CacheResult("miss")
 		var err error
-		if e, err = a.loadKey(ctx, digest, slot); err != nil {
+		if e, err = a.loadKey(ctx, digest, slot, now); err != nil {
 			return nil, err
 		}
 	}
-	now := a.now()
 	p, err := e.decide(now)
 	if err == nil {
 		a.noteUse(e, now)
@@ -199,8 +219,8 @@ func (e *keyEntry) matches(d Digest) bool {
 
 // loadKey fetches a digest from the store once however many requests want it at the
 // same moment, and caches the answer.
-func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64) (*keyEntry, error) {
-	return a.apiKeys.load(ctx, slot, string(digest[:]), func(e *keyEntry) bool { return e.matches(digest) }, func(ctx context.Context) (*keyEntry, time.Duration, error) {
+func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64, now time.Time) (*keyEntry, error) {
+	return a.apiKeys.load(ctx, slot, string(digest[:]), now.UnixNano(), func(e *keyEntry) bool { return e.matches(digest) }, func(ctx context.Context) (*keyEntry, time.Duration, error) {
 		var grant storage.KeyGrant
 		err := a.timed("key_lookup", func() (err error) {
 			grant, err = a.store.KeyGrantByDigest(ctx, digest[:])
@@ -210,7 +230,7 @@ func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64)
 			return nil, 0, unavailable(err)
 		}
 		e := newKeyEntry(digest, grant, err == nil)
-		return e, a.keyTTL(e), nil
+		return e, a.keyTTL(e, now), nil
 	})
 }
 
@@ -233,12 +253,12 @@ func newKeyEntry(digest Digest, g storage.KeyGrant, found bool) *keyEntry {
 }
 
 // keyTTL caches unknown keys briefly, and a usable key no longer than it stays valid.
-func (a *Authenticator) keyTTL(e *keyEntry) time.Duration {
+func (a *Authenticator) keyTTL(e *keyEntry, now time.Time) time.Duration {
 	if !e.found {
 		return a.negativeTTL
 	}
 	ttl := a.cacheTTL
-	if left := e.principal.ExpiresAt.Sub(a.now()); !e.principal.ExpiresAt.IsZero() && left > 0 && left < ttl {
+	if left := e.principal.ExpiresAt.Sub(now); !e.principal.ExpiresAt.IsZero() && left > 0 && left < ttl {
 		ttl = left
 	}
 	return ttl

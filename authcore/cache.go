@@ -2,6 +2,7 @@ package authcore
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -21,29 +22,51 @@ import (
 //     generation, so a request made after a revocation never joins a lookup begun before;
 //   - reset raises a floor below which entries count as misses, which drops everything
 //     without touching ristretto (its Clear is unsafe while other goroutines use it).
-type decisionCache[V any] struct {
+//
+// Stale-if-error (RFC 5861's idea, for decisions): an entry is fresh until its TTL has
+// passed on the injected clock, and only fresh entries are hits. A positive entry (see
+// cached) is kept a while longer, for staleIfError, and handed back in place of a reload
+// that failed because the store could not answer. Invalidations drop entries outright,
+// so a revoked credential never comes back as a stale one.
+type decisionCache[V cached] struct {
 	rc     *ristretto.Cache[uint64, stamped[V]]
 	gen    atomic.Uint64
 	floor  atomic.Uint64
 	flight singleflight.Group
+	// staleIfError is how long past its TTL a positive entry may stand in for a failed
+	// reload; 0 turns that off. onStale is told each time one does.
+	staleIfError time.Duration
+	onStale      func()
 }
 
+// cached is what a decisionCache holds. positive reports whether the value is an answer
+// the store gave about something that exists (a key, a user, a project): only those may
+// be served stale. An unknown credential must reach the store again, so during an outage
+// it gets 503, not a remembered 401.
+type cached interface{ positive() bool }
+
+// stamped is a cached value with the generation its load began in and, in Unix
+// nanoseconds of the injected clock, until when it is fresh and until when it may be
+// served stale (0: never).
 type stamped[V any] struct {
-	gen uint64
-	v   V
+	gen        uint64
+	freshUntil int64
+	staleUntil int64
+	v          V
 }
 
 // maxCacheEntries keeps ristretto's counters (10 per entry) within reason.
 const maxCacheEntries = 1 << 24
 
-func newDecisionCache[V any](maxEntries int64) (*decisionCache[V], error) {
+func newDecisionCache[V cached](maxEntries int64, staleIfError time.Duration, onStale func()) (*decisionCache[V], error) {
 	// Entries are small and alike, so each costs 1 and MaxCost is simply the entry
 	// limit; IgnoreInternalCost stops ristretto adding its own per-item overhead estimate
 	// to that cost, which would make the limit mean something else. NumCounters is 10x
 	// the entry count, as ristretto's docs advise, for its TinyLFU admission counters.
 	// BufferItems 64 is ristretto's recommended Get-buffer size. Callers pass a TTL no
-	// later than the credential's expiry (see keyTTL; tokens use their exp), so an entry
-	// never outlives what it vouches for, and ristretto's expiry sweep frees it.
+	// later than the credential's expiry (see keyTTL; tokens use their exp), and every
+	// decision checks the expiry again, so an entry kept for its stale window never
+	// vouches for more than it did; ristretto's expiry sweep frees it.
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, stamped[V]]{
 		NumCounters:        min(maxEntries, maxCacheEntries) * 10,
 		MaxCost:            min(maxEntries, maxCacheEntries),
@@ -53,12 +76,13 @@ func newDecisionCache[V any](maxEntries int64) (*decisionCache[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &decisionCache[V]{rc: rc}, nil
+	return &decisionCache[V]{rc: rc, staleIfError: max(staleIfError, 0), onStale: onStale}, nil
 }
 
-func (c *decisionCache[V]) get(key uint64) (V, bool) {
+// get returns the fresh entry under key at now (Unix nanoseconds of the injected clock).
+func (c *decisionCache[V]) get(key uint64, now int64) (V, bool) {
 	s, ok := c.rc.Get(key)
-	if !ok || s.gen < c.floor.Load() {
+	if !ok || s.gen < c.floor.Load() || now >= s.freshUntil {
 		var zero V
 		return zero, false
 	}
@@ -68,22 +92,26 @@ func (c *decisionCache[V]) get(key uint64) (V, bool) {
 // load runs fn once for all concurrent requests of the same generation that ask for id,
 // and caches its result under key for the ttl fn returns. fn gets a context that outlives
 // any one request, bounded by loadTimeout. is tells whether a cached value is the one
-// asked for (see the 64-bit key caveat above).
-func (c *decisionCache[V]) load(ctx context.Context, key uint64, id string, is func(V) bool, fn func(context.Context) (V, time.Duration, error)) (V, error) {
+// asked for (see the 64-bit key caveat above). If fn fails because the store could not
+// answer, a positive entry still within its stale window is returned instead.
+func (c *decisionCache[V]) load(ctx context.Context, key uint64, id string, now int64, is func(V) bool, fn func(context.Context) (V, time.Duration, error)) (V, error) {
 	since := c.gen.Load()
 	v, err, _ := c.flight.Do(strconv.FormatUint(since, 36)+"/"+id, func() (any, error) {
 		// A request that missed just before the previous load of id finished lands
 		// here: the answer is cached by now.
-		if v, ok := c.get(key); ok && is(v) {
+		if v, ok := c.get(key, now); ok && is(v) {
 			return v, nil
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
 		defer cancel()
 		v, ttl, err := fn(ctx)
 		if err != nil {
+			if v, ok := c.stale(key, now, is, err); ok {
+				return v, nil
+			}
 			return nil, err
 		}
-		c.set(key, v, ttl, since)
+		c.set(key, v, ttl, since, now)
 		return v, nil
 	})
 	if err != nil {
@@ -93,14 +121,52 @@ func (c *decisionCache[V]) load(ctx context.Context, key uint64, id string, is f
 	return v.(V), nil
 }
 
-// set stores v, loaded when the generation was since, for at most ttl. It waits until the
-// entry is visible, so the next request is a hit rather than a second store query, and
-// withdraws it if an invalidation ran meanwhile.
-func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64) {
+// stale returns the entry under key in place of a reload that failed with err, if err
+// says the store could not answer and the entry is positive, not invalidated, and within
+// its stale window at now.
+func (c *decisionCache[V]) stale(key uint64, now int64, is func(V) bool, err error) (V, bool) {
+	var zero V
+	if c.staleIfError == 0 || !isUnavailable(err) {
+		return zero, false
+	}
+	s, ok := c.rc.Get(key)
+	if !ok || s.gen < c.floor.Load() || now >= s.staleUntil || !is(s.v) {
+		return zero, false
+	}
+	if c.onStale != nil {
+		c.onStale()
+	}
+	return s.v, true
+}
+
+// isUnavailable reports whether err is ErrStoreUnavailable (or a copy with a cause).
+func isUnavailable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ErrStoreUnavailable.Code
+}
+
+// set stores v, loaded at now when the generation was since, fresh for ttl. It waits
+// until the entry is visible, so the next request is a hit rather than a second store
+// query, and withdraws it if an invalidation ran meanwhile.
+//
+// Freshness and the stale window are judged on the injected clock (now), so tests can
+// move time; ristretto expires entries on the real clock, so it is asked to keep a
+// positive entry for ttl plus the stale window. In production both clocks are the same,
+// and ristretto's countdown starts after now (which was read before the store query), so
+// it never drops an entry before its stale window has ended; with a test clock moved
+// ahead, real time lags it and ristretto keeps the entry longer still. Either way
+// ristretto's expiry only frees memory: get and stale decide on the injected clock.
+func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64, now int64) {
 	if ttl <= 0 {
 		return
 	}
-	c.rc.SetWithTTL(key, stamped[V]{gen: since, v: v}, 1, ttl)
+	s := stamped[V]{gen: since, freshUntil: now + int64(ttl), v: v}
+	keep := ttl
+	if c.staleIfError > 0 && v.positive() {
+		keep += c.staleIfError
+		s.staleUntil = s.freshUntil + int64(c.staleIfError)
+	}
+	c.rc.SetWithTTL(key, s, 1, keep)
 	c.rc.Wait()
 	if c.gen.Load() != since {
 		c.rc.Del(key)

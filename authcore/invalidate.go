@@ -28,7 +28,7 @@ func (a *Authenticator) Apply(changes []storage.Change) {
 				a.access.del(accessSlot(project, user))
 			}
 		case storage.ChangeUser:
-			a.users.del(userSlot(c.Ref))
+			a.forgetUser(c.Ref)
 		case storage.ChangeProject:
 			a.access.reset() // its decisions are keyed by user too; deletions are rare
 		case storage.ChangeSession:
@@ -65,9 +65,16 @@ func (a *Authenticator) InvalidateUserAndKeys(uid string, keys []storage.APIKey)
 	if a == nil {
 		return
 	}
-	a.users.del(userSlot(uid))
+	a.forgetUser(uid)
 	a.obs.Invalidations("local", 1)
 	a.InvalidateKeys(keys...)
+}
+
+// forgetUser drops a user's cached record and remembers, for a token's lifetime, that
+// the user changed, so their tokens' claims are not trusted in an outage.
+func (a *Authenticator) forgetUser(uid string) {
+	a.changedUsers.add(uid, a.now(), a.revocationMemory())
+	a.users.del(userSlot(uid))
 }
 
 // InvalidateMembership drops the cached project decision for one user and project.

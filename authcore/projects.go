@@ -17,6 +17,10 @@ type accessEntry struct {
 	access     storage.ProjectAccess
 }
 
+// positive: the answer for a project that exists may be served stale (member or not:
+// a tenant admin needs no membership); an unknown project's may not.
+func (e *accessEntry) positive() bool { return e.found }
+
 var accessSeed = maphash.MakeSeed()
 
 func accessSlot(projectUID, userUID string) uint64 {
@@ -36,10 +40,11 @@ func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, proj
 		return ErrProjectForbidden
 	}
 	slot := accessSlot(projectUID, p.UserUID)
-	e, ok := a.access.get(slot)
+	now := a.now().UnixNano()
+	e, ok := a.access.get(slot, now)
 	if !ok || e.projectUID != projectUID || e.userUID != p.UserUID {
 		var err error
-		if e, err = a.loadAccess(ctx, projectUID, p.UserUID, slot); err != nil {
+		if e, err = a.loadAccess(ctx, projectUID, p.UserUID, slot, now); err != nil {
 			return err
 		}
 	}
@@ -52,8 +57,8 @@ func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, proj
 	return ErrProjectForbidden
 }
 
-func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64) (*accessEntry, error) {
-	return a.access.load(ctx, slot, storage.MembershipRef(projectUID, userUID), func(e *accessEntry) bool { return e.projectUID == projectUID && e.userUID == userUID }, func(ctx context.Context) (*accessEntry, time.Duration, error) {
+func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64, now int64) (*accessEntry, error) {
+	return a.access.load(ctx, slot, storage.MembershipRef(projectUID, userUID), now, func(e *accessEntry) bool { return e.projectUID == projectUID && e.userUID == userUID }, func(ctx context.Context) (*accessEntry, time.Duration, error) {
 		var access storage.ProjectAccess
 		err := a.timed("project_access", func() (err error) {
 			access, err = a.store.ProjectAccess(ctx, projectUID, userUID)

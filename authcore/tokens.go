@@ -13,9 +13,11 @@ import (
 )
 
 // Tokens are HS256 JWTs: {"kid"} in the header, and iss, sub (user uid), tid (tenant
-// uid), sid (session id), jti (unique per token), iat and exp in the claims. HMAC keeps verification local and
-// cheap; the verified result is cached under the token's digest, so a token seen before
-// costs one SHA-256 and a cache lookup.
+// uid), sid (session id), jti (unique per token), iat and exp in the claims, plus the
+// user's role and email at issue (used only while the store cannot answer: see
+// claimsPrincipal). HMAC keeps verification local and cheap; the verified result is
+// cached under the token's digest, so a token seen before costs one SHA-256 and a cache
+// lookup.
 const (
 	tokenIssuer = "keygate"
 	// maxTokenLen rejects absurd inputs before hashing or parsing them.
@@ -31,6 +33,9 @@ const (
 type tokenClaims struct {
 	TenantUID string `json:"tid"`
 	SessionID string `json:"sid"`
+	// Role and Email are absent from tokens issued before they were added.
+	Role  storage.Role `json:"role,omitempty"`
+	Email string       `json:"email,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -40,8 +45,14 @@ type tokenEntry struct {
 	userUID   string
 	tenantUID string
 	sessionID string
+	role      storage.Role // as claimed at issue; "" if not claimed
+	email     string
 	expiresAt time.Time
 }
+
+// positive: a verified token is cached until it expires and never reloaded, so there is
+// no failed reload to stand in for.
+func (e *tokenEntry) positive() bool { return false }
 
 // Issued is a freshly issued token.
 type Issued struct {
@@ -60,7 +71,8 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 	}
 	digest := Digest(sha256.Sum256([]byte(token)))
 	slot := digestSlot(digest)
-	e, ok := a.tokens.get(slot)
+	now := a.now() // the one clock read of a cached token: freshness, expiry, the user
+	e, ok := a.tokens.get(slot, now.UnixNano())
 	if ok && e.matches(digest) {
 		a.obs.CacheResult("hit")
 	} else {
@@ -71,29 +83,32 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 			return nil, err
 		}
 		e = newTokenEntry(digest, claims)
-		a.tokens.set(slot, e, e.expiresAt.Sub(a.now()), since)
+		a.tokens.set(slot, e, e.expiresAt.Sub(now), since, now.UnixNano())
 	}
-	return a.tokenPrincipal(ctx, e)
+	return a.tokenPrincipal(ctx, e, now)
 }
 
 func (e *tokenEntry) matches(d Digest) bool { return e.digest == d }
 
 func newTokenEntry(d Digest, c *tokenClaims) *tokenEntry {
-	return &tokenEntry{digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID, expiresAt: c.ExpiresAt.Time}
+	return &tokenEntry{
+		digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID,
+		role: c.Role, email: c.Email, expiresAt: c.ExpiresAt.Time,
+	}
 }
 
 // tokenPrincipal checks a verified token against the clock, revocations and its user's
 // current state.
-func (a *Authenticator) tokenPrincipal(ctx context.Context, e *tokenEntry) (*Principal, error) {
-	if !a.now().Before(e.expiresAt) {
+func (a *Authenticator) tokenPrincipal(ctx context.Context, e *tokenEntry, now time.Time) (*Principal, error) {
+	if !now.Before(e.expiresAt) {
 		return nil, ErrCredentialExpired
 	}
 	if a.revoked.has(e.sessionID) {
 		return nil, ErrCredentialRevoked
 	}
-	u, err := a.loadUser(ctx, e.userUID)
+	u, err := a.loadUser(ctx, e.userUID, now)
 	if err != nil {
-		return nil, err
+		return a.claimsPrincipal(e, err)
 	}
 	if !u.found || u.user.TenantUID != e.tenantUID {
 		return nil, ErrCredentialInvalid
@@ -103,6 +118,26 @@ func (a *Authenticator) tokenPrincipal(ctx context.Context, e *tokenEntry) (*Pri
 	}
 	return &Principal{
 		UserUID: u.user.UID, Email: u.user.Email, TenantUID: u.user.TenantUID, Role: u.user.Role,
+		Method: MethodToken, SessionID: e.sessionID, ExpiresAt: e.expiresAt,
+	}, nil
+}
+
+// claimsPrincipal stands in for the user's current record when loading it failed with
+// err because the store cannot answer, and the record is not cached, not even stale: the
+// token's own claims say who the user was when it was issued or refreshed. That is
+// acceptable because the token lives at most token_ttl (15 minutes by default) and was
+// issued to an enabled user; the store cannot change while it is down; revoked sessions
+// are still refused (the check above needs no store); and a user this node saw change
+// within a token's lifetime (changedUsers) gets no fallback, as its claims may be out of
+// date. Tokens without the claims (issued before they existed) still get 503, as does
+// every token with stale_if_error off.
+func (a *Authenticator) claimsPrincipal(e *tokenEntry, err error) (*Principal, error) {
+	if !a.staleOK || !isUnavailable(err) || !e.role.Valid() || a.changedUsers.has(e.userUID) {
+		return nil, err
+	}
+	a.obs.CacheResult("stale")
+	return &Principal{
+		UserUID: e.userUID, Email: e.email, TenantUID: e.tenantUID, Role: e.role,
 		Method: MethodToken, SessionID: e.sessionID, ExpiresAt: e.expiresAt,
 	}, nil
 }
@@ -160,6 +195,8 @@ func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{
 		TenantUID: s.TenantUID,
 		SessionID: s.ID,
+		Role:      p.Role,
+		Email:     p.Email,
 		RegisteredClaims: jwt.RegisteredClaims{
 			ID:        NewUID(),
 			Issuer:    tokenIssuer,

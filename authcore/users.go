@@ -17,16 +17,20 @@ type userEntry struct {
 	user  storage.User
 }
 
+// positive: a user that exists may be served stale; an unknown uid may not.
+func (e *userEntry) positive() bool { return e.found }
+
 var userSeed = maphash.MakeSeed()
 
 func userSlot(uid string) uint64 { return maphash.String(userSeed, uid) }
 
-func (a *Authenticator) loadUser(ctx context.Context, uid string) (*userEntry, error) {
+// loadUser returns the user's record as of now, from the cache or the store.
+func (a *Authenticator) loadUser(ctx context.Context, uid string, now time.Time) (*userEntry, error) {
 	slot := userSlot(uid)
-	if e, ok := a.users.get(slot); ok && e.uid == uid {
+	if e, ok := a.users.get(slot, now.UnixNano()); ok && e.uid == uid {
 		return e, nil
 	}
-	return a.users.load(ctx, slot, uid, func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
+	return a.users.load(ctx, slot, uid, now.UnixNano(), func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
 		var u storage.User
 		err := a.timed("user_lookup", func() (err error) {
 			u, err = a.store.UserByUID(ctx, uid)

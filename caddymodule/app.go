@@ -41,6 +41,15 @@ type App struct {
 	// from one client are throttled: see ClientFailureLimit). Default: 30s.
 	NegativeCacheTTL caddy.Duration `json:"negative_cache_ttl,omitempty"`
 
+	// StaleIfError is how long past CacheTTL a credential the store found keeps working
+	// while the store cannot answer (as HTTP's stale-if-error): its cached key, user or
+	// project-access decision is used only when reloading it fails. Tokens whose user is
+	// not cached then act on the role and email they carry. Unknown credentials still get
+	// 503, and a revoked credential is dropped from the cache, never served stale.
+	// Default: 1m. A negative value (`off` in the Caddyfile) turns it off: every store
+	// error answers 503.
+	StaleIfError caddy.Duration `json:"stale_if_error,omitempty"`
+
 	// TokenTTL is how long an Authorization token lives; refresh it before then.
 	// Default: 15m.
 	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
@@ -111,8 +120,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.backend = backend
-	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%d|%d|%s|%s", backend.StoreKey(), a.CacheMaxEntries,
-		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL), time.Duration(a.TokenTTL),
+	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%s|%d|%d|%s|%s", backend.StoreKey(), a.CacheMaxEntries,
+		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL), time.Duration(a.StaleIfError), time.Duration(a.TokenTTL),
 		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow), time.Duration(a.MaxKeyLifetime))
 	val, _, err := statePool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		return newSharedState(a, a.logger)
@@ -146,7 +155,7 @@ func (a *App) Validate() error {
 	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > maxCacheEntries:
 		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", maxCacheEntries)
 	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0, a.MaxKeyLifetime < 0:
-		return errors.New("keygate: durations must not be negative")
+		return errors.New("keygate: durations must not be negative (only stale_if_error, where it means off)")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:
 		return errors.New("keygate: failure limits must not be negative")
 	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":

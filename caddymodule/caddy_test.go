@@ -27,6 +27,12 @@ func newTestSite(t *testing.T) testSite {
 // port, and returns the port.
 func (s testSite) load(t *testing.T, body string) int {
 	t.Helper()
+	return s.loadWith(t, "storage sqlite "+s.db, body)
+}
+
+// loadWith is load with the keygate global options given (newline-separated).
+func (s testSite) loadWith(t *testing.T, options, body string) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +40,7 @@ func (s testSite) load(t *testing.T, body string) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(fmt.Sprintf(
-		"{\n\tadmin off\n\tpersist_config off\n\tkeygate {\n\t\tstorage sqlite %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\trespond %q\n}\n", s.db, port, body)), nil)
+		"{\n\tadmin off\n\tpersist_config off\n\tkeygate {\n%s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tkeygate\n\trespond %q\n}\n", options, port, body)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ func init() {
 //		cache_max_entries <n>
 //		cache_ttl <duration>
 //		negative_cache_ttl <duration>
+//		stale_if_error <duration>|off
 //		max_key_lifetime <duration>
 //		token_ttl <duration>
 //		login_failure_limit <n>
@@ -67,6 +68,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseDuration(d, &a.CacheTTL)
 		case "negative_cache_ttl":
 			err = parseDuration(d, &a.NegativeCacheTTL)
+		case "stale_if_error":
+			err = parseDurationOrOff(d, &a.StaleIfError)
 		case "max_key_lifetime":
 			err = parseDuration(d, &a.MaxKeyLifetime)
 		case "token_ttl":
@@ -80,7 +83,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "bootstrap_admin":
 			err = a.parseBootstrapAdmin(d)
 		default:
-			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, max_key_lifetime, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
+			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, stale_if_error, max_key_lifetime, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
 		}
 		if err != nil {
 			return err
@@ -147,6 +150,25 @@ func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	dur, err := caddy.ParseDuration(s)
 	if err != nil || dur <= 0 {
 		return d.Errf("%q is not a positive duration such as 30s or 5m", s)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// parseDurationOrOff is parseDuration that also takes "off", stored as -1 (negative
+// means off in the JSON config, where 0 means the default).
+func parseDurationOrOff(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	var s string
+	if !d.Args(&s) || d.NextArg() {
+		return d.ArgErr()
+	}
+	if s == "off" {
+		*dst = -1
+		return nil
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return d.Errf("%q is not a positive duration such as 30s or 5m, or off", s)
 	}
 	*dst = caddy.Duration(dur)
 	return nil

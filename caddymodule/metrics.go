@@ -38,7 +38,7 @@ var keygateMetrics = sync.OnceValue(func() *metrics {
 		}, []string{"method"}),
 		cacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "cache_requests_total",
-			Help: "Credential cache lookups (API keys and tokens), by result.",
+			Help: "Credential cache lookups (API keys and tokens), by result; stale: a decision past its TTL used because the store could not answer.",
 		}, []string{"result"}),
 		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "store_duration_seconds",

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -36,11 +37,12 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		CacheMaxEntries:  a.CacheMaxEntries,
 		CacheTTL:         time.Duration(a.CacheTTL),
 		NegativeCacheTTL: time.Duration(a.NegativeCacheTTL),
+		StaleIfError:     time.Duration(a.StaleIfError),
 		TokenTTL:         time.Duration(a.TokenTTL),
 		LoginFailures:    a.LoginFailureLimit,
 		ClientFailures:   a.ClientFailureLimit,
 		FailureWindow:    time.Duration(a.FailureWindow),
-		Observer:         keygateMetrics(),
+		Observer:         &outageObserver{metrics: keygateMetrics(), logger: logger},
 	})
 	if err != nil {
 		store.Close()
@@ -106,9 +108,11 @@ func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
-		// Changes may have been missed while not watching.
+		// Changes may be missed while not watching, but the cache is not dropped here:
+		// every Watch starts with a ChangeResync once it has its position again, which
+		// drops it then. Dropping it now, as the store goes down, would throw away the
+		// decisions stale_if_error exists to keep serving during the outage.
 		logger.Warn("watching the store for changes failed; retrying", zap.Error(err))
-		s.auth.Reset()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
@@ -127,6 +131,28 @@ func (s *sharedState) Destruct() error {
 func (s *sharedState) close() error {
 	s.auth.Close()
 	return s.store.Close()
+}
+
+// outageObserver is the metrics, plus a warning, at most once a minute, while cached
+// decisions are served stale because the store cannot answer.
+type outageObserver struct {
+	*metrics
+	logger   *zap.Logger
+	lastWarn atomic.Int64 // Unix seconds
+}
+
+// staleWarnEvery spaces the warnings: an outage under load serves stale on every request.
+const staleWarnEvery = time.Minute
+
+func (o *outageObserver) CacheResult(result string) {
+	o.metrics.CacheResult(result)
+	if result != "stale" {
+		return
+	}
+	now, last := time.Now().Unix(), o.lastWarn.Load()
+	if now-last >= int64(staleWarnEvery/time.Second) && o.lastWarn.CompareAndSwap(last, now) {
+		o.logger.Warn("the store cannot answer: serving credentials validated within stale_if_error; unknown ones get 503")
+	}
 }
 
 // logAudit logs each management change at info level: the lifecycle events operators
