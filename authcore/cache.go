@@ -129,6 +129,7 @@ func (c *decisionCache[V]) stale(key uint64, now int64, is func(V) bool, err err
 	if c.staleIfError == 0 || !isUnavailable(err) {
 		return zero, false
 	}
+	since := c.gen.Load() // before reading the entry: see rearm
 	s, ok := c.rc.Get(key)
 	if !ok || s.gen < c.floor.Load() || now >= s.staleUntil || !is(s.v) {
 		return zero, false
@@ -136,7 +137,26 @@ func (c *decisionCache[V]) stale(key uint64, now int64, is func(V) bool, err err
 	if c.onStale != nil {
 		c.onStale()
 	}
+	c.rearm(key, s, now, since)
 	return s.v, true
+}
+
+// staleRetryInterval is how long a stale entry, once served, counts as fresh again, so
+// that during an outage each entry costs one failed store attempt a second rather than
+// one per request (which, against a database that does not answer at all, would each
+// wait for the connect timeout).
+const staleRetryInterval = time.Second
+
+// rearm makes a stale entry fresh for staleRetryInterval, within its stale window. It is
+// withdrawn if an invalidation ran since the entry was read (generation since), as in
+// set, so a revocation racing with it is never undone.
+func (c *decisionCache[V]) rearm(key uint64, s stamped[V], now int64, since uint64) {
+	s.freshUntil = min(now+int64(staleRetryInterval), s.staleUntil)
+	c.rc.SetWithTTL(key, s, 1, time.Duration(s.staleUntil-now))
+	c.rc.Wait()
+	if c.gen.Load() != since {
+		c.rc.Del(key)
+	}
 }
 
 // isUnavailable reports whether err is ErrStoreUnavailable (or a copy with a cause).

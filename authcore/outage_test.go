@@ -17,13 +17,15 @@ import (
 // front of the real one, and back on.
 type outageStore struct {
 	storage.Store
-	down atomic.Bool
+	down     atomic.Bool
+	attempts atomic.Int32 // key lookups tried while down
 }
 
 var errUnreachable = errors.New("test: the database is unreachable")
 
 func (s *outageStore) KeyGrantByDigest(ctx context.Context, d []byte) (storage.KeyGrant, error) {
 	if s.down.Load() {
+		s.attempts.Add(1)
 		return storage.KeyGrant{}, errUnreachable
 	}
 	return s.Store.KeyGrantByDigest(ctx, d)
@@ -170,7 +172,37 @@ func TestStaleEntriesAreReloadedWhenTheStoreReturns(t *testing.T) {
 		t.Fatalf("during the outage: %v, want the stale decision", err)
 	}
 	f.out.down.Store(false)
+	// The stale decision was re-armed for staleRetryInterval when it was served.
+	f.clock.Advance(staleRetryInterval)
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, k.Key)), "UserDisabled")
+}
+
+// During an outage a stale entry costs one store attempt per staleRetryInterval, not one
+// per request: against a database that does not answer, each attempt waits for a timeout.
+func TestStaleEntryRetriesTheStoreOncePerInterval(t *testing.T) {
+	f := newOutageFixture(t, time.Hour)
+	ctx := t.Context()
+	k := f.mustKey(t, f.user, "30d")
+	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
+		t.Fatal(err)
+	}
+	f.out.down.Store(true)
+	f.clock.Advance(2 * time.Minute)
+	for range 10 {
+		if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
+			t.Fatalf("during the outage: %v, want the stale decision", err)
+		}
+	}
+	if n := f.out.attempts.Load(); n != 1 {
+		t.Fatalf("10 requests within the retry interval made %d store attempts, want 1", n)
+	}
+	f.clock.Advance(staleRetryInterval)
+	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.out.attempts.Load(); n != 2 {
+		t.Fatalf("after the retry interval: %d store attempts, want 2", n)
+	}
 }
 
 // With stale_if_error off, every store error is 503, for keys and tokens alike.
