@@ -15,12 +15,7 @@ import (
 // revoked on A, it is refused on B; a token issued by A is accepted and refreshed by B; a
 // user disabled on B loses access on A.
 func TestNodesShareState(t *testing.T) {
-	dsn := pgtest.Schema(t)
-	upstream := newEchoServer()
-	t.Cleanup(upstream.Close)
-	nodes := startNodes(t, dsn, upstream.URL, "", "")
-	a, b := nodes[0], nodes[1]
-	c := seedCluster(t, dsn)
+	a, b, c := startTwoNodes(t)
 	boss := map[string]string{"ApiKey": c.bossKey}
 
 	// A key created through A's API works on B.
@@ -69,15 +64,19 @@ func TestNodesShareState(t *testing.T) {
 	a.waitStatus(t, "Authorization", refreshed.Authorization, http.StatusUnauthorized)
 }
 
-// How long a revocation on one node takes to reach another: from the revoke API answering
-// on A until B refuses the key, over 50 revocations of keys B has cached.
-func TestRevocationPropagation(t *testing.T) {
+// startTwoNodes starts nodes A and B at once on a fresh database and seeds it.
+func startTwoNodes(t *testing.T) (a, b *node, c cluster) {
 	dsn := pgtest.Schema(t)
 	upstream := newEchoServer()
 	t.Cleanup(upstream.Close)
 	nodes := startNodes(t, dsn, upstream.URL, "", "")
-	a, b := nodes[0], nodes[1]
-	c := seedCluster(t, dsn)
+	return nodes[0], nodes[1], seedCluster(t, dsn)
+}
+
+// How long a revocation on one node takes to reach another: from the revoke API answering
+// on A until B refuses the key, over 50 revocations of keys B has cached.
+func TestRevocationPropagation(t *testing.T) {
+	a, b, c := startTwoNodes(t)
 	boss := map[string]string{"ApiKey": c.bossKey}
 
 	const rounds = 50

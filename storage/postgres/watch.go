@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlstore"
 )
 
 // channel is what the change log's trigger notifies (see migrations/0001_init.sql).
@@ -40,7 +41,7 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 		case <-ctx.Done():
 		}
 	}()
-	l := &listener{store: s, fn: fn}
+	l := &listener{store: s, fn: fn, pruner: sqlstore.ChangePruner{Store: s.Store, Every: s.opts.PruneInterval, Keep: s.opts.ChangeRetention}}
 	wait := firstReconnectWait
 	for {
 		if err := l.listen(ctx); err == nil {
@@ -62,11 +63,11 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 
 // listener is the state of one Watch call; only its goroutine touches it.
 type listener struct {
-	store     *Store
-	fn        func([]storage.Change)
-	conn      *pgx.Conn // nil while disconnected
-	schema    string    // notifications from other schemas belong to another Keygate
-	lastPrune time.Time
+	store  *Store
+	fn     func([]storage.Change)
+	conn   *pgx.Conn // nil while disconnected
+	schema string    // notifications from other schemas belong to another Keygate
+	pruner sqlstore.ChangePruner
 }
 
 // listen connects and subscribes to the change channel.
@@ -107,7 +108,7 @@ func (l *listener) receive(ctx context.Context) {
 				l.fn([]storage.Change{c})
 			}
 		}
-		l.prune(ctx)
+		l.pruner.Maybe(ctx)
 	}
 }
 
@@ -130,17 +131,6 @@ func (l *listener) parse(payload string) (storage.Change, bool) {
 		return storage.Change{}, false
 	}
 	return storage.Change{Seq: seq, Kind: storage.ChangeKind(parts[2]), Ref: parts[3]}, true
-}
-
-// prune deletes old changes every PruneInterval, through the pool. A failure is only
-// retried at the next interval: a longer log costs nothing but space.
-func (l *listener) prune(ctx context.Context) {
-	now := time.Now()
-	if now.Sub(l.lastPrune) < l.store.opts.PruneInterval {
-		return
-	}
-	l.lastPrune = now
-	_, _ = l.store.PruneChanges(ctx, now.Add(-l.store.opts.ChangeRetention))
 }
 
 func (l *listener) close() {

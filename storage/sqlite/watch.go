@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlstore"
 )
 
 // watchBatch is how many changes Watch reads and delivers at a time.
@@ -21,7 +22,7 @@ const watchBatch = 500
 // retried at the next tick; since Watch tracks the last Seq it delivered, nothing is lost.
 // A running Watch also prunes the log of changes older than ChangeRetention.
 func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
-	w := &watcher{store: s, fn: fn}
+	w := &watcher{store: s, fn: fn, pruner: sqlstore.ChangePruner{Store: s.Store, Every: s.opts.PruneInterval, Keep: s.opts.ChangeRetention}}
 	defer w.dropConn()
 	if w.started = w.start(ctx); w.started {
 		w.fn([]storage.Change{{Kind: storage.ChangeResync}}) // positioned: see storage.Store.Watch
@@ -49,7 +50,7 @@ type watcher struct {
 	haveVersion bool      // false after (re)acquiring conn: its numbers start afresh
 	last        int64     // Seq of the last change delivered (or skipped by a resync)
 	started     bool      // whether the start position is known
-	lastPrune   time.Time
+	pruner      sqlstore.ChangePruner
 }
 
 // start records where the watch begins: data_version first, then the newest Seq, so that
@@ -86,7 +87,7 @@ func (w *watcher) tick(ctx context.Context) {
 		}
 		w.version, w.haveVersion = v, true
 	}
-	w.prune(ctx)
+	w.pruner.Maybe(ctx)
 }
 
 // catchUp delivers every change after w.last. SQLite assigns seqs without gaps (writers
@@ -117,17 +118,6 @@ func (w *watcher) catchUp(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-// prune deletes old changes every PruneInterval. A failure is only retried at the next
-// interval: a longer log costs nothing but space.
-func (w *watcher) prune(ctx context.Context) {
-	now := time.Now()
-	if now.Sub(w.lastPrune) < w.store.opts.PruneInterval {
-		return
-	}
-	w.lastPrune = now
-	_, _ = w.store.PruneChanges(ctx, now.Add(-w.store.opts.ChangeRetention))
 }
 
 // dataVersion reads PRAGMA data_version on the watcher's own connection, acquiring one if

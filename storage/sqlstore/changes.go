@@ -82,3 +82,22 @@ func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, erro
 	}
 	return n, nil
 }
+
+// ChangePruner prunes the change log from a running watcher's loop, at most once per
+// Every, of changes older than Keep. A failure is only retried at the next interval: a
+// longer log costs nothing but space. Only the watcher's goroutine may use it.
+type ChangePruner struct {
+	Store       *Store
+	Every, Keep time.Duration
+	last        time.Time
+}
+
+// Maybe prunes if Every has passed since the last time.
+func (p *ChangePruner) Maybe(ctx context.Context) {
+	now := time.Now()
+	if now.Sub(p.last) < p.Every {
+		return
+	}
+	p.last = now
+	_, _ = p.Store.PruneChanges(ctx, now.Add(-p.Keep))
+}
