@@ -42,13 +42,18 @@ func loadKeyring(ctx context.Context, store storage.Store, now func() time.Time)
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	err := store.CreateSigningKey(ctx, storage.SigningKey{KID: NewUID(), Secret: secret, CreatedAt: now().UTC()})
+	err := store.CreateSigningKey(ctx, storage.SigningKey{KID: firstSigningKID, Secret: secret, CreatedAt: now().UTC()})
 	if err != nil && !errors.Is(err, storage.ErrConflict) {
 		return nil, fmt.Errorf("creating a token signing key: %w", err)
 	}
-	// Another node may have created one at the same time: everyone signs with the newest.
+	// Nodes starting together on an empty store all try to create the first key under the
+	// same id: one succeeds, the others get ErrConflict, and all sign with that one. (With
+	// random ids each could sign with a key the others had not read yet.)
 	return k, k.reload(ctx)
 }
+
+// firstSigningKID is the id of the first signing key of a store. Key ids are public.
+const firstSigningKID = "k1"
 
 func (k *keyring) reload(ctx context.Context) error {
 	stored, err := k.store.SigningKeys(ctx)
