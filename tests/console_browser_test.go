@@ -11,10 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite the console screenshots in docs/")
@@ -22,8 +27,8 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite the cons
 // browserNames are the executables tried, in order: Debian's package first.
 var browserNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
 
-// browser is a headless Chromium with a tab open, and what its pages reported.
-type browser struct {
+// tab is a tab of a headless Chromium with a tab open, and what its pages reported.
+type tab struct {
 	ctx      context.Context
 	mu       sync.Mutex
 	problems []string // uncaught exceptions and console errors (CSP violations among them)
@@ -32,7 +37,7 @@ type browser struct {
 // newBrowser starts a headless Chromium for one test, ending in 60 s at most so that a
 // hang fails the test instead of stalling CI. Without a browser the test is skipped,
 // unless KEYGATE_REQUIRE_BROWSER is set (as in CI), where it fails.
-func newBrowser(t *testing.T, width, height int) *browser {
+func newBrowser(t *testing.T, width, height int) *tab {
 	t.Helper()
 	var path string
 	for _, name := range browserNames {
@@ -63,7 +68,7 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		// chromedp runs the browser with a fresh temporary user-data-dir and removes it.
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &browser{}
+	b := &tab{}
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen))
 	ctx, cancelTimeout := context.WithTimeout(tabCtx, 60*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
@@ -84,7 +89,7 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	return b
 }
 
-func (b *browser) listen(ev any) {
+func (b *tab) listen(ev any) {
 	var p string
 	switch e := ev.(type) {
 	case *runtime.EventExceptionThrown:
@@ -107,7 +112,7 @@ func (b *browser) listen(ev any) {
 }
 
 // do runs steps, failing the test at the first error.
-func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+func (b *tab) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(b.ctx, steps...); err != nil {
 		t.Fatal(err)
@@ -115,11 +120,142 @@ func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // get runs one action that returns a value.
-func get[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
+func get[T any](t *testing.T, b *tab, a chromedp.Action[T]) T {
 	t.Helper()
 	v, err := chromedp.Run(b.ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// consolePassword is every console test user's password.
+const consolePassword = "console-pw-123"
+
+// consoleUser adds a user with consolePassword to the seeded tenant.
+func (g *gateway) consoleUser(t *testing.T, tenant, email string, role storage.Role) storage.User {
+	t.Helper()
+	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: tenant, Email: email, Role: role, Password: consolePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// login signs in through the console's form, submitting it with the Enter key.
+func (b *tab) login(t *testing.T, g *gateway, email string) {
+	t.Helper()
+	b.do(t,
+		chromedp.Navigate(g.url+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("login-email")),
+		chromedp.SendKeys(chromedp.ID("login-email"), email),
+		chromedp.SendKeys(chromedp.ID("login-password"), consolePassword+"\r"),
+		chromedp.WaitVisible(chromedp.ID("app-view")),
+		chromedp.WaitVisible(chromedp.CSS("#main h1")),
+	)
+}
+
+// waitFor polls a JavaScript condition until it holds, for at most 10 s.
+func (b *tab) waitFor(t *testing.T, what, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("%s: %v (page: %s)", what, err, b.pageText(t))
+	}
+}
+
+func (b *tab) pageText(t *testing.T) string {
+	t.Helper()
+	text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	return strings.Join(strings.Fields(text), " ")
+}
+
+// row is the CSS selector of the table row for a named item.
+func row(name string) string { return fmt.Sprintf(`tr[data-name=%q]`, name) }
+
+// status is the Status column's text in a key's row.
+func (b *tab) status(t *testing.T, name string) string {
+	t.Helper()
+	return get(t, b, chromedp.Text(chromedp.CSS(row(name)+" .col-status")))
+}
+
+// waitStatus waits until a key's Status column reads want.
+func (b *tab) waitStatus(t *testing.T, name, want string) {
+	t.Helper()
+	b.waitFor(t, fmt.Sprintf("status of %s to become %s", name, want),
+		fmt.Sprintf(`document.querySelector(%q)?.textContent.trim() === %q`, row(name)+" .col-status", want))
+}
+
+// menu opens a row's three-dot menu with the mouse and picks an item.
+func (b *tab) menu(t *testing.T, name, item string) {
+	t.Helper()
+	b.do(t,
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label=%q]`, "Actions for "+name))),
+		chromedp.Click(menuItem(item)),
+	)
+}
+
+// menuItem is the visible menu's item labelled item.
+func menuItem(item string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//div[@role="menu" and not(@hidden)]//button[normalize-space()=%q]`, item))
+}
+
+// dialogButton is the open dialog's button labelled label.
+func dialogButton(label string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//dialog[@open]//button[normalize-space()=%q]`, label))
+}
+
+// choice is the open dialog's radio option whose label starts with label.
+func choice(label string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//dialog[@open]//label[span[normalize-space()=%q]]`, label))
+}
+
+// allowClipboard lets pages of origin write and read the clipboard, so the test can
+// read what the copy button copied.
+func (b *tab) allowClipboard(t *testing.T, origin string) {
+	t.Helper()
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
+			Setting:    browser.PermissionSettingGranted,
+			Origin:     origin,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// keys are the keys press sends, with their DOM code and Windows key code.
+var keys = map[string]struct {
+	code string
+	vk   int64
+	text string
+}{
+	"Enter":     {"Enter", 13, "\r"},
+	"Escape":    {"Escape", 27, ""},
+	"ArrowDown": {"ArrowDown", 40, ""},
+	"ArrowUp":   {"ArrowUp", 38, ""},
+	"Tab":       {"Tab", 9, ""},
+}
+
+// press sends one key press to the focused element as a keyboard does: a key down (with
+// its text, which makes the keypress that activates a button) and a key up. (KeyEvent
+// adds a separate char event, which would press a second, newly focused button.)
+func press(key string) chromedp.Action[chromedp.Void] {
+	k := keys[key]
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		down := input.DispatchKeyEventTypeKeyDown
+		if k.text == "" {
+			down = input.DispatchKeyEventTypeRawKeyDown
+		}
+		for _, typ := range []input.DispatchKeyEventType{down, input.DispatchKeyEventTypeKeyUp} {
+			p := input.DispatchKeyEventParams{Type: typ, Key: key, Code: k.code, WindowsVirtualKeyCode: k.vk, NativeVirtualKeyCode: k.vk}
+			if typ != input.DispatchKeyEventTypeKeyUp {
+				p.Text = k.text
+			}
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
