@@ -20,8 +20,8 @@ function descriptionField(value = '') {
 }
 
 // createKeyWizard asks for the key's details, creates it, then shows it once. users, for
-// tenant admins, is the list to pick the key's owner from. It resolves true if a key
-// was created.
+// tenant admins, is the list to pick the key's owner from. It resolves with the owner's
+// uid ('' for oneself) if a key was created, or null.
 export async function createKeyWizard({ users = null, userUid = '' } = {}) {
 	const expiry = expiryChooser({ initial: '30d' });
 	const fields = [h('p', { class: 'step' }, 'Step 1 of 2 · Details')];
@@ -29,6 +29,7 @@ export async function createKeyWizard({ users = null, userUid = '' } = {}) {
 		fields.push(field('User', select([['', 'Choose a user…'], ...users.map((u) => [u.metadata.uid, userLabel(u)])], userUid, { name: 'user', required: true })));
 	}
 	fields.push(nameField(), descriptionField(), expiry.el);
+	let owner = '';
 	const created = await formDialog({
 		title: 'Add New API Key',
 		fields,
@@ -39,6 +40,7 @@ export async function createKeyWizard({ users = null, userUid = '' } = {}) {
 			if (users) {
 				spec.userUid = form.elements.user.value;
 			}
+			owner = spec.userUid || '';
 			return api.post('apiKeys', {
 				metadata: { name: form.elements.name.value.trim(), annotations: { description: form.elements.description.value.trim() } },
 				spec,
@@ -46,10 +48,10 @@ export async function createKeyWizard({ users = null, userUid = '' } = {}) {
 		},
 	});
 	if (!created) {
-		return false;
+		return null;
 	}
 	await showKeyOnce(created.apiKey);
-	return true;
+	return owner;
 }
 
 // showKeyOnce is the wizard's last step: the key, a copy button, and the warning that it

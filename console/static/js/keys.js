@@ -54,10 +54,18 @@ export async function keysPage(main, { me, tenant }) {
 
 	const add = h('button', { type: 'button', class: 'btn btn-primary', id: 'add-key' }, icon('plus'), 'Add New API Key');
 	add.addEventListener('click', async () => {
-		if (await createKeyWizard({ users, userUid: state.userUid })) {
-			notify('API key created.');
-			await load();
+		const owner = await createKeyWizard({ users, userUid: state.userUid });
+		if (owner === null) {
+			return;
 		}
+		notify('API key created.');
+		// A key made for another user than the filter shows would seem to vanish: show
+		// that user's keys instead.
+		if (tenant && state.userUid && owner !== state.userUid) {
+			state.userUid = owner;
+			document.getElementById('user-filter').value = owner;
+		}
+		await load();
 	});
 
 	const header = tenant

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -149,7 +150,8 @@ func (b *tab) login(t *testing.T, g *gateway, email string) {
 		chromedp.Navigate(g.url+"/console/"),
 		chromedp.WaitVisible(chromedp.ID("login-email")),
 		chromedp.SendKeys(chromedp.ID("login-email"), email),
-		chromedp.SendKeys(chromedp.ID("login-password"), consolePassword+"\r"),
+		chromedp.SendKeys(chromedp.ID("login-password"), consolePassword),
+		press("Enter"),
 		chromedp.WaitVisible(chromedp.ID("app-view")),
 		chromedp.WaitVisible(chromedp.CSS("#main h1")),
 	)
@@ -258,4 +260,44 @@ func press(key string) chromedp.Action[chromedp.Void] {
 		}
 		return nil
 	})
+}
+
+// selectOption picks an option of a <select> as a user would, firing its change event.
+func selectOption(css, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		el.value = %q;
+		if (el.value !== %q) throw new Error('no option ' + %q);
+		el.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`, css, value, value, value))
+}
+
+// count is how many elements match css.
+func (b *tab) count(t *testing.T, css string) int {
+	t.Helper()
+	return get(t, b, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, css)))
+}
+
+// tokenCookie is the browser's Authorization cookie for url, or nil.
+func (b *tab) tokenCookie(t *testing.T, url string) *network.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "Authorization" {
+			return c
+		}
+	}
+	return nil
+}
+
+// goTo follows a link of the main menu.
+func (b *tab) goTo(t *testing.T, label string) {
+	t.Helper()
+	b.do(t,
+		chromedp.Click(chromedp.Search(fmt.Sprintf(`//nav//a[normalize-space()=%q]`, label))),
+		chromedp.WaitVisible(chromedp.Search(fmt.Sprintf(`//main//h1[normalize-space()=%q]`, label))),
+	)
 }
