@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/keygate/keygate/authcore"
@@ -315,5 +317,105 @@ func TestConsolePlainUserCannotReachTenantPages(t *testing.T) {
 		if code := g.api(t, annKey, "GET", path, "", nil); code != http.StatusForbidden {
 			t.Errorf("GET %s as a plain user: %d, want 403", path, code)
 		}
+	}
+}
+
+// Failed logins show the API's message, throttling says how long to wait, an email in
+// several organizations asks for one, and signing out ends the session on the gateway.
+func TestConsoleLoginMessagesOrganizationAndLogout(t *testing.T) {
+	g := startGateway(t, "")
+	g.seed(t)
+	ann := g.consoleUser(t, "acme", "ann@acme.test", storage.RoleUser)
+	if _, err := g.admin.CreateTenant(context.Background(), "beta"); err != nil {
+		t.Fatal(err)
+	}
+	g.consoleUser(t, "acme", "sam@x.test", storage.RoleUser)
+	g.consoleUser(t, "beta", "sam@x.test", storage.RoleUser)
+	b := newBrowser(t, 1280, 800)
+	b.do(t, chromedp.Navigate(g.url+"/console/"), chromedp.WaitVisible(chromedp.ID("login-email")))
+
+	attempt := func(email, password string) string {
+		t.Helper()
+		b.do(t,
+			chromedp.SetValue(chromedp.ID("login-email"), email),
+			chromedp.SetValue(chromedp.ID("login-password"), password),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('login-error').textContent = ''`),
+			chromedp.Focus(chromedp.ID("login-password")),
+			press("Enter"),
+		)
+		b.waitFor(t, "a login answer", `document.getElementById('login-error').textContent !== '' || !document.getElementById('app-view').hidden`)
+		return get(t, b, chromedp.TextContent(chromedp.ID("login-error")))
+	}
+	if msg := attempt(ann.Email, "wrong-password"); msg != "the email, password or organization is not valid" {
+		t.Fatalf("failed login shows %q, want the API's message", msg)
+	}
+	var throttled string
+	for i := 0; i < 6 && throttled == ""; i++ {
+		if msg := attempt(ann.Email, "wrong-password"); strings.HasPrefix(msg, "Too many") {
+			throttled = msg
+		}
+	}
+	if !regexp.MustCompile(`^Too many attempts, try again in \d+ seconds?\.$`).MatchString(throttled) {
+		t.Fatalf("throttled login shows %q", throttled)
+	}
+
+	// sam@x.test is in acme and beta: the console asks which.
+	if msg := attempt("sam@x.test", consolePassword); !strings.Contains(msg, "several organizations") {
+		t.Fatalf("ambiguous email shows %q", msg)
+	}
+	b.do(t,
+		chromedp.WaitVisible(chromedp.ID("login-org")),
+		chromedp.SendKeys(chromedp.ID("login-org"), "beta"),
+		chromedp.SetValue(chromedp.ID("login-password"), consolePassword),
+		chromedp.Focus(chromedp.ID("login-org")),
+		press("Enter"),
+		chromedp.WaitVisible(chromedp.ID("app-view")),
+	)
+	if org := get(t, b, chromedp.Text(chromedp.ID("account-org"))); org != "beta" {
+		t.Fatalf("signed in to %q, want beta", org)
+	}
+
+	// The session is an HttpOnly, SameSite=Strict cookie; signing out revokes its token.
+	c := b.tokenCookie(t, g.url)
+	if c == nil || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+		t.Fatalf("session cookie %+v, want HttpOnly and SameSite=Strict", c)
+	}
+	if r := g.do(t, "/", map[string]string{"Authorization": c.Value}); r.status != http.StatusOK {
+		t.Fatalf("the session's token before sign-out: %d", r.status)
+	}
+	b.do(t, chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-view")))
+	if msg := get(t, b, chromedp.Text(chromedp.ID("login-error"))); msg != "You have signed out." {
+		t.Fatalf("after sign-out the page says %q", msg)
+	}
+	if r := g.do(t, "/", map[string]string{"Authorization": c.Value}); r.err.Code != "CredentialRevoked" {
+		t.Fatalf("the session's token after sign-out: %d %s", r.status, r.body)
+	}
+	if b.tokenCookie(t, g.url) != nil {
+		t.Fatal("the cookie outlived the sign-out")
+	}
+	b.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("login-email")))
+}
+
+// While the page is open the console renews the token cookie before it expires, so the
+// session outlives the first token.
+func TestConsoleKeepsTheSessionFresh(t *testing.T) {
+	g := startGatewayWith(t, "token_ttl 3s", "")
+	g.seed(t)
+	ann := g.consoleUser(t, "acme", "ann@acme.test", storage.RoleUser)
+	b := newBrowser(t, 1280, 800)
+	b.login(t, g, ann.Email)
+	first := b.tokenCookie(t, g.url).Value
+	time.Sleep(4500 * time.Millisecond) // past the first token's 3 s
+	if r := g.do(t, "/", map[string]string{"Authorization": first}); r.err.Code != "CredentialExpired" {
+		t.Fatalf("the first token after 4.5 s: %d %s", r.status, r.body)
+	}
+	now := b.tokenCookie(t, g.url)
+	if now == nil || now.Value == first {
+		t.Fatal("the cookie was not renewed")
+	}
+	// A reload finds the session alive and signed in.
+	b.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.Search(`//main//h1[normalize-space()="My API Keys"]`)))
+	if hidden := get(t, b, chromedp.Evaluate[bool](`document.getElementById('login-view').hidden`)); !hidden {
+		t.Fatal("the reloaded page asks to sign in")
 	}
 }
