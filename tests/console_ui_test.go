@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +24,7 @@ func TestConsoleKeyLifecycle(t *testing.T) {
 	g := startGateway(t, "")
 	g.seed(t)
 	ann := g.consoleUser(t, "acme", "ann@acme.test", storage.RoleUser)
-	g.expiredKey(t, ann, "old")
+	g.expiredKey(t, ann, "old", "")
 	b := newBrowser(t, 1280, 800)
 	b.allowClipboard(t, g.url)
 	b.login(t, g, ann.Email)
@@ -126,11 +128,11 @@ func (b *tab) checkExpiry(t *testing.T, name string, days int) {
 }
 
 // expiredKey stores a key of u that expired an hour ago.
-func (g *gateway) expiredKey(t *testing.T, u storage.User, name string) {
+func (g *gateway) expiredKey(t *testing.T, u storage.User, name, description string) {
 	t.Helper()
 	_, digest, hint := authcore.NewKey()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: authcore.NewUID(), TenantUID: u.TenantUID, UserUID: u.UID, Name: name,
+	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: authcore.NewUID(), TenantUID: u.TenantUID, UserUID: u.UID, Name: name, Description: description,
 		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past}); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +386,7 @@ func TestConsoleLoginMessagesOrganizationAndLogout(t *testing.T) {
 		t.Fatalf("the session's token before sign-out: %d", r.status)
 	}
 	b.do(t, chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-view")))
-	if msg := get(t, b, chromedp.Text(chromedp.ID("login-error"))); msg != "You have signed out." {
+	if msg := get(t, b, chromedp.Text(chromedp.ID("login-notice"))); msg != "You have signed out." {
 		t.Fatalf("after sign-out the page says %q", msg)
 	}
 	if r := g.do(t, "/", map[string]string{"Authorization": c.Value}); r.err.Code != "CredentialRevoked" {
@@ -418,4 +420,94 @@ func TestConsoleKeepsTheSessionFresh(t *testing.T) {
 	if hidden := get(t, b, chromedp.Evaluate[bool](`document.getElementById('login-view').hidden`)); !hidden {
 		t.Fatal("the reloaded page asks to sign in")
 	}
+}
+
+// TestConsoleScreenshots writes the README's screenshots of the key table and the
+// creation wizard (go test ./tests -run ConsoleScreenshots -update-screenshots), and a
+// phone-width view to the temporary directory for a look.
+func TestConsoleScreenshots(t *testing.T) {
+	if !*updateScreenshots {
+		t.Skip("run with -update-screenshots to rewrite docs/console-*.png")
+	}
+	g := startGateway(t, "")
+	g.seed(t)
+	ctx := context.Background()
+	lee, err := g.admin.CreateUser(ctx, authcore.NewUser{TenantName: "acme", Email: "lee.chen@acme.test", FirstName: "Lee", LastName: "Chen", Role: storage.RoleTenantAdmin, Password: consolePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	used := map[string]time.Time{}
+	for _, k := range []struct {
+		name, description, expiry string
+		lastUsed                  time.Duration
+		revoked                   bool
+	}{
+		{"backup-job", "Nightly database backup", "7d", 0, false},
+		{"laptop", "Local development", "30d", 26 * time.Hour, true},
+		{"terraform", "Infrastructure provisioning", "60d", 3 * time.Hour, false},
+		{"ci-pipeline", "GitHub Actions deploy job", "90d", 2 * time.Minute, false},
+	} {
+		made, err := g.admin.CreateAPIKey(ctx, authcore.NewAPIKey{User: lee, Name: k.name, Description: k.description, Expiry: k.expiry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.lastUsed > 0 {
+			used[made.Record.UID] = now.Add(-k.lastUsed)
+		}
+		if k.revoked {
+			if err := g.admin.Store.SetAPIKeyActive(ctx, made.Record.UID, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	g.expiredKey(t, lee, "grafana-exporter", "Metrics scraper (retired)")
+	if err := g.admin.Store.TouchAPIKeys(ctx, used); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, 1280, 800)
+	b.login(t, g, lee.Email)
+	b.do(t,
+		chromedp.WaitVisible(chromedp.CSS(row("ci-pipeline"))),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Actions for terraform"]`)),
+		chromedp.WaitVisible(menuItem("Revoke")),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	writeScreenshot(t, b, "../docs/console-keys.png")
+	b.do(t,
+		press("Escape"),
+		chromedp.Click(chromedp.ID("add-key")),
+		chromedp.WaitVisible(chromedp.CSS("dialog[open] input[name=name]")),
+		chromedp.SendKeys(chromedp.CSS("dialog[open] input[name=name]"), "release-bot"),
+		chromedp.SendKeys(chromedp.CSS("dialog[open] input[name=description]"), "Publishes tagged releases"),
+		chromedp.Click(choice("60 days")),
+		chromedp.Focus(chromedp.CSS("dialog[open] input[name=description]")),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	writeScreenshot(t, b, "../docs/console-create.png")
+	b.do(t, chromedp.Click(dialogButton("Create key")), chromedp.WaitVisible(chromedp.CSS("dialog[open] .key-output")), chromedp.Sleep(300*time.Millisecond))
+	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-key-once.png"))
+	b.do(t, chromedp.Click(dialogButton("Done")))
+	for _, page := range []string{"tenant/keys", "tenant/users", "tenant/projects", "tenant/audit"} {
+		b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+page+`'`), chromedp.Sleep(500*time.Millisecond))
+		writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-"+strings.ReplaceAll(page, "/", "-")+".png"))
+	}
+	b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/keys'`), chromedp.EmulateViewport(390, 844), chromedp.Sleep(300*time.Millisecond))
+	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-phone.png"))
+	b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/tenant/keys'`), chromedp.WaitVisible(chromedp.ID("user-filter")), chromedp.Sleep(300*time.Millisecond))
+	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-phone-tenant.png"))
+	b.do(t, chromedp.Click(chromedp.ID("add-key")), chromedp.Click(choice("Custom date")), chromedp.Sleep(300*time.Millisecond))
+	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-phone-create.png"))
+	b.do(t, chromedp.Click(dialogButton("Cancel")), chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-email")), chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
+	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-login.png"))
+}
+
+func writeScreenshot(t *testing.T, b *tab, path string) {
+	t.Helper()
+	png := get(t, b, chromedp.CaptureScreenshot())
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", path)
 }

@@ -20,16 +20,19 @@ const routes = {
 
 let me = null; // the signed-in user, from GET users/me
 
-function showLogin(message) {
+// showLogin shows the sign-in form, with an error or (notice = true) a plain message.
+function showLogin(message, notice = false) {
 	me = null;
 	session.stop();
 	$('loading').hidden = true;
 	$('app-view').hidden = true;
 	$('login-view').hidden = false;
 	replace($('main'));
-	const err = $('login-error');
-	err.textContent = message || '';
-	err.hidden = !message;
+	$('toast').classList.remove('toast-visible');
+	for (const [id, show] of [['login-error', message && !notice], ['login-notice', message && notice]]) {
+		$(id).textContent = show ? message : '';
+		$(id).hidden = !show;
+	}
 	$('login-password').value = '';
 	$('login-email').focus();
 }
@@ -98,6 +101,7 @@ async function onLogin(ev) {
 	}
 	btn.disabled = true;
 	err.hidden = true;
+	$('login-notice').hidden = true;
 	try {
 		await session.login(email, password, org);
 		$('login-password').value = '';
@@ -121,7 +125,7 @@ async function onLogout() {
 	} catch {
 		// The session is already gone on the gateway: nothing more to end.
 	}
-	showLogin('You have signed out.');
+	showLogin('You have signed out.', true);
 }
 
 function sessionEnded(err) {

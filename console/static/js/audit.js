@@ -43,7 +43,19 @@ function auditTable(items) {
 				h('td', { 'data-label': 'Time' }, timeEl(e.metadata.creationTimestamp, { withTime: true })),
 				h('td', { 'data-label': 'Actor' }, e.spec.actor.emailId || e.spec.actor.uid || h('span', { class: 'muted' }, 'operator')),
 				h('td', { 'data-label': 'Action', class: 'col-action' }, h('code', {}, e.spec.action)),
-				h('td', { 'data-label': 'Target' }, e.spec.target.kind ? `${e.spec.target.kind} ${e.spec.target.uid}` : '—'),
+				h('td', { 'data-label': 'Target' }, target(e.spec.target)),
 				h('td', { 'data-label': 'Source IP' }, e.spec.sourceIp || '—'),
-				h('td', { 'data-label': 'Detail' }, e.spec.detail || h('span', { class: 'muted' }, '—')))))));
+				h('td', { 'data-label': 'Detail', class: 'col-detail' }, e.spec.detail || h('span', { class: 'muted' }, '—')))))));
+}
+
+// target names what an event changed: its kind and the start of its uid (all of it in
+// the tooltip).
+function target({ kind, uid }) {
+	if (!kind) {
+		return '—';
+	}
+	if (!uid) {
+		return kind;
+	}
+	return h('span', { title: uid }, `${kind} `, h('code', {}, uid.length > 8 ? `${uid.slice(0, 8)}…` : uid));
 }

@@ -23,7 +23,7 @@ export function expiryChooser({ initial = '30d', keep = null }) {
 	for (const days of PRESETS) {
 		options.push([`${days}d`, `${days} days`, formatDate(new Date(now.getTime() + days * DAY))]);
 	}
-	options.push(['custom', 'Custom date', null]);
+	options.push(['custom', 'Custom date', 'Pick a date']);
 
 	const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
 	const last = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 364);
@@ -38,18 +38,21 @@ export function expiryChooser({ initial = '30d', keep = null }) {
 		return h('div', { class: 'choice' }, input,
 			h('label', { for: id }, h('span', { class: 'choice-label' }, label), sub ? h('span', { class: 'choice-sub' }, sub) : null));
 	});
-	const customRadio = () => radios[radios.length - 1].querySelector('input');
-	date.addEventListener('input', () => {
-		customRadio().checked = true;
-		date.setCustomValidity('');
-	});
+	date.addEventListener('input', () => date.setCustomValidity(''));
+	const dateField = h('div', { class: 'field field-date', hidden: initial !== 'custom' },
+			h('label', { for: dateId }, 'Custom expiration date'),
+			date,
+			h('p', { class: 'hint', id: `${dateId}-hint` }, 'The key stops working at the start of this day, your time; at most 364 days from today.'));
 	const fieldset = h('fieldset', { class: 'fieldset' },
 		h('legend', {}, 'Expiration'),
 		h('div', { class: 'choices' }, radios),
-		h('div', { class: 'field field-date' },
-			h('label', { for: dateId }, 'Custom expiration date'),
-			date,
-			h('p', { class: 'hint', id: `${dateId}-hint` }, 'The key stops working at the start of this day, your time; at most 364 days from today.')));
+		dateField);
+	// The date picker is shown only for "Custom date", which is where it belongs.
+	fieldset.addEventListener('change', (ev) => {
+		if (ev.target.name === name) {
+			dateField.hidden = ev.target.value !== 'custom';
+		}
+	});
 
 	const value = () => {
 		const chosen = fieldset.querySelector(`input[name="${name}"]:checked`)?.value || initial;

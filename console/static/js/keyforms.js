@@ -73,8 +73,11 @@ function showKeyOnce(key) {
 			h('p', { class: 'step' }, 'Step 2 of 2 · Copy your key'),
 			h('div', { class: 'alert alert-warning', role: 'note' }, icon('warn'),
 				h('div', {}, h('strong', {}, 'Copy this key now. '), 'It will not be shown again: Keygate keeps only a fingerprint of it. If you lose it, create a new key.')),
-			h('div', { class: 'field' }, h('label', { for: inputId }, 'Your new API key'), h('div', { class: 'copy-row' }, input, copyBtn), status),
-			h('p', { class: 'hint' }, 'Send it in the ApiKey header of each request.'),
+			h('div', { class: 'field' },
+				h('label', { for: inputId }, 'Your new API key'),
+				h('div', { class: 'copy-row' }, input, copyBtn),
+				status,
+				h('p', { class: 'hint' }, 'Send it in the ApiKey header of each request.')),
 			h('div', { class: 'dialog-actions' }, done));
 		dialog.addEventListener('close', () => resolve());
 		copyBtn.focus();
