@@ -22,8 +22,8 @@ func init() {
 // Handler authenticates every request with a Palette-style credential (an API key or an
 // Authorization token) and passes the resolved identity to the next handler in headers
 // and placeholders. Identity headers sent by the client are always removed first, so
-// upstreams can trust them. It also serves Keygate's own endpoints: login, refresh,
-// token revocation and user info.
+// upstreams can trust them. It also serves Keygate's own endpoints (login, refresh,
+// token revocation, user info, the management API) and the web console.
 type Handler struct {
 	// Headers names the request headers that carry the identity upstream. Default: see
 	// IdentityHeaders.

@@ -97,17 +97,24 @@ func TestConsoleKeyLifecycle(t *testing.T) {
 		t.Fatalf("re-activated key: %d %s", r.status, r.body)
 	}
 
-	// Edit: a new name and 30 days.
+	// Edit: a new name, and a date from the date picker, which is the start of that
+	// day in the browser's time zone (this process's).
+	day := time.Now().AddDate(0, 0, 45)
 	b.menu(t, "laptop", "Edit")
 	b.do(t,
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] input[name=name]")),
 		chromedp.Clear(chromedp.CSS("dialog[open] input[name=name]")),
 		chromedp.SendKeys(chromedp.CSS("dialog[open] input[name=name]"), "laptop-2"),
-		chromedp.Click(choice("30 days")),
+		chromedp.Click(choice("Custom date")),
+		chromedp.WaitVisible(chromedp.CSS("dialog[open] input[type=date]")),
+		chromedp.SetValue(chromedp.CSS("dialog[open] input[type=date]"), day.Format(time.DateOnly)),
 		chromedp.Click(dialogButton("Save")),
 		chromedp.WaitVisible(chromedp.CSS(row("laptop-2"))),
 	)
-	b.checkExpiry(t, "laptop-2", 30)
+	attr := get(t, b, chromedp.AttributeValue(chromedp.CSS(row("laptop-2")+" time"), "datetime"))
+	if exp, err := time.Parse(time.RFC3339, attr.Value); err != nil || !exp.Equal(time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.Local)) {
+		t.Fatalf("after picking %s the key expires %s (%v)", day.Format(time.DateOnly), attr.Value, err)
+	}
 
 	// Delete, after confirming.
 	b.menu(t, "laptop-2", "Delete")
