@@ -105,7 +105,7 @@ func TestConsoleKeyLifecycle(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] input[name=name]")),
 		chromedp.Clear(chromedp.CSS("dialog[open] input[name=name]")),
 		chromedp.SendKeys(chromedp.CSS("dialog[open] input[name=name]"), "laptop-2"),
-		chromedp.Click(choice("Custom date")),
+		chromedp.Click(choice("Custom")),
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] input[type=date]")),
 		chromedp.SetValue(chromedp.CSS("dialog[open] input[type=date]"), day.Format(time.DateOnly)),
 		chromedp.Click(dialogButton("Save")),
@@ -504,7 +504,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-phone.png"))
 	b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/tenant/keys'`), chromedp.WaitVisible(chromedp.ID("user-filter")), chromedp.Sleep(300*time.Millisecond))
 	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-phone-tenant.png"))
-	b.do(t, chromedp.Click(chromedp.ID("add-key")), chromedp.Click(choice("Custom date")), chromedp.Sleep(300*time.Millisecond))
+	b.do(t, chromedp.Click(chromedp.ID("add-key")), chromedp.Click(choice("Custom")), chromedp.Sleep(300*time.Millisecond))
 	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-phone-create.png"))
 	b.do(t, chromedp.Click(dialogButton("Cancel")), chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-email")), chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
 	writeScreenshot(t, b, filepath.Join(os.TempDir(), "console-login.png"))

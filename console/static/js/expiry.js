@@ -23,7 +23,7 @@ export function expiryChooser({ initial = '30d', keep = null }) {
 	for (const days of PRESETS) {
 		options.push([`${days}d`, `${days} days`, formatDate(new Date(now.getTime() + days * DAY))]);
 	}
-	options.push(['custom', 'Custom date', 'Pick a date']);
+	options.push(['custom', 'Custom', 'Pick a date']);
 
 	const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
 	const last = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 364);
@@ -47,7 +47,7 @@ export function expiryChooser({ initial = '30d', keep = null }) {
 		h('legend', {}, 'Expiration'),
 		h('div', { class: 'choices' }, radios),
 		dateField);
-	// The date picker is shown only for "Custom date", which is where it belongs.
+	// The date picker is shown only for "Custom", which is where it belongs.
 	fieldset.addEventListener('change', (ev) => {
 		if (ev.target.name === name) {
 			dateField.hidden = ev.target.value !== 'custom';
