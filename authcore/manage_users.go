@@ -57,6 +57,15 @@ func (m *Manager) GetUser(ctx context.Context, a Actor, uid string) (storage.Use
 	return m.visibleUser(ctx, a, uid)
 }
 
+// Me reads the caller's own user, whatever their role.
+func (m *Manager) Me(ctx context.Context, a Actor) (storage.User, error) {
+	u, err := m.Store.UserByUID(ctx, a.UserUID)
+	if err != nil {
+		return storage.User{}, storeError(err, "user "+a.UserUID)
+	}
+	return u, nil
+}
+
 // ListUsers lists the admin's tenant's users.
 func (m *Manager) ListUsers(ctx context.Context, a Actor, limit int, cursor string) ([]storage.User, string, error) {
 	if err := requireAdmin(a); err != nil {

@@ -29,6 +29,7 @@ func (h *Handler) buildAPI(prefix string) (*http.ServeMux, map[string]bool) {
 		"POST users":                              h.createUser,
 		"GET users":                               h.listUsers,
 		"GET users/{uid}":                         h.getUser,
+		"GET users/me":                            h.getMe,
 		"PATCH users/{uid}":                       h.updateUser,
 		"DELETE users/{uid}":                      h.deleteUser,
 		"POST projects":                           h.createProject,
@@ -179,6 +180,16 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a authcore.A
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	u, err := h.manager.GetUser(r.Context(), a, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, userToJSON(u))
+}
+
+// getMe describes the caller, whatever their role: the console shows who is signed in
+// and offers the tenant pages only to tenant admins.
+func (h *Handler) getMe(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	u, err := h.manager.Me(r.Context(), a)
 	if err != nil {
 		return err
 	}

@@ -196,6 +196,7 @@ func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		endpoints off
 //		auth_prefix <path>
 //		api_prefix <path>
+//		console off|<path>
 //		headers {
 //			user_uid|user_email|tenant_uid|user_role|auth_method|api_key_uid|project_uid <name>
 //		}
@@ -235,8 +236,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.Args(&h.APIPrefix) || d.NextArg() || !strings.HasPrefix(h.APIPrefix, "/") {
 				return d.Err("api_prefix takes one path, e.g. /v1/")
 			}
+		case "console":
+			if err := h.parseConsole(d); err != nil {
+				return err
+			}
 		default:
-			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix or api_prefix)", sub)
+			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix, api_prefix or console)", sub)
 		}
 	}
 	return nil

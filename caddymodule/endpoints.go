@@ -40,6 +40,8 @@ func (h *Handler) route(r *http.Request) (endpoint, string) {
 			return (*Handler).serveAuthenticate, ""
 		case strings.HasPrefix(rest, "refresh/") && r.Method == http.MethodGet:
 			return (*Handler).serveRefresh, strings.TrimPrefix(rest, "refresh/")
+		case rest == "refresh" && r.Method == http.MethodPost:
+			return (*Handler).serveCookieRefresh, ""
 		}
 	}
 	if rest, ok := strings.CutPrefix(path, h.apiPrefix); ok {
@@ -98,6 +100,37 @@ func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, token str
 	return h.writeToken(w, r, issued)
 }
 
+// cookieRefreshed is the answer to POST {auth_prefix}refresh. The new token is only in
+// the cookie: a page's script never holds it, so an injected script could not take it away.
+type cookieRefreshed struct {
+	ExpiresAt string `json:"expiresAt"`
+}
+
+// serveCookieRefresh renews the token cookie from the cookie itself. It is the refresh
+// for browsers: a page cannot read an HttpOnly cookie to put its token in the GET path,
+// and a token does not belong in a URL anyway. Like every state-changing cookie request
+// it needs the X-Requested-With header.
+func (h *Handler) serveCookieRefresh(w http.ResponseWriter, r *http.Request, _ string) error {
+	ip := clientIP(r)
+	if err := h.auth.CheckClient(ip); err != nil {
+		return h.reject(w, r, err)
+	}
+	c, err := r.Cookie(tokenCookie)
+	switch {
+	case err != nil || c.Value == "":
+		return h.reject(w, r, authcore.ErrCredentialMissing)
+	case r.Header.Get(csrfHeader) == "":
+		return h.reject(w, r, errCSRF)
+	}
+	issued, err := h.auth.Refresh(r.Context(), c.Value)
+	if err != nil {
+		h.auth.ClientRejected(ip, err)
+		return h.reject(w, r, err)
+	}
+	setTokenCookie(w, issued)
+	return writeJSON(w, http.StatusOK, cookieRefreshed{ExpiresAt: timeString(issued.ExpiresAt)})
+}
+
 // revokeRequest is the body of POST /v1/users/auth/tokens/revoke.
 type revokeRequest struct {
 	Tokens []string `json:"tokens"`
@@ -138,13 +171,19 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) er
 // writeToken answers a login or refresh, also as a cookie when ?setCookie=true.
 func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued authcore.Issued) error {
 	if set, _ := strconv.ParseBool(r.URL.Query().Get("setCookie")); set {
-		http.SetCookie(w, &http.Cookie{
-			Name: tokenCookie, Value: issued.Token, Path: "/",
-			Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
-			HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-		})
+		setTokenCookie(w, issued)
 	}
 	return writeJSON(w, http.StatusOK, tokenResponse{Authorization: issued.Token})
+}
+
+// setTokenCookie sets the token as the Authorization cookie: HttpOnly so no script can
+// read it, SameSite=Strict so no other site's page sends it, living as long as the token.
+func setTokenCookie(w http.ResponseWriter, issued authcore.Issued) {
+	http.SetCookie(w, &http.Cookie{
+		Name: tokenCookie, Value: issued.Token, Path: "/",
+		Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
 }
 
 func (h *Handler) logLogin(r *http.Request, issued authcore.Issued, err error) {

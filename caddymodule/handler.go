@@ -22,8 +22,8 @@ func init() {
 // Handler authenticates every request with a Palette-style credential (an API key or an
 // Authorization token) and passes the resolved identity to the next handler in headers
 // and placeholders. Identity headers sent by the client are always removed first, so
-// upstreams can trust them. It also serves Keygate's own endpoints: login, refresh,
-// token revocation and user info.
+// upstreams can trust them. It also serves Keygate's own endpoints (login, refresh,
+// token revocation, user info, the management API) and the web console.
 type Handler struct {
 	// Headers names the request headers that carry the identity upstream. Default: see
 	// IdentityHeaders.
@@ -48,6 +48,13 @@ type Handler struct {
 	// projects, dashboard/projects/metadata, audit). Default: /v1/.
 	APIPrefix string `json:"api_prefix,omitempty"`
 
+	// Console is "off" to not serve the web console. Default: "" (served, unless
+	// endpoints are off: the console is a client of them).
+	Console string `json:"console,omitempty"`
+
+	// ConsolePrefix is where the web console is served. Default: /console/.
+	ConsolePrefix string `json:"console_prefix,omitempty"`
+
 	auth    *authcore.Authenticator
 	manager *authcore.Manager
 	metrics *metrics
@@ -57,7 +64,10 @@ type Handler struct {
 	identity     identityHeaders
 	authPrefix   string
 	apiPrefix    string
-	logger       *zap.Logger
+	console      http.Handler // nil when the console is off
+	// consolePrefix is the console's path; consoleBase is the same without the final slash.
+	consolePrefix, consoleBase string
+	logger                     *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -87,7 +97,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)
-	return nil
+	return h.provisionConsole()
 }
 
 // withSlashes returns p (or def) starting and ending with "/".
@@ -109,6 +119,9 @@ func (h *Handler) Validate() error {
 	if h.Endpoints != "" && h.Endpoints != "off" {
 		return fmt.Errorf("keygate: endpoints must be \"off\" or unset, not %q", h.Endpoints)
 	}
+	if err := h.validateConsole(); err != nil {
+		return err
+	}
 
 	return h.identity.validate()
 }
@@ -120,6 +133,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		projectUID = v[0]
 	}
 	h.identity.strip(r.Header)
+	if h.servesConsole(r) {
+		h.console.ServeHTTP(w, r)
+		return nil
+	}
 	if serve, param := h.route(r); serve != nil {
 		return serve(h, w, r, param)
 	}

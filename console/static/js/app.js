@@ -1,0 +1,153 @@
+// The console's entry point: sign-in, the session, and a hash router over the pages.
+// Routes live in the fragment (#/keys), which never reaches the server or its logs.
+import { api, errorText, setUnauthorizedHandler } from './api.js';
+import { auditPage } from './audit.js';
+import { alertBox, h, replace } from './dom.js';
+import { keysPage } from './keys.js';
+import { projectsPage } from './projects.js';
+import * as session from './session.js';
+import { usersPage } from './users.js';
+
+const $ = (id) => document.getElementById(id);
+
+const routes = {
+	keys: { title: 'My API Keys', render: (main, ctx) => keysPage(main, { ...ctx, tenant: false }) },
+	'tenant/keys': { title: 'API Keys', tenant: true, render: (main, ctx) => keysPage(main, { ...ctx, tenant: true }) },
+	'tenant/users': { title: 'Users', tenant: true, render: usersPage },
+	'tenant/projects': { title: 'Projects', tenant: true, render: projectsPage },
+	'tenant/audit': { title: 'Audit log', tenant: true, render: auditPage },
+};
+
+let me = null; // the signed-in user, from GET users/me
+
+// showLogin shows the sign-in form, with an error or (notice = true) a plain message.
+function showLogin(message, notice = false) {
+	me = null;
+	session.stop();
+	$('loading').hidden = true;
+	$('app-view').hidden = true;
+	$('login-view').hidden = false;
+	replace($('main'));
+	$('toast').classList.remove('toast-visible');
+	for (const [id, show] of [['login-error', message && !notice], ['login-notice', message && notice]]) {
+		$(id).textContent = show ? message : '';
+		$(id).hidden = !show;
+	}
+	$('login-password').value = '';
+	$('login-email').focus();
+}
+
+async function showApp() {
+	const [user, info] = await Promise.all([session.me(), api.get('users/info')]);
+	me = user;
+	$('account-name').textContent = me.spec.emailId;
+	$('account-org').textContent = info.orgName;
+	$('tenant-nav').hidden = me.spec.role !== 'tenant-admin';
+	$('loading').hidden = true;
+	$('login-view').hidden = true;
+	$('app-view').hidden = false;
+	await route(false);
+}
+
+// route renders the page named by the fragment. Tenant pages are offered in the menu
+// only to tenant admins, but anyone can type their address: the API then refuses, and
+// the page says so with the API's own message.
+async function route(moveFocus = true) {
+	if (!me) {
+		return;
+	}
+	const hash = location.hash.replace(/^#\/?/, '');
+	const name = routes[hash] ? hash : 'keys';
+	const r = routes[name];
+	for (const a of document.querySelectorAll('.sidebar a')) {
+		if (a.dataset.route === name) {
+			a.setAttribute('aria-current', 'page');
+		} else {
+			a.removeAttribute('aria-current');
+		}
+	}
+	document.title = `${r.title} · Keygate console`;
+	const main = $('main');
+	replace(main, h('p', { class: 'muted loading-inline' }, 'Loading…'));
+	try {
+		await r.render(main, { me });
+	} catch (err) {
+		replace(main, errorPage(r, err));
+	}
+	if (moveFocus) {
+		(main.querySelector('h1') || main).focus();
+	}
+}
+
+function errorPage(r, err) {
+	const denied = err.status === 403 || err.status === 404;
+	return h('div', { class: 'error-page' },
+		h('h1', { tabindex: '-1' }, denied && r.tenant ? 'Tenant Settings are not available' : r.title),
+		alertBox(errorText(err), denied && r.tenant ? 'Only tenant admins can open this page. The gateway answered:' : null));
+}
+
+async function onLogin(ev) {
+	ev.preventDefault();
+	const email = $('login-email').value.trim();
+	const password = $('login-password').value;
+	const orgField = $('login-org-field');
+	const org = orgField.hidden ? '' : $('login-org').value.trim();
+	const err = $('login-error');
+	const btn = ev.target.querySelector('button[type=submit]');
+	if (!email || !password) {
+		err.textContent = 'Enter your email and password.';
+		err.hidden = false;
+		return;
+	}
+	btn.disabled = true;
+	err.hidden = true;
+	$('login-notice').hidden = true;
+	try {
+		await session.login(email, password, org);
+		$('login-password').value = '';
+		await showApp();
+	} catch (e) {
+		if (e.code === 'OrgRequired') {
+			orgField.hidden = false;
+			$('login-org').required = true;
+			$('login-org').focus();
+		}
+		err.textContent = errorText(e);
+		err.hidden = false;
+	} finally {
+		btn.disabled = false;
+	}
+}
+
+async function onLogout() {
+	try {
+		await session.logout();
+	} catch {
+		// The session is already gone on the gateway: nothing more to end.
+	}
+	showLogin('You have signed out.', true);
+}
+
+function sessionEnded(err) {
+	if (me) {
+		showLogin(`Your session has ended (${errorText(err)}). Sign in again.`);
+	}
+}
+
+async function start() {
+	setUnauthorizedHandler(sessionEnded);
+	session.onSessionEnded(sessionEnded);
+	$('login-form').addEventListener('submit', onLogin);
+	$('logout').addEventListener('click', onLogout);
+	$('skip').addEventListener('click', () => $('main').focus());
+	window.addEventListener('hashchange', () => route());
+	try {
+		await session.resume();
+		await showApp();
+	} catch (err) {
+		// No session yet (401) is the usual case and needs no message.
+		showLogin(err.status === 401 ? '' : errorText(err));
+	}
+}
+
+start();

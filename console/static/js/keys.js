@@ -1,0 +1,146 @@
+// "My API Keys" and, for tenant admins, "Tenant Settings -> API Keys": the same table,
+// the second with every key of the tenant, its user, and a filter by user.
+import { api, errorText, listAll, query } from './api.js';
+import { confirmDialog, field, select } from './dialog.js';
+import { alertBox, badge, h, icon, notify, pageHeader, relativeTimeEl, replace, timeEl, formatDate, parseTime } from './dom.js';
+import { createKeyWizard, editKeyDialog, userLabel } from './keyforms.js';
+import { rowMenu } from './menu.js';
+
+// keyStatus is what the Status column says.
+export function keyStatus(k) {
+	if (k.status.isExpired) {
+		return ['Expired', 'expired'];
+	}
+	return k.status.isActive ? ['Active', 'active'] : ['Inactive', 'inactive'];
+}
+
+// keysPage renders either page into main. me is the signed-in user; tenant selects the
+// tenant-wide page, which needs the user list (and so fails with the API's 403 for
+// anyone but a tenant admin).
+export async function keysPage(main, { me, tenant }) {
+	const users = tenant ? await listAll('users') : null;
+	const state = { userUid: tenant ? '' : me.metadata.uid, items: [], cursor: '' };
+	const errorArea = h('div', { class: 'page-alert' });
+	const tableArea = h('div', { class: 'card' });
+	const more = h('button', { type: 'button', class: 'btn btn-secondary', hidden: true }, 'Load more');
+
+	const showError = (err) => replace(errorArea, alertBox(errorText(err)));
+	// act runs a change and reloads the table; a refusal shows the API's message.
+	const act = async (fn, done) => {
+		replace(errorArea);
+		try {
+			await fn();
+			if (done) {
+				notify(done);
+			}
+		} catch (err) {
+			showError(err);
+		}
+		await load();
+	};
+
+	const load = async (append = false) => {
+		try {
+			const page = await api.get(`apiKeys${query({ userUid: state.userUid, limit: 50, continue: append ? state.cursor : '' })}`);
+			state.items = append ? state.items.concat(page.items) : page.items;
+			state.cursor = page.listmeta?.continue || '';
+		} catch (err) {
+			showError(err);
+		}
+		replace(tableArea, keyTable(state.items, { tenant, act }));
+		more.hidden = !state.cursor;
+	};
+	more.addEventListener('click', () => load(true));
+
+	const add = h('button', { type: 'button', class: 'btn btn-primary', id: 'add-key' }, icon('plus'), 'Add New API Key');
+	add.addEventListener('click', async () => {
+		const owner = await createKeyWizard({ users, userUid: state.userUid });
+		if (owner === null) {
+			return;
+		}
+		notify('API key created.');
+		// A key made for another user than the filter shows would seem to vanish: show
+		// that user's keys instead.
+		if (tenant && state.userUid && owner !== state.userUid) {
+			state.userUid = owner;
+			document.getElementById('user-filter').value = owner;
+		}
+		await load();
+	});
+
+	const header = tenant
+		? pageHeader({ crumb: 'Tenant Settings', title: 'API Keys', intro: 'Every API key in your tenant. Revoking or deleting a key stops it at once.', actions: [add] })
+		: pageHeader({ title: 'My API Keys', intro: 'Keys let scripts and tools call the API as you. Send a key in the ApiKey header.', actions: [add] });
+	const toolbar = tenant ? userFilter(users, (uid) => { state.userUid = uid; load(); }) : null;
+	replace(main, header, toolbar, errorArea, tableArea, h('div', { class: 'more' }, more));
+	await load();
+}
+
+function userFilter(users, onChange) {
+	const sel = select([['', 'All users'], ...users.map((u) => [u.metadata.uid, userLabel(u)])], '', { id: 'user-filter' });
+	sel.addEventListener('change', () => onChange(sel.value));
+	return h('div', { class: 'toolbar' }, field('User Name', sel));
+}
+
+function keyTable(items, { tenant, act }) {
+	if (!items.length) {
+		return h('div', { class: 'empty' },
+			h('p', { class: 'empty-title' }, 'No API keys yet'),
+			h('p', { class: 'muted' }, 'Create one with "Add New API Key".'));
+	}
+	const cols = ['Name', 'Description', ...(tenant ? ['User'] : []), 'Key', 'Expiration date', 'Status', 'Last used'];
+	return h('div', { class: 'table-wrap' },
+		h('table', { class: 'data', id: 'keys-table' },
+			h('caption', { class: 'sr-only' }, tenant ? 'API keys of the tenant' : 'My API keys'),
+			h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+			h('tbody', {}, items.map((k) => keyRow(k, { tenant, act })))));
+}
+
+function keyRow(k, { tenant, act }) {
+	const [status, kind] = keyStatus(k);
+	const name = k.metadata.name;
+	const description = k.metadata.annotations?.description;
+	return h('tr', { dataset: { uid: k.metadata.uid, name } },
+		h('th', { scope: 'row', 'data-label': 'Name', class: 'col-name' }, name),
+		h('td', { 'data-label': 'Description', class: 'col-desc' }, description || h('span', { class: 'muted' }, '—')),
+		tenant ? h('td', { 'data-label': 'User', class: 'col-user' }, k.spec.user?.emailId || '') : null,
+		h('td', { 'data-label': 'Key' }, h('code', { class: 'hint-key' }, k.spec.key)),
+		h('td', { 'data-label': 'Expiration date' }, timeEl(k.spec.expiry, { empty: 'Never' })),
+		h('td', { 'data-label': 'Status', class: 'col-status' }, badge(status, kind)),
+		h('td', { 'data-label': 'Last used', class: 'col-used' }, relativeTimeEl(k.status.lastUsedTime)),
+		h('td', { class: 'col-actions' }, rowMenu(`Actions for ${name}`, keyActions(k, act))));
+}
+
+function keyActions(k, act) {
+	const path = `apiKeys/${encodeURIComponent(k.metadata.uid)}`;
+	const name = k.metadata.name;
+	const expired = k.status.isExpired;
+	const exp = parseTime(k.spec.expiry);
+	const toggle = k.status.isActive && !expired
+		? { label: 'Revoke', onSelect: () => act(() => api.patch(path, { isActive: false }), `${name} revoked.`) }
+		: {
+			label: 'Re-activate',
+			disabled: expired,
+			title: expired ? `This key expired${exp ? ` on ${formatDate(exp)}` : ''}; an expired key cannot be re-activated. Create a new one.` : null,
+			onSelect: () => act(() => api.put(`${path}/state`, { isActive: true }), `${name} re-activated.`),
+		};
+	return [
+		{ label: 'Edit', onSelect: () => act(async () => { if (await editKeyDialog(k)) notify(`${name} saved.`); }) },
+		toggle,
+		{
+			label: 'Delete',
+			danger: true,
+			onSelect: () => act(async () => {
+				const deleted = await confirmDialog({
+					title: 'Delete API key',
+					message: `Delete the key "${name}"? Clients using it are refused at once. This cannot be undone.`,
+					confirmLabel: 'Delete',
+					action: () => api.del(path),
+				});
+				if (deleted) {
+					notify(`${name} deleted.`);
+				}
+			}),
+		},
+	];
+}

@@ -1,0 +1,114 @@
+// Tenant Settings -> Users: create, disable or enable, change role, delete.
+import { api, errorText, listAll } from './api.js';
+import { confirmDialog, field, formDialog, select } from './dialog.js';
+import { alertBox, badge, h, icon, notify, pageHeader, replace, timeEl } from './dom.js';
+import { rowMenu } from './menu.js';
+
+const ROLES = [['user', 'User'], ['tenant-admin', 'Tenant admin']];
+const roleName = (r) => (ROLES.find(([v]) => v === r) || [r, r])[1];
+
+export async function usersPage(main, { me }) {
+	let users = await listAll('users');
+	const errorArea = h('div', { class: 'page-alert' });
+	const tableArea = h('div', { class: 'card' });
+
+	const load = async () => {
+		try {
+			users = await listAll('users');
+		} catch (err) {
+			replace(errorArea, alertBox(errorText(err)));
+		}
+		render();
+	};
+	const act = async (fn, done) => {
+		replace(errorArea);
+		try {
+			const result = await fn();
+			if (result) {
+				notify(typeof done === 'function' ? done(result) : done);
+			}
+		} catch (err) {
+			replace(errorArea, alertBox(errorText(err)));
+		}
+		await load();
+	};
+	const render = () => replace(tableArea, userTable(users, me, act));
+
+	const add = h('button', { type: 'button', class: 'btn btn-primary', id: 'add-user' }, icon('plus'), 'Add User');
+	add.addEventListener('click', () => act(createUser, 'User created.'));
+	replace(main,
+		pageHeader({ crumb: 'Tenant Settings', title: 'Users', intro: 'People in your tenant. Disabling or deleting a user stops their keys and sessions at once.', actions: [add] }),
+		errorArea, tableArea);
+	render();
+}
+
+function createUser() {
+	return formDialog({
+		title: 'Add User',
+		submitLabel: 'Create user',
+		fields: [
+			field('Email', h('input', { name: 'email', type: 'email', required: true, autocomplete: 'off' })),
+			h('div', { class: 'field-row' },
+				field('First name', h('input', { name: 'first', autocomplete: 'off' })),
+				field('Last name', h('input', { name: 'last', autocomplete: 'off' }))),
+			field('Role', select(ROLES, 'user', { name: 'role' })),
+			field('Password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password' }), 'Optional: without one, the user cannot sign in here and works only with API keys made for them.'),
+		],
+		submit: (form) => {
+			const f = form.elements;
+			return api.post('users', {
+				metadata: { name: f.email.value.trim() },
+				spec: { emailId: f.email.value.trim(), firstName: f.first.value.trim(), lastName: f.last.value.trim(), role: f.role.value, password: f.password.value },
+			});
+		},
+	});
+}
+
+function userTable(users, me, act) {
+	return h('div', { class: 'table-wrap' },
+		h('table', { class: 'data', id: 'users-table' },
+			h('caption', { class: 'sr-only' }, 'Users of the tenant'),
+			h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', 'Created'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+			h('tbody', {}, users.map((u) => userRow(u, me, act)))));
+}
+
+function userRow(u, me, act) {
+	const email = u.spec.emailId;
+	const name = [u.spec.firstName, u.spec.lastName].filter(Boolean).join(' ');
+	const path = `users/${encodeURIComponent(u.metadata.uid)}`;
+	const active = u.status.active;
+	const items = [
+		{ label: 'Change role', onSelect: () => act(() => changeRole(u, path), (role) => `${email}: role changed to ${roleName(role)}.`) },
+		active
+			? { label: 'Disable', onSelect: () => act(() => api.patch(path, { status: { active: false } }).then(() => true), `${email} disabled.`) }
+			: { label: 'Enable', onSelect: () => act(() => api.patch(path, { status: { active: true } }).then(() => true), `${email} enabled.`) },
+		{
+			label: 'Delete', danger: true,
+			onSelect: () => act(() => confirmDialog({
+				title: 'Delete user',
+				message: `Delete ${email}? Their API keys and sessions stop at once. This cannot be undone.`,
+				confirmLabel: 'Delete',
+				action: () => api.del(path),
+			}), `${email} deleted.`),
+		},
+	];
+	return h('tr', { dataset: { uid: u.metadata.uid, email } },
+		h('th', { scope: 'row', 'data-label': 'Name' }, name || h('span', { class: 'muted' }, '—'), u.metadata.uid === me.metadata.uid ? h('span', { class: 'you' }, ' (you)') : null),
+		h('td', { 'data-label': 'Email' }, email),
+		h('td', { 'data-label': 'Role', class: 'col-role' }, roleName(u.spec.role)),
+		h('td', { 'data-label': 'Status', class: 'col-status' }, active ? badge('Active', 'active') : badge('Disabled', 'inactive')),
+		h('td', { 'data-label': 'Created' }, timeEl(u.metadata.creationTimestamp)),
+		h('td', { class: 'col-actions' }, rowMenu(`Actions for ${email}`, items)));
+}
+
+function changeRole(u, path) {
+	return formDialog({
+		title: `Change role of ${u.spec.emailId}`,
+		submitLabel: 'Change role',
+		fields: [field('Role', select(ROLES, u.spec.role, { name: 'role' }), 'Tenant admins manage every key, user and project of the tenant.')],
+		submit: async (form) => {
+			await api.patch(path, { spec: { role: form.elements.role.value } });
+			return form.elements.role.value;
+		},
+	});
+}
