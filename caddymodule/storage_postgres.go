@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/postgres"
@@ -33,7 +34,8 @@ type PostgresStorage struct {
 	// ConnectTimeout bounds opening a connection. Default 5s.
 	ConnectTimeout caddy.Duration `json:"connect_timeout,omitempty"`
 
-	dsn string // DSN with its placeholders replaced
+	dsn    string // DSN with its placeholders replaced
+	logger *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -45,9 +47,21 @@ func (PostgresStorage) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision replaces the DSN's placeholders.
-func (p *PostgresStorage) Provision(caddy.Context) error {
+func (p *PostgresStorage) Provision(ctx caddy.Context) error {
 	p.dsn = caddy.NewReplacer().ReplaceKnown(p.DSN, "")
+	p.logger = ctx.Logger()
 	return nil
+}
+
+// logListen tells the operator when this node stops hearing other nodes' changes, and
+// when it hears them again. pgx's connection errors name the host and user, never the
+// password.
+func (p *PostgresStorage) logListen(err error) {
+	if err != nil {
+		p.logger.Warn("lost the PostgreSQL change feed; reconnecting (changes made on other nodes meanwhile reach this node's cache when it is back, or after cache_ttl)", zap.Error(err))
+		return
+	}
+	p.logger.Info("listening to the PostgreSQL change feed again; cache dropped")
 }
 
 // Validate checks the settings; it never repeats the DSN, which may hold a password.
@@ -75,6 +89,7 @@ func (p *PostgresStorage) OpenStore(ctx context.Context) (storage.Store, error) 
 		MaxConns:         p.MaxConns,
 		StatementTimeout: time.Duration(p.StatementTimeout),
 		ConnectTimeout:   time.Duration(p.ConnectTimeout),
+		OnListen:         p.logListen,
 	})
 }
 

@@ -60,6 +60,10 @@ type Options struct {
 	// ReconnectMax is the longest wait between Watch's attempts to reconnect; it starts
 	// at a tenth of a second and doubles. Default 2s.
 	ReconnectMax time.Duration
+	// OnListen, if set, is told when Watch loses its listening connection or cannot
+	// establish it (once, with the error, until it listens again) and when it listens
+	// again after that (with nil), so that an operator hears of it. Default: nothing.
+	OnListen func(err error)
 }
 
 func (o Options) withDefaults() Options {
@@ -115,12 +119,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, conn: cfg, closed: make(chan struct{})}, nil
 }
 
-// connConfig parses the DSN and fills in what it leaves unset. pgx's parse errors
-// redact the password.
+// connConfig parses the DSN and fills in what it leaves unset.
 func connConfig(o Options) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(o.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		// pgx's message quotes the DSN with the password masked, but only on a best-effort
+		// basis for a DSN it cannot parse; say nothing of the DSN instead.
+		return nil, errors.New("postgres: the DSN cannot be parsed; see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING")
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout

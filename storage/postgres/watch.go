@@ -44,12 +44,17 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 	l := &listener{store: s, fn: fn, pruner: sqlstore.ChangePruner{Store: s.Store, Every: s.opts.PruneInterval, Keep: s.opts.ChangeRetention}}
 	wait := firstReconnectWait
 	for {
-		if err := l.listen(ctx); err == nil {
+		err := l.listen(ctx)
+		if err == nil {
 			wait = firstReconnectWait
+			l.report(nil)
 			fn([]storage.Change{{Kind: storage.ChangeResync}})
-			l.receive(ctx)
+			err = l.receive(ctx)
 		}
 		l.close()
+		if ctx.Err() == nil {
+			l.report(err)
+		}
 		select {
 		case <-s.closed:
 			return errClosed
@@ -63,11 +68,12 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 
 // listener is the state of one Watch call; only its goroutine touches it.
 type listener struct {
-	store  *Store
-	fn     func([]storage.Change)
-	conn   *pgx.Conn // nil while disconnected
-	schema string    // notifications from other schemas belong to another Keygate
-	pruner sqlstore.ChangePruner
+	store   *Store
+	fn      func([]storage.Change)
+	conn    *pgx.Conn // nil while disconnected
+	schema  string    // notifications from other schemas belong to another Keygate
+	pruner  sqlstore.ChangePruner
+	failing bool // the last report was a failure
 }
 
 // listen connects and subscribes to the change channel.
@@ -86,23 +92,23 @@ func (l *listener) listen(ctx context.Context) error {
 	return nil
 }
 
-// receive delivers notifications until the connection fails or ctx ends. Each wait is
-// bounded by HealthInterval; when it runs out, a ping tells a quiet connection from a
-// dead one, and the change log is pruned.
-func (l *listener) receive(ctx context.Context) {
+// receive delivers notifications until the connection fails (it returns why) or ctx
+// ends. Each wait is bounded by HealthInterval; when it runs out, a ping tells a quiet
+// connection from a dead one, and the change log is pruned.
+func (l *listener) receive(ctx context.Context) error {
 	for {
 		wait, cancel := context.WithTimeout(ctx, l.store.opts.HealthInterval)
 		n, err := l.conn.WaitForNotification(wait)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
-			return
+			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err):
-			if !l.healthy(ctx) {
-				return
+			if err := l.ping(ctx); err != nil {
+				return fmt.Errorf("listening connection does not answer: %w", err)
 			}
 		case err != nil:
-			return
+			return fmt.Errorf("listening connection lost: %w", err)
 		default:
 			if c, ok := l.parse(n.Payload); ok {
 				l.fn([]storage.Change{c})
@@ -112,11 +118,24 @@ func (l *listener) receive(ctx context.Context) {
 	}
 }
 
-// healthy pings the listening connection.
-func (l *listener) healthy(ctx context.Context) bool {
+// ping checks the listening connection.
+func (l *listener) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, l.store.opts.ConnectTimeout)
 	defer cancel()
-	return l.conn.Ping(ctx) == nil
+	return l.conn.Ping(ctx)
+}
+
+// report tells OnListen of a change between listening (err nil) and not: the first
+// failure of a run of them, and the recovery after it.
+func (l *listener) report(err error) {
+	failing := err != nil
+	if failing == l.failing {
+		return
+	}
+	l.failing = failing
+	if l.store.opts.OnListen != nil {
+		l.store.opts.OnListen(err)
+	}
 }
 
 // parse reads a "schema seq kind ref" payload; ok is false for another schema's change or

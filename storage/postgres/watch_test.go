@@ -66,7 +66,8 @@ func disable(t *testing.T, s storage.Store, uid string) {
 func TestWatchReconnectsAndResyncs(t *testing.T) {
 	app := "kgtest_" + t.Name()[:8] + time.Now().Format("150405.000000")
 	dsn := pgtest.WithParam(pgtest.Schema(t), "application_name", app)
-	s := open(t, postgres.Options{DSN: dsn})
+	reports := make(chan error, 10)
+	s := open(t, postgres.Options{DSN: dsn, OnListen: func(err error) { reports <- err }})
 	seedUser(t, s, "t1")
 	ch := watchFor(t, s)
 	if c := next(t, ch); c.Kind != storage.ChangeResync {
@@ -80,6 +81,16 @@ func TestWatchReconnectsAndResyncs(t *testing.T) {
 	disable(t, s, "t1-admin")
 	if c := next(t, ch); c.Kind != storage.ChangeUser || c.Ref != "t1-admin" {
 		t.Fatalf("after reconnecting got %+v, want the user change", c)
+	}
+	// The operator hears of the loss, once, and of the recovery.
+	if err := <-reports; err == nil {
+		t.Error("first report: nil, want the lost connection")
+	}
+	if err := <-reports; err != nil {
+		t.Errorf("second report: %v, want nil (listening again)", err)
+	}
+	if len(reports) != 0 {
+		t.Errorf("%d more reports, want none", len(reports))
 	}
 }
 

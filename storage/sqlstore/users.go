@@ -83,6 +83,9 @@ func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User,
 func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) error {
 	what := fmt.Sprintf("set user %q disabled", uid)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockUser(ctx, tx, uid, what); err != nil {
+			return err
+		}
 		now := s.now()
 		res, err := s.exec(ctx, tx, "UPDATE users SET disabled = ?, updated_at = ? WHERE uid = ?",
 			disabled, millis(now), uid)
@@ -94,6 +97,20 @@ func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) 
 		}
 		return s.recordUserChange(ctx, tx, what, uid, now)
 	})
+}
+
+// lockUser locks the user's row until the transaction ends, where the dialect can.
+// Creating a key or session for a user takes a lock that conflicts with it (the foreign
+// key check's), so under PostgreSQL's READ COMMITTED no key can be created between a
+// change to the user and the listing of their keys that announces it: without this, a
+// key committed in between would be cached elsewhere with the user's old state and never
+// invalidated. ErrNotFound when there is no such user.
+func (s *Store) lockUser(ctx context.Context, tx *sql.Tx, uid, what string) error {
+	var one int
+	if err := s.queryRow(ctx, tx, s.forUpdate("SELECT 1 FROM users WHERE uid = ?"), uid).Scan(&one); err != nil {
+		return notFound(err, what)
+	}
+	return nil
 }
 
 // recordUserChange records a ChangeUser for the user and a ChangeAPIKey for each of the
@@ -149,6 +166,9 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 		return fmt.Errorf("%s: %w %q", what, errInvalidRole, role)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockUser(ctx, tx, uid, what); err != nil {
+			return err
+		}
 		now := s.now()
 		res, err := s.exec(ctx, tx,
 			"UPDATE users SET first_name = ?, last_name = ?, role = ?, updated_at = ? WHERE uid = ?",
@@ -171,11 +191,13 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 func (s *Store) DeleteUser(ctx context.Context, uid string) error {
 	what := fmt.Sprintf("delete user %q", uid)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		// Lock the user first: otherwise, under PostgreSQL's READ COMMITTED, a key created
-		// for them after deleteUserKeys would go with the cascade, unannounced.
-		var one int
-		if err := s.queryRow(ctx, tx, s.forUpdate("SELECT 1 FROM users WHERE uid = ?"), uid).Scan(&one); err != nil {
-			return notFound(err, what)
+		if err := s.lockUser(ctx, tx, uid, what); err != nil {
+			return err
+		}
+		// Lock the keys in uid order, the order TouchAPIKeys locks them in, so the two
+		// cannot deadlock.
+		if _, err := s.exec(ctx, tx, s.forUpdate("SELECT uid FROM api_keys WHERE user_uid = ? ORDER BY uid"), uid); err != nil {
+			return fmt.Errorf("%s: lock keys: %w", what, err)
 		}
 		digests, err := s.deleteUserKeys(ctx, tx, uid)
 		if err != nil {
