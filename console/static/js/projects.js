@@ -4,32 +4,12 @@ import { confirmDialog, field, formDialog, openDialog, select } from './dialog.j
 import { alertBox, h, icon, notify, pageHeader, replace, timeEl } from './dom.js';
 import { userLabel } from './keyforms.js';
 import { rowMenu } from './menu.js';
+import { managedTable } from './table.js';
 
 export async function projectsPage(main) {
-	let [projects, users] = await Promise.all([listAll('projects'), listAll('users')]);
-	const errorArea = h('div', { class: 'page-alert' });
-	const tableArea = h('div', { class: 'card' });
-
-	const load = async () => {
-		try {
-			projects = await listAll('projects');
-		} catch (err) {
-			replace(errorArea, alertBox(errorText(err)));
-		}
-		render();
-	};
-	const act = async (fn, done) => {
-		replace(errorArea);
-		try {
-			if (await fn()) {
-				notify(done);
-			}
-		} catch (err) {
-			replace(errorArea, alertBox(errorText(err)));
-		}
-		await load();
-	};
-	const render = () => replace(tableArea, projectTable(projects, users, act));
+	const [projects, users] = await Promise.all([listAll('projects'), listAll('users')]);
+	const { errorArea, tableArea, render, act } = managedTable(() => listAll('projects'),
+		(items, act) => projectTable(items, users, act), projects);
 
 	const add = h('button', { type: 'button', class: 'btn btn-primary', id: 'add-project' }, icon('plus'), 'Add Project');
 	add.addEventListener('click', () => act(() => formDialog({

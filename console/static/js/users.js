@@ -1,38 +1,16 @@
 // Tenant Settings -> Users: create, disable or enable, change role, delete.
-import { api, errorText, listAll } from './api.js';
+import { api, listAll } from './api.js';
 import { confirmDialog, field, formDialog, select } from './dialog.js';
-import { alertBox, badge, h, icon, notify, pageHeader, replace, timeEl } from './dom.js';
+import { badge, h, icon, pageHeader, replace, timeEl } from './dom.js';
 import { rowMenu } from './menu.js';
+import { managedTable } from './table.js';
 
 const ROLES = [['user', 'User'], ['tenant-admin', 'Tenant admin']];
 const roleName = (r) => (ROLES.find(([v]) => v === r) || [r, r])[1];
 
 export async function usersPage(main, { me }) {
-	let users = await listAll('users');
-	const errorArea = h('div', { class: 'page-alert' });
-	const tableArea = h('div', { class: 'card' });
-
-	const load = async () => {
-		try {
-			users = await listAll('users');
-		} catch (err) {
-			replace(errorArea, alertBox(errorText(err)));
-		}
-		render();
-	};
-	const act = async (fn, done) => {
-		replace(errorArea);
-		try {
-			const result = await fn();
-			if (result) {
-				notify(typeof done === 'function' ? done(result) : done);
-			}
-		} catch (err) {
-			replace(errorArea, alertBox(errorText(err)));
-		}
-		await load();
-	};
-	const render = () => replace(tableArea, userTable(users, me, act));
+	const { errorArea, tableArea, render, act } = managedTable(() => listAll('users'),
+		(users, act) => userTable(users, me, act), await listAll('users'));
 
 	const add = h('button', { type: 'button', class: 'btn btn-primary', id: 'add-user' }, icon('plus'), 'Add User');
 	add.addEventListener('click', () => act(createUser, 'User created.'));
