@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,10 +85,8 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // Store is a storage.Store on a PostgreSQL database.
 type Store struct {
 	*sqlstore.Store
-	opts      Options
-	conn      *pgx.ConnConfig // for Watch's dedicated connections
-	closed    chan struct{}   // closed by Close, so that running Watch calls return
-	closeOnce sync.Once
+	opts Options
+	conn *pgx.ConnConfig // for Watch's dedicated connections
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -116,7 +113,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg), err)
 	}
-	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, conn: cfg, closed: make(chan struct{})}, nil
+	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, conn: cfg}, nil
 }
 
 // connConfig parses the DSN and fills in what it leaves unset.
@@ -154,10 +151,4 @@ func prepare(ctx context.Context, db *sql.DB) error {
 // describe names a database for error messages, without its password.
 func describe(cfg *pgx.ConnConfig) string {
 	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
-}
-
-// Close stops running Watch calls and closes the pool.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.closed) })
-	return s.Store.Close()
 }

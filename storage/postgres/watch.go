@@ -36,7 +36,7 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 	defer cancel()
 	go func() {
 		select {
-		case <-s.closed:
+		case <-s.Closed():
 			cancel()
 		case <-ctx.Done():
 		}
@@ -56,7 +56,7 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 			l.report(err)
 		}
 		select {
-		case <-s.closed:
+		case <-s.Closed():
 			return errClosed
 		case <-ctx.Done():
 			return ctx.Err()

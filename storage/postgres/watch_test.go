@@ -178,7 +178,11 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open succeeded on a closed port")
 	}
-	if msg := err.Error(); strings.Contains(msg, "s3cret-pw") {
+	msg := err.Error()
+	if strings.Contains(msg, "s3cret-pw") {
 		t.Fatalf("error holds the password: %s", msg)
+	}
+	if !strings.Contains(msg, "keygate@127.0.0.1:1/nodb") {
+		t.Errorf("error %q does not name the database", msg)
 	}
 }

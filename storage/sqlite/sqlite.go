@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/keygate/keygate/storage"
@@ -66,9 +65,7 @@ func (o Options) withDefaults() Options {
 // Store is a storage.Store on one SQLite file.
 type Store struct {
 	*sqlstore.Store
-	opts      Options
-	closed    chan struct{} // closed by Close, so that running Watch calls return
-	closeOnce sync.Once
+	opts Options
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -103,7 +100,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", o.Path, err)
 	}
-	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, closed: make(chan struct{})}, nil
+	return &Store{Store: sqlstore.New(db, dialect{}), opts: o}, nil
 }
 
 // dsn builds modernc's connection string. The pragmas run on every new connection:
@@ -127,10 +124,4 @@ func dsn(o Options) string {
 // query and # a fragment.
 func escapePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(filepath.ToSlash(p))
-}
-
-// Close stops running Watch calls and closes the database.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.closed) })
-	return s.Store.Close()
 }

@@ -33,7 +33,7 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-s.closed:
+		case <-s.Closed():
 			return errClosed
 		case <-ticker.C:
 			w.tick(ctx)

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/keygate/keygate/storage"
@@ -52,15 +53,17 @@ type RowLocker interface {
 // Store implements every storage.Store method except Watch, which each backend does its
 // own way.
 type Store struct {
-	db  *sql.DB
-	d   Dialect
-	now func() time.Time // sets UpdatedAt and change times
+	db        *sql.DB
+	d         Dialect
+	now       func() time.Time // sets UpdatedAt and change times
+	closed    chan struct{}    // closed by Close, so that backends' running Watch calls return
+	closeOnce sync.Once
 }
 
 // New returns a Store running its queries on db in dialect d. The schema must already be
 // migrated.
 func New(db *sql.DB, d Dialect) *Store {
-	return &Store{db: db, d: d, now: time.Now}
+	return &Store{db: db, d: d, now: time.Now, closed: make(chan struct{})}
 }
 
 // DB returns the underlying database handle.
@@ -74,8 +77,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database handle.
-func (s *Store) Close() error { return s.db.Close() }
+// Close signals Closed and closes the database handle.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return s.db.Close()
+}
+
+// Closed is closed when the store is, so that a backend's Watch can return.
+func (s *Store) Closed() <-chan struct{} { return s.closed }
 
 // querier is what *sql.DB and *sql.Tx have in common, so queries run alike on both.
 type querier interface {

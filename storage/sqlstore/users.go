@@ -82,18 +82,21 @@ func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User,
 // cache drops them.
 func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) error {
 	what := fmt.Sprintf("set user %q disabled", uid)
+	return s.updateUser(ctx, what, uid, "disabled = ?", disabled)
+}
+
+// updateUser sets columns of a user (set is "col = ?, ..." with args) and updated_at, and
+// records the change for the user and their keys, in one transaction. ErrNotFound when
+// there is no such user.
+func (s *Store) updateUser(ctx context.Context, what, uid, set string, args ...any) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockUser(ctx, tx, uid, what); err != nil {
-			return err
+			return err // also the only place a missing user is noticed: the row is locked now
 		}
 		now := s.now()
-		res, err := s.exec(ctx, tx, "UPDATE users SET disabled = ?, updated_at = ? WHERE uid = ?",
-			disabled, millis(now), uid)
-		if err != nil {
+		args = append(args, millis(now), uid)
+		if _, err := s.exec(ctx, tx, "UPDATE users SET "+set+", updated_at = ? WHERE uid = ?", args...); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := mustAffect(res, what); err != nil {
-			return err
 		}
 		return s.recordUserChange(ctx, tx, what, uid, now)
 	})
@@ -165,22 +168,7 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 	if !role.Valid() {
 		return fmt.Errorf("%s: %w %q", what, errInvalidRole, role)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockUser(ctx, tx, uid, what); err != nil {
-			return err
-		}
-		now := s.now()
-		res, err := s.exec(ctx, tx,
-			"UPDATE users SET first_name = ?, last_name = ?, role = ?, updated_at = ? WHERE uid = ?",
-			firstName, lastName, string(role), millis(now), uid)
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := mustAffect(res, what); err != nil {
-			return err
-		}
-		return s.recordUserChange(ctx, tx, what, uid, now)
-	})
+	return s.updateUser(ctx, what, uid, "first_name = ?, last_name = ?, role = ?", firstName, lastName, string(role))
 }
 
 // DeleteUser deletes a user with their keys, sessions and memberships in one transaction,
@@ -195,9 +183,11 @@ func (s *Store) DeleteUser(ctx context.Context, uid string) error {
 			return err
 		}
 		// Lock the keys in uid order, the order TouchAPIKeys locks them in, so the two
-		// cannot deadlock.
-		if _, err := s.exec(ctx, tx, s.forUpdate("SELECT uid FROM api_keys WHERE user_uid = ? ORDER BY uid"), uid); err != nil {
-			return fmt.Errorf("%s: lock keys: %w", what, err)
+		// cannot deadlock (SQLite's single writer needs no row locks).
+		if _, ok := s.d.(RowLocker); ok {
+			if _, err := s.exec(ctx, tx, s.forUpdate("SELECT uid FROM api_keys WHERE user_uid = ? ORDER BY uid"), uid); err != nil {
+				return fmt.Errorf("%s: lock keys: %w", what, err)
+			}
 		}
 		digests, err := s.deleteUserKeys(ctx, tx, uid)
 		if err != nil {
@@ -210,12 +200,8 @@ func (s *Store) DeleteUser(ctx context.Context, uid string) error {
 		if _, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE user_uid = ?", uid); err != nil {
 			return fmt.Errorf("%s: delete memberships: %w", what, err)
 		}
-		res, err := s.exec(ctx, tx, "DELETE FROM users WHERE uid = ?", uid)
-		if err != nil {
+		if _, err := s.exec(ctx, tx, "DELETE FROM users WHERE uid = ?", uid); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := mustAffect(res, what); err != nil {
-			return err // rolls back the deletes above, which found nothing anyway
 		}
 		now := s.now()
 		if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
