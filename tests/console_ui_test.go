@@ -221,7 +221,7 @@ func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
 		chromedp.Click(dialogButton("Create user")),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-email="new@acme.test"]`)),
 	)
-	b.userMenu(t, "new@acme.test", "Change role")
+	b.menu(t, "new@acme.test", "Change role")
 	b.do(t,
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] select[name=role]")),
 		selectOption("dialog[open] select[name=role]", "tenant-admin"),
@@ -232,17 +232,17 @@ func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
 		t.Fatalf("stored user after the console's changes: %+v", u)
 	}
 
-	b.userMenu(t, "dev@acme.test", "Disable")
+	b.menu(t, "dev@acme.test", "Disable")
 	b.waitFor(t, "dev to show as Disabled", `document.querySelector('tr[data-email="dev@acme.test"] .col-status')?.textContent === 'Disabled'`)
 	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey}); r.err.Code != "UserDisabled" {
 		t.Fatalf("disabled user's key: %d %s", r.status, r.body)
 	}
-	b.userMenu(t, "dev@acme.test", "Enable")
+	b.menu(t, "dev@acme.test", "Enable")
 	b.waitFor(t, "dev to show as Active", `document.querySelector('tr[data-email="dev@acme.test"] .col-status')?.textContent === 'Active'`)
 	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey}); r.status != http.StatusOK {
 		t.Fatalf("re-enabled user's key: %d %s", r.status, r.body)
 	}
-	b.userMenu(t, "new@acme.test", "Delete")
+	b.menu(t, "new@acme.test", "Delete")
 	b.do(t, chromedp.Click(dialogButton("Delete")), chromedp.WaitNotPresent(chromedp.CSS(`tr[data-email="new@acme.test"]`)))
 
 	b.goTo(t, "Projects")
@@ -284,12 +284,6 @@ func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
 	}
 	b.do(t, chromedp.Click(chromedp.ID("audit-newer")))
 	b.waitFor(t, "back on the first page", `document.querySelector('.pager-info')?.textContent === 'Page 1'`)
-}
-
-// userMenu picks an item of a user row's menu.
-func (b *tab) userMenu(t *testing.T, email, item string) {
-	t.Helper()
-	b.menu(t, email, item)
 }
 
 // userByEmail reads the one user with that email from the store.

@@ -152,7 +152,7 @@ func TestRejectedCredentialsGet401WithTheirCode(t *testing.T) {
 			if r.err.Message == "" || r.err.Ref == "" {
 				t.Errorf("error body lacks a message or ref: %s", r.body)
 			}
-			if tc.key != "" && contains(r.body, tc.key) {
+			if tc.key != "" && strings.Contains(r.body, tc.key) {
 				t.Error("the error body echoes the key")
 			}
 		})
@@ -190,8 +190,9 @@ func TestProjectUidIsForwardedOnlyToMembers(t *testing.T) {
 	}
 }
 
-// The command line writes to the store from another process; the gateway follows.
-func TestChangesByAnotherProcessApplyWithinASecond(t *testing.T) {
+// Writes through another connection to the store, as the command line makes them, reach
+// the gateway (tests/cli_test.go does it from a real second process).
+func TestChangesByAnotherConnectionApplyWithinASecond(t *testing.T) {
 	g := startGateway(t, "")
 	s := g.seed(t)
 	ctx := context.Background()
@@ -251,4 +252,3 @@ func typo(key string) string {
 	return key[:len(key)-1] + c
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

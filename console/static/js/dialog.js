@@ -20,7 +20,7 @@ export function openDialog({ title, wide = false }) {
 	});
 	document.body.append(dialog);
 	dialog.showModal();
-	return { dialog, body, setTitle: (t) => { dialog.querySelector('.dialog-title').textContent = t; } };
+	return { dialog, body };
 }
 
 // formDialog shows fields and a submit button. submit(form) runs on submit; if it throws,
