@@ -55,8 +55,9 @@ type stamped[V any] struct {
 	v          V
 }
 
-// maxCacheEntries keeps ristretto's counters (10 per entry) within reason.
-const maxCacheEntries = 1 << 24
+// MaxCacheEntries keeps ristretto's counters (10 per entry) within reason; a larger
+// CacheMaxEntries is refused by configuration and capped here.
+const MaxCacheEntries = 1 << 24
 
 func newDecisionCache[V cached](maxEntries int64, staleIfError time.Duration, onStale func()) (*decisionCache[V], error) {
 	// Entries are small and alike, so each costs 1 and MaxCost is simply the entry
@@ -68,8 +69,8 @@ func newDecisionCache[V cached](maxEntries int64, staleIfError time.Duration, on
 	// decision checks the expiry again, so an entry kept for its stale window never
 	// vouches for more than it did; ristretto's expiry sweep frees it.
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, stamped[V]]{
-		NumCounters:        min(maxEntries, maxCacheEntries) * 10,
-		MaxCost:            min(maxEntries, maxCacheEntries),
+		NumCounters:        min(maxEntries, MaxCacheEntries) * 10,
+		MaxCost:            min(maxEntries, MaxCacheEntries),
 		BufferItems:        64,
 		IgnoreInternalCost: true,
 	})

@@ -69,7 +69,7 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*P
 	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
 		return nil, ErrCredentialMalformed
 	}
-	digest := Digest(sha256.Sum256([]byte(token)))
+	digest := tokenDigest(token)
 	slot := digestSlot(digest)
 	now := a.now() // the one clock read of a cached token: freshness, expiry, the user
 	e, ok := a.tokens.get(slot, now.UnixNano())
@@ -290,4 +290,12 @@ func (a *Authenticator) revokeSession(ctx context.Context, caller *Principal, cl
 // PruneSessions deletes sessions too old to be refreshed or to have a valid token.
 func (a *Authenticator) PruneSessions(ctx context.Context) (int64, error) {
 	return a.store.PruneSessions(ctx, a.now().Add(-MaxSessionAge-a.tokenTTL-tokenSkew))
+}
+
+// tokenDigest hashes a token of at most maxTokenLen bytes from a stack copy: converting
+// the string to a slice would allocate on every request, cached or not.
+func tokenDigest(token string) Digest {
+	var buf [maxTokenLen]byte
+	n := copy(buf[:], token)
+	return sha256.Sum256(buf[:n])
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -78,9 +79,6 @@ type App struct {
 	state   *sharedState
 	logger  *zap.Logger
 }
-
-// maxCacheEntries bounds cache_max_entries: ristretto keeps ten counters per entry.
-const maxCacheEntries = 1 << 24
 
 // BootstrapAdmin is the first tenant admin.
 type BootstrapAdmin struct {
@@ -152,8 +150,8 @@ func loadStorageBackend(ctx caddy.Context, a *App) (StorageBackend, error) {
 // Validate checks the settings.
 func (a *App) Validate() error {
 	switch {
-	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > maxCacheEntries:
-		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", maxCacheEntries)
+	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > authcore.MaxCacheEntries:
+		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", authcore.MaxCacheEntries)
 	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0, a.MaxKeyLifetime < 0:
 		return errors.New("keygate: durations must not be negative (only stale_if_error, where it means off)")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:

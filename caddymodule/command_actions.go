@@ -178,7 +178,7 @@ func (c *cli) apikeyCommands() *cobra.Command {
 				k, err := ad.CreateAPIKey(ctx, authcore.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
 				return result{
 					text: k.Key,
-					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": k.Record.ExpiresAt.Format(rfc3339Millis)},
+					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": timeString(k.Record.ExpiresAt)},
 				}, err
 			})
 		},
