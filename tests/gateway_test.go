@@ -251,4 +251,3 @@ func typo(key string) string {
 	}
 	return key[:len(key)-1] + c
 }
-
