@@ -203,7 +203,7 @@ func (ad *Admin) CreateAPIKey(ctx context.Context, nk NewAPIKey) (CreatedAPIKey,
 		Name: nk.Name, Description: nk.Description, Digest: digest[:], Hint: hint,
 		ExpiresAt: expires, Active: true, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := ad.Store.CreateAPIKey(ctx, rec); err != nil {
+	if err := ad.Store.CreateAPIKey(ctx, rec, 0); err != nil {
 		return CreatedAPIKey{}, storeError(err, "api key")
 	}
 	return CreatedAPIKey{Key: key, Record: rec}, nil

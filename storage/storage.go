@@ -22,6 +22,9 @@ var (
 	ErrConflict = errors.New("storage: conflict")
 	// ErrBadCursor: a Page.After that no listing of this backend returned.
 	ErrBadCursor = errors.New("storage: bad page cursor")
+	// ErrLimitReached: the write would take a record past a limit the caller set (the
+	// number of API keys a user may hold).
+	ErrLimitReached = errors.New("storage: limit reached")
 )
 
 // Role is what a user may do within their tenant.
@@ -112,6 +115,10 @@ type Session struct {
 	TenantUID string
 	CreatedAt time.Time
 	RevokedAt time.Time // zero while the session is live
+	// TokenID is the jti of the session's newest token: the only one that may be
+	// refreshed. Empty for sessions made before it was recorded (their first refresh,
+	// from any of their tokens, sets it).
+	TokenID string
 }
 
 // Page asks for one page of a listing: at most Limit items after the opaque cursor After
@@ -231,7 +238,10 @@ type Store interface {
 	// UserProjects returns the projects a user is a member of, oldest first.
 	UserProjects(ctx context.Context, userUID string) ([]Project, error)
 
-	CreateAPIKey(ctx context.Context, k APIKey) error
+	// CreateAPIKey inserts k. With maxPerUser > 0 it refuses, with ErrLimitReached, a key
+	// that would give its user more than maxPerUser keys; the count and the insert are one
+	// transaction, so concurrent creates cannot pass the limit together.
+	CreateAPIKey(ctx context.Context, k APIKey, maxPerUser int) error
 	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
 	// KeyGrantByDigest loads a key and its owner by the key's digest.
 	KeyGrantByDigest(ctx context.Context, digest []byte) (KeyGrant, error)
@@ -262,6 +272,11 @@ type Store interface {
 	// CreateSession records a new login; ErrNotFound for an unknown user.
 	CreateSession(ctx context.Context, s Session) error
 	SessionByID(ctx context.Context, id string) (Session, error)
+	// RotateSessionToken makes to the session's newest token, in place of from, if from is
+	// its newest token (or none is recorded) and the session is live. ErrConflict when it
+	// is not (from was refreshed already, or the session was revoked); ErrNotFound when
+	// there is no such session.
+	RotateSessionToken(ctx context.Context, id, from, to string) error
 	// RevokeSession marks a session revoked at at (if it is not already) and records a
 	// ChangeSession. Revoking a revoked session is not an error.
 	RevokeSession(ctx context.Context, id string, at time.Time) error

@@ -140,7 +140,7 @@ func (g *gateway) expiredKey(t *testing.T, u storage.User, name, description str
 	_, digest, hint := authcore.NewKey()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: authcore.NewUID(), TenantUID: u.TenantUID, UserUID: u.UID, Name: name, Description: description,
-		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past}); err != nil {
+		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past}, 0); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -123,7 +123,7 @@ func TestRejectedCredentialsGet401WithTheirCode(t *testing.T) {
 	if err := g.admin.Store.CreateAPIKey(ctx, storage.APIKey{
 		UID: authcore.NewUID(), TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old",
 		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past,
-	}); err != nil {
+	}, 0); err != nil {
 		t.Fatal(err)
 	}
 	gone := g.mustUser(t, "gone@acme.test", storage.RoleUser)

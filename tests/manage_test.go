@@ -141,7 +141,7 @@ func TestReactivationAfterExpiryIsRefused(t *testing.T) {
 	_, digest, hint := authcore.NewKey()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	uid := authcore.NewUID()
-	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: uid, TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old", Digest: digest[:], Hint: hint, ExpiresAt: past, Active: false, CreatedAt: past, UpdatedAt: past}); err != nil {
+	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: uid, TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old", Digest: digest[:], Hint: hint, ExpiresAt: past, Active: false, CreatedAt: past, UpdatedAt: past}, 0); err != nil {
 		t.Fatal(err)
 	}
 	res, body := g.call(t, "PATCH", "/v1/apiKeys/"+uid, map[string]string{"ApiKey": s.userKey}, `{"isActive":true}`)

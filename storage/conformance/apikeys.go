@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,8 @@ var apiKeyTests = []suiteTest{
 	{"APIKey/UpdateNotFound", testAPIKeyUpdateNotFound},
 	{"APIKey/Delete", testAPIKeyDelete},
 	{"APIKey/Touch", testAPIKeyTouch},
+	{"APIKey/LimitPerUser", testAPIKeyLimitPerUser},
+	{"APIKey/LimitPerUserConcurrent", testAPIKeyLimitPerUserConcurrent},
 }
 
 func testAPIKeyRoundTrip(t *testing.T, s storage.Store) {
@@ -31,7 +35,7 @@ func testAPIKeyRoundTrip(t *testing.T, s storage.Store) {
 	// A revoked key that never expires round-trips too.
 	forever := newKey(u)
 	forever.ExpiresAt, forever.Active, forever.Description = time.Time{}, false, ""
-	mustOK(t, "CreateAPIKey(no expiry)", s.CreateAPIKey(ctx(t), forever))
+	mustOK(t, "CreateAPIKey(no expiry)", s.CreateAPIKey(ctx(t), forever, 0))
 
 	for _, k := range []storage.APIKey{want, forever} {
 		got, err := s.APIKeyByUID(ctx(t), k.UID)
@@ -64,7 +68,7 @@ func testAPIKeyDuplicateDigest(t *testing.T, s storage.Store) {
 	// Digests are unique across tenants, not only within one.
 	dup := newKey(mustUser(t, s, b.UID, "bob@example.com", 0))
 	dup.Digest = first.Digest
-	wantErr(t, "CreateAPIKey(same digest)", s.CreateAPIKey(ctx(t), dup), storage.ErrConflict)
+	wantErr(t, "CreateAPIKey(same digest)", s.CreateAPIKey(ctx(t), dup, 0), storage.ErrConflict)
 	_, err := s.APIKeyByUID(ctx(t), dup.UID)
 	wantErr(t, "APIKeyByUID of the refused key", err, storage.ErrNotFound)
 	g, err := s.KeyGrantByDigest(ctx(t), first.Digest)
@@ -80,7 +84,7 @@ func testAPIKeyDuplicateUID(t *testing.T, s storage.Store) {
 	first := mustKey(t, s, u)
 	dup := newKey(u)
 	dup.UID = first.UID
-	wantErr(t, "CreateAPIKey(same uid)", s.CreateAPIKey(ctx(t), dup), storage.ErrConflict)
+	wantErr(t, "CreateAPIKey(same uid)", s.CreateAPIKey(ctx(t), dup, 0), storage.ErrConflict)
 	_, err := s.KeyGrantByDigest(ctx(t), dup.Digest)
 	wantErr(t, "KeyGrantByDigest of the refused key", err, storage.ErrNotFound)
 }
@@ -92,12 +96,12 @@ func testAPIKeyUnknownOwner(t *testing.T, s storage.Store) {
 
 	orphan := newKey(u)
 	orphan.UserUID = "no-such-user"
-	wantErr(t, "CreateAPIKey(unknown user)", s.CreateAPIKey(ctx(t), orphan), storage.ErrNotFound)
+	wantErr(t, "CreateAPIKey(unknown user)", s.CreateAPIKey(ctx(t), orphan, 0), storage.ErrNotFound)
 
 	// A key must live in its user's tenant.
 	misfiled := newKey(u)
 	misfiled.TenantUID = b.UID
-	wantErr(t, "CreateAPIKey(user of another tenant)", s.CreateAPIKey(ctx(t), misfiled), storage.ErrNotFound)
+	wantErr(t, "CreateAPIKey(user of another tenant)", s.CreateAPIKey(ctx(t), misfiled, 0), storage.ErrNotFound)
 
 	for _, k := range []storage.APIKey{orphan, misfiled} {
 		_, err := s.APIKeyByUID(ctx(t), k.UID)
@@ -220,7 +224,7 @@ func testAPIKeyLastUsedRoundTrip(t *testing.T, s storage.Store) {
 	fresh := mustKey(t, s, u)
 	used := newKey(u)
 	used.LastUsedAt = t0.Add(time.Hour)
-	mustOK(t, "CreateAPIKey(used)", s.CreateAPIKey(ctx(t), used))
+	mustOK(t, "CreateAPIKey(used)", s.CreateAPIKey(ctx(t), used, 0))
 	mustKeyEverywhere(t, s, "never used", fresh)
 	mustKeyEverywhere(t, s, "used", used)
 }
@@ -232,7 +236,7 @@ func testAPIKeyUpdate(t *testing.T, s storage.Store) {
 	// not revoked afterwards, which would already set UpdatedAt to now.)
 	k := newKey(u)
 	k.Active, k.LastUsedAt = false, t0.Add(time.Hour)
-	mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k))
+	mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k, 0))
 	other := mustKey(t, s, u)
 
 	for _, c := range []struct {
@@ -274,7 +278,7 @@ func testAPIKeyDelete(t *testing.T, s storage.Store) {
 	mustOK(t, "UserByUID after DeleteAPIKey", err)
 	again := newKey(u)
 	again.Digest = k.Digest
-	mustOK(t, "CreateAPIKey(deleted key's digest)", s.CreateAPIKey(ctx(t), again))
+	mustOK(t, "CreateAPIKey(deleted key's digest)", s.CreateAPIKey(ctx(t), again, 0))
 }
 
 // testAPIKeyTouch: last use only moves forward, to the millisecond, several keys at once;
@@ -312,4 +316,64 @@ func testAPIKeyTouch(t *testing.T, s storage.Store) {
 	mustOK(t, "TouchAPIKeys(deleted key)", s.TouchAPIKeys(ctx(t), map[string]time.Time{b.UID: at(60), a.UID: at(61)}))
 	a.LastUsedAt = at(61)
 	mustKeyEverywhere(t, s, "a after touching with a deleted key", a)
+}
+
+// testAPIKeyLimitPerUser: a user holds at most maxPerUser keys (0: no limit); the limit is
+// per user, and deleting a key makes room again.
+func testAPIKeyLimitPerUser(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	alice := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	bob := mustUser(t, s, tn.UID, "bob@example.com", 0)
+	const limit = 3
+	var held []storage.APIKey
+	for range limit {
+		k := newKey(alice)
+		mustOK(t, "CreateAPIKey(under the limit)", s.CreateAPIKey(ctx(t), k, limit))
+		held = append(held, k)
+	}
+	over := newKey(alice)
+	wantErr(t, "CreateAPIKey(over the limit)", s.CreateAPIKey(ctx(t), over, limit), storage.ErrLimitReached)
+	_, err := s.APIKeyByUID(ctx(t), over.UID)
+	wantErr(t, "APIKeyByUID of the refused key", err, storage.ErrNotFound)
+
+	mustOK(t, "CreateAPIKey(another user)", s.CreateAPIKey(ctx(t), newKey(bob), limit))
+	mustOK(t, "CreateAPIKey(no limit)", s.CreateAPIKey(ctx(t), newKey(alice), 0))
+	wantErr(t, "CreateAPIKey(over a higher limit: every key held counts)", s.CreateAPIKey(ctx(t), newKey(alice), limit+1), storage.ErrLimitReached)
+	for _, k := range held[:2] {
+		mustOK(t, "DeleteAPIKey", s.DeleteAPIKey(ctx(t), k.UID))
+	}
+	mustOK(t, "CreateAPIKey(after deleting)", s.CreateAPIKey(ctx(t), newKey(alice), limit+1))
+	wantErr(t, "CreateAPIKey(unknown user, with a limit)", s.CreateAPIKey(ctx(t), newKey(storage.User{UID: "no-such-user", TenantUID: tn.UID}), limit), storage.ErrNotFound)
+}
+
+// testAPIKeyLimitPerUserConcurrent creates keys for one user from many goroutines at
+// once (as many nodes might): exactly the limit succeed.
+func testAPIKeyLimitPerUserConcurrent(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	const limit, racers = 5, 12
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateAPIKey(ctx(t), newKey(u), limit)
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i, err := range errs {
+		if err == nil {
+			created++
+			continue
+		}
+		wantErr(t, fmt.Sprintf("refused concurrent CreateAPIKey %d", i), err, storage.ErrLimitReached)
+	}
+	keys, _, err := s.ListAPIKeys(ctx(t), storage.APIKeyFilter{TenantUID: tn.UID, UserUID: u.UID}, storage.Page{Limit: 50})
+	mustOK(t, "ListAPIKeys", err)
+	if created != limit || len(keys) != limit {
+		t.Errorf("%d concurrent creates with a limit of %d: %d succeeded and %d keys exist, want %d",
+			racers, limit, created, len(keys), limit)
+	}
 }

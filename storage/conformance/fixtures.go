@@ -85,7 +85,7 @@ func mustUser(t *testing.T, s storage.Store, tenantUID, email string, age time.D
 func mustKey(t *testing.T, s storage.Store, u storage.User) storage.APIKey {
 	t.Helper()
 	k := newKey(u)
-	if err := s.CreateAPIKey(ctx(t), k); err != nil {
+	if err := s.CreateAPIKey(ctx(t), k, 0); err != nil {
 		t.Fatalf("CreateAPIKey for %s: %v", u.UID, err)
 	}
 	return k
@@ -162,7 +162,8 @@ func userUIDs(users []storage.User) []string {
 
 // newSession returns a live session of u, created age after t0.
 func newSession(u storage.User, age time.Duration) storage.Session {
-	return storage.Session{ID: newUID("session"), UserUID: u.UID, TenantUID: u.TenantUID, CreatedAt: t0.Add(age)}
+	id := newUID("session")
+	return storage.Session{ID: id, UserUID: u.UID, TenantUID: u.TenantUID, CreatedAt: t0.Add(age), TokenID: "jti-" + id}
 }
 
 func mustSession(t *testing.T, s storage.Store, u storage.User, age time.Duration) storage.Session {

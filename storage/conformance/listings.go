@@ -106,7 +106,7 @@ func mustKeysInPairs(t *testing.T, s storage.Store, u storage.User, n int) []sto
 		a.CreatedAt = t0.Add(time.Duration(n-i) * time.Second)
 		b.CreatedAt = a.CreatedAt
 		for _, k := range []storage.APIKey{b, a} {
-			mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k))
+			mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k, 0))
 			keys = append(keys, k)
 		}
 	}
@@ -186,7 +186,7 @@ func testListAPIKeysGrowing(t *testing.T, s storage.Store) {
 	other := mustUser(t, s, mustTenant(t, s, "other").UID, "bob@example.com", 0)
 
 	add := func(k storage.APIKey) storage.APIKey {
-		mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k))
+		mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k, 0))
 		return k
 	}
 	var early storage.APIKey
@@ -227,8 +227,8 @@ func testListAPIKeysOfUser(t *testing.T, s storage.Store) {
 		a, b := newKey(alice), newKey(bob)
 		a.CreatedAt = t0.Add(time.Duration(i) * time.Second)
 		b.CreatedAt = a.CreatedAt
-		mustOK(t, "CreateAPIKey(alice)", s.CreateAPIKey(ctx(t), a))
-		mustOK(t, "CreateAPIKey(bob)", s.CreateAPIKey(ctx(t), b))
+		mustOK(t, "CreateAPIKey(alice)", s.CreateAPIKey(ctx(t), a, 0))
+		mustOK(t, "CreateAPIKey(bob)", s.CreateAPIKey(ctx(t), b, 0))
 		aliceKeys, all = append(aliceKeys, a), append(all, a, b)
 	}
 	stranger := mustUser(t, s, mustTenant(t, s, "other").UID, "carol@example.com", 0)

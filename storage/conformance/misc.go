@@ -55,7 +55,7 @@ func concurrentWrite(t *testing.T, s storage.Store, tn storage.Tenant, email str
 		return fmt.Errorf("CreateUser(%s): %w", email, err)
 	}
 	k := newKey(u)
-	if err := s.CreateAPIKey(ctx(t), k); err != nil {
+	if err := s.CreateAPIKey(ctx(t), k, 0); err != nil {
 		return fmt.Errorf("CreateAPIKey(%s): %w", email, err)
 	}
 	if err := s.SetAPIKeyActive(ctx(t), k.UID, false); err != nil {

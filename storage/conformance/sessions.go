@@ -19,6 +19,8 @@ var sessionTests = []suiteTest{
 	{"Session/RevokeConcurrent", testSessionRevokeConcurrent},
 	{"Session/RevokedSince", testSessionRevokedSince},
 	{"Session/Prune", testSessionPrune},
+	{"Session/RotateToken", testSessionRotateToken},
+	{"Session/RotateTokenConcurrent", testSessionRotateTokenConcurrent},
 }
 
 func mustSessionByID(t *testing.T, s storage.Store, id string) storage.Session {
@@ -212,5 +214,56 @@ func testSessionPrune(t *testing.T, s storage.Store) {
 	n, err = s.PruneSessions(ctx(t), t0.Add(2*time.Minute))
 	if err != nil || n != 0 {
 		t.Errorf("PruneSessions again = %d, %v; want 0", n, err)
+	}
+}
+
+// testSessionRotateToken: only the newest token of a live session moves on, once.
+func testSessionRotateToken(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	sess := mustSession(t, s, u, 0)
+
+	mustOK(t, "RotateSessionToken(newest)", s.RotateSessionToken(ctx(t), sess.ID, sess.TokenID, "jti-2"))
+	want := sess
+	want.TokenID = "jti-2"
+	sameRecord(t, "SessionByID after RotateSessionToken", mustSessionByID(t, s, sess.ID), want)
+	wantErr(t, "RotateSessionToken(already refreshed)",
+		s.RotateSessionToken(ctx(t), sess.ID, sess.TokenID, "jti-3"), storage.ErrConflict)
+	sameRecord(t, "SessionByID after a refused rotation", mustSessionByID(t, s, sess.ID), want)
+	mustOK(t, "RotateSessionToken(the new newest)", s.RotateSessionToken(ctx(t), sess.ID, "jti-2", "jti-3"))
+
+	mustOK(t, "RevokeSession", s.RevokeSession(ctx(t), sess.ID, t0.Add(time.Hour)))
+	wantErr(t, "RotateSessionToken(revoked session)",
+		s.RotateSessionToken(ctx(t), sess.ID, "jti-3", "jti-4"), storage.ErrConflict)
+	wantErr(t, "RotateSessionToken(unknown session)",
+		s.RotateSessionToken(ctx(t), "no-such-session", "a", "b"), storage.ErrNotFound)
+}
+
+// testSessionRotateTokenConcurrent refreshes one token from several goroutines at once
+// (as two holders of a stolen token might, on two nodes): exactly one wins.
+func testSessionRotateTokenConcurrent(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	sess := mustSession(t, s, mustUser(t, s, tn.UID, "alice@example.com", 0), 0)
+	const racers = 6
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.RotateSessionToken(ctx(t), sess.ID, sess.TokenID, fmt.Sprintf("jti-racer-%d", i))
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		wantErr(t, fmt.Sprintf("losing RotateSessionToken %d", i), err, storage.ErrConflict)
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent refreshes of one token succeeded, want exactly 1", won, racers)
 	}
 }

@@ -106,7 +106,7 @@ func TestConflictMessages(t *testing.T) {
 		{s.CreateTenant(ctx, storage.Tenant{UID: "other", Name: "alice"}), `tenant name "alice" taken`},
 		{s.CreateTenant(ctx, storage.Tenant{UID: "t-alice", Name: "other"}), `tenant uid "t-alice" taken`},
 		{s.CreateUser(ctx, storage.User{UID: "x", TenantUID: "t-alice", Email: "ALICE@example.com"}), `email "alice@example.com" in tenant "t-alice" taken`},
-		{s.CreateAPIKey(ctx, storage.APIKey{UID: "k2", TenantUID: "t-alice", UserUID: "u-alice", Digest: k.Digest}), "api key digest taken"},
+		{s.CreateAPIKey(ctx, storage.APIKey{UID: "k2", TenantUID: "t-alice", UserUID: "u-alice", Digest: k.Digest}, 0), "api key digest taken"},
 	} {
 		if !errors.Is(c.err, storage.ErrConflict) || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("error %v: want ErrConflict saying %q", c.err, c.want)

@@ -36,7 +36,7 @@ func seed(ctx context.Context, s storage.Store, name string) (storage.APIKey, er
 	if err := s.CreateUser(ctx, u); err != nil {
 		return k, err
 	}
-	return k, s.CreateAPIKey(ctx, k)
+	return k, s.CreateAPIKey(ctx, k, 0)
 }
 
 func mustSeed(t *testing.T, s storage.Store, name string) storage.APIKey {

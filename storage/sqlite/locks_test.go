@@ -72,7 +72,7 @@ func TestChangesTakeLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := storage.APIKey{UID: "k1", TenantUID: "t1", UserUID: "u1", Digest: []byte{1}, Active: true}
-	if err := st.CreateAPIKey(ctx, k); err != nil {
+	if err := st.CreateAPIKey(ctx, k, 0); err != nil {
 		t.Fatal(err)
 	}
 	d.names = nil
@@ -162,7 +162,7 @@ func lockedStoreWithUser(t *testing.T) (*sqlstore.Store, *lockingDialect) {
 	}
 	for _, uid := range []string{"k1", "k2"} {
 		k := storage.APIKey{UID: uid, TenantUID: "t1", UserUID: "u1", Digest: []byte(uid), Active: true}
-		if err := st.CreateAPIKey(ctx, k); err != nil {
+		if err := st.CreateAPIKey(ctx, k, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -47,7 +47,7 @@ func TestManagementChanges(t *testing.T) {
 	k := mustSeed(t, s, "alice")
 	k2 := k
 	k2.UID, k2.Digest = "k-alice-2", digestOf("alice-2")
-	if err := s.CreateAPIKey(ctx, k2); err != nil {
+	if err := s.CreateAPIKey(ctx, k2, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, sess := range []storage.Session{

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -139,8 +140,8 @@ func TestUpgradeFrom0001(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
 	}
 	if _, err := s.UserByUID(ctx, "u1"); err != nil {
 		t.Fatalf("user made before the upgrade: %v", err)
@@ -197,8 +198,8 @@ func TestUpgradeFrom0002(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
 	}
 	k, err := s.APIKeyByUID(ctx, "k1")
 	if err != nil || !k.LastUsedAt.IsZero() || k.CreatedAt.UnixMilli() != 2000 {
@@ -220,6 +221,14 @@ func TestUpgradeFrom0002(t *testing.T) {
 	}
 	if err := s.AppendAudit(ctx, storage.AuditEvent{ID: "e1", TenantUID: "t1", At: at}); err != nil {
 		t.Fatalf("AppendAudit after the upgrade: %v", err)
+	}
+	// A session from before 0004 records no newest token: its first refresh, from any of
+	// its tokens, is allowed and makes that one count.
+	if err := s.RotateSessionToken(ctx, "s1", "j-old", "j-new"); err != nil {
+		t.Errorf("first RotateSessionToken of a session made before 0004: %v", err)
+	}
+	if err := s.RotateSessionToken(ctx, "s1", "j-old", "j-other"); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("second refresh of the same token = %v, want ErrConflict", err)
 	}
 	if n, err := s.PruneSessions(ctx, time.UnixMilli(3001)); err != nil || n != 1 {
 		t.Errorf("PruneSessions after the upgrade = %d, %v; want 1", n, err)

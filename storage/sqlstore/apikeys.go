@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -19,18 +20,49 @@ var (
 )
 
 // CreateAPIKey inserts k. ErrConflict when its uid or digest is taken; ErrNotFound when
-// its user does not exist in its tenant.
-func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
-	_, err := s.exec(ctx, s.db, insertAPIKeyStmt,
-		k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
-		millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt))
-	if err == nil {
+// its user does not exist in its tenant; ErrLimitReached when maxPerUser > 0 and the user
+// holds that many keys already. The count runs in the insert's transaction with the
+// user's row locked (SQLite's single writer needs no lock), so two creates cannot both
+// pass the limit.
+func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey, maxPerUser int) error {
+	const op = "create api key"
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if maxPerUser > 0 {
+			if err := s.checkKeyLimit(ctx, tx, k.UserUID, maxPerUser); err != nil {
+				return err
+			}
+		}
+		_, err := s.exec(ctx, tx, insertAPIKeyStmt,
+			k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
+			millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt))
+		return err
+	})
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, storage.ErrLimitReached), errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	return s.writeError(ctx, "create api key", err, fmt.Sprintf("user %q in tenant %q", k.UserUID, k.TenantUID),
+	return s.writeError(ctx, op, err, fmt.Sprintf("user %q in tenant %q", k.UserUID, k.TenantUID),
 		uniqueRule{"api key digest", "SELECT 1 FROM api_keys WHERE digest = ?", []any{k.Digest}},
 		uniqueRule{fmt.Sprintf("api key uid %q", k.UID), "SELECT 1 FROM api_keys WHERE uid = ?", []any{k.UID}},
 	)
+}
+
+// checkKeyLimit returns ErrLimitReached when the user holds max keys or more, after
+// locking the user's row so that the count holds until the transaction ends.
+func (s *Store) checkKeyLimit(ctx context.Context, tx *sql.Tx, userUID string, max int) error {
+	if err := s.lockUser(ctx, tx, userUID, fmt.Sprintf("user %q", userUID)); err != nil {
+		return err
+	}
+	var n int
+	if err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM api_keys WHERE user_uid = ?", userUID).Scan(&n); err != nil {
+		return fmt.Errorf("count keys of user %q: %w", userUID, err)
+	}
+	if n >= max {
+		return fmt.Errorf("user %q holds %d api keys, the limit: %w", userUID, n, storage.ErrLimitReached)
+	}
+	return nil
 }
 
 // APIKeyByUID returns the key with that uid.

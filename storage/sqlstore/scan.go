@@ -131,7 +131,7 @@ func (r *signingKeyRow) signingKey() storage.SigningKey {
 	return r.k
 }
 
-var sessionColumns = []string{"id", "user_uid", "tenant_uid", "created_at", "revoked_at"}
+var sessionColumns = []string{"id", "user_uid", "tenant_uid", "created_at", "revoked_at", "token_id"}
 
 type sessionRow struct {
 	s                storage.Session
@@ -139,7 +139,7 @@ type sessionRow struct {
 }
 
 func (r *sessionRow) dest() []any {
-	return []any{&r.s.ID, &r.s.UserUID, &r.s.TenantUID, &r.created, &r.revoked}
+	return []any{&r.s.ID, &r.s.UserUID, &r.s.TenantUID, &r.created, &r.revoked, &r.s.TokenID}
 }
 
 func (r *sessionRow) session() storage.Session {

@@ -12,7 +12,7 @@ import (
 
 var (
 	selectSession     = "SELECT " + columns("", sessionColumns...) + " FROM sessions"
-	insertSessionStmt = "INSERT INTO sessions (" + columns("", sessionColumns...) + ") VALUES (?, ?, ?, ?, ?)"
+	insertSessionStmt = "INSERT INTO sessions (" + columns("", sessionColumns...) + ") VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 // errZeroRevokeTime refuses RevokeSession at the zero time, which is stored as 0, the
@@ -24,7 +24,7 @@ var errZeroRevokeTime = errors.New("zero revocation time")
 // (no change is recorded: nothing can have cached it yet).
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	_, err := s.exec(ctx, s.db, insertSessionStmt,
-		sess.ID, sess.UserUID, sess.TenantUID, millis(sess.CreatedAt), millis(sess.RevokedAt))
+		sess.ID, sess.UserUID, sess.TenantUID, millis(sess.CreatedAt), millis(sess.RevokedAt), sess.TokenID)
 	if err == nil {
 		return nil
 	}
@@ -40,6 +40,29 @@ func (s *Store) SessionByID(ctx context.Context, id string) (storage.Session, er
 		return storage.Session{}, notFound(err, fmt.Sprintf("session %q", id))
 	}
 	return r.session(), nil
+}
+
+// RotateSessionToken moves a live session's newest token from from to to, in one
+// conditional UPDATE, so of two refreshes of the same token exactly one succeeds.
+// ErrConflict when from is not the newest token or the session is revoked; ErrNotFound
+// when there is no such session. It records no change: the old token stays valid until
+// it expires, so no cache needs to drop anything.
+func (s *Store) RotateSessionToken(ctx context.Context, id, from, to string) error {
+	what := fmt.Sprintf("rotate token of session %q", id)
+	res, err := s.exec(ctx, s.db,
+		"UPDATE sessions SET token_id = ? WHERE id = ? AND revoked_at = 0 AND (token_id = ? OR token_id = '')",
+		to, id, from)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := mustAffect(res, what); err == nil || !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	var one int
+	if err := s.queryRow(ctx, s.db, "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one); err != nil {
+		return notFound(err, what)
+	}
+	return fmt.Errorf("%s: not its newest token, or revoked: %w", what, storage.ErrConflict)
 }
 
 // RevokeSession sets the session's revoked_at to at and records a ChangeSession in the
