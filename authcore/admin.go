@@ -2,6 +2,7 @@ package authcore
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -17,7 +18,11 @@ type Admin struct {
 	Auth           *Authenticator   // optional: the running gateway's cache
 	Now            func() time.Time // default time.Now
 	MaxKeyLifetime time.Duration    // default DefaultMaxKeyLifetime
+	MaxKeysPerUser int              // 0: no limit
 }
+
+// DefaultMaxKeysPerUser is how many API keys a user may hold, as in Palette.
+const DefaultMaxKeysPerUser = 20
 
 func (ad *Admin) now() time.Time {
 	if ad.Now != nil {
@@ -203,7 +208,10 @@ func (ad *Admin) CreateAPIKey(ctx context.Context, nk NewAPIKey) (CreatedAPIKey,
 		Name: nk.Name, Description: nk.Description, Digest: digest[:], Hint: hint,
 		ExpiresAt: expires, Active: true, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := ad.Store.CreateAPIKey(ctx, rec, 0); err != nil {
+	if err := ad.Store.CreateAPIKey(ctx, rec, ad.MaxKeysPerUser); err != nil {
+		if errors.Is(err, storage.ErrLimitReached) {
+			return CreatedAPIKey{}, keyLimitReached(nk.User, ad.MaxKeysPerUser)
+		}
 		return CreatedAPIKey{}, storeError(err, "api key")
 	}
 	return CreatedAPIKey{Key: key, Record: rec}, nil

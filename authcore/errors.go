@@ -46,9 +46,12 @@ var (
 	ErrCredentialInvalid   = &Error{Status: http.StatusUnauthorized, Code: "CredentialInvalid", Message: "the credential is not valid"}
 	ErrCredentialExpired   = &Error{Status: http.StatusUnauthorized, Code: "CredentialExpired", Message: "the credential has expired"}
 	ErrCredentialRevoked   = &Error{Status: http.StatusUnauthorized, Code: "CredentialRevoked", Message: "the credential has been revoked"}
-	ErrUserDisabled        = &Error{Status: http.StatusUnauthorized, Code: "UserDisabled", Message: "the user owning this credential is disabled"}
-	ErrProjectForbidden    = &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "the user is not a member of the project named by ProjectUid"}
-	ErrStoreUnavailable    = &Error{Status: http.StatusServiceUnavailable, Code: "StoreUnavailable", Message: "the credential store cannot be reached; try again shortly"}
+	// ErrTokenAlreadyRefreshed: a token was refreshed a second time. Its session is
+	// ended, since two parties hold it.
+	ErrTokenAlreadyRefreshed = &Error{Status: http.StatusUnauthorized, Code: "TokenAlreadyRefreshed", Message: "the token was refreshed already; refreshing it again ended its session, so log in again"}
+	ErrUserDisabled          = &Error{Status: http.StatusUnauthorized, Code: "UserDisabled", Message: "the user owning this credential is disabled"}
+	ErrProjectForbidden      = &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "the user is not a member of the project named by ProjectUid"}
+	ErrStoreUnavailable      = &Error{Status: http.StatusServiceUnavailable, Code: "StoreUnavailable", Message: "the credential store cannot be reached; try again shortly"}
 )
 
 // ErrLoginFailed is the one answer to a wrong email, password or organisation, so that

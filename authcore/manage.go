@@ -18,6 +18,7 @@ type Manager struct {
 	Auth           *Authenticator
 	Now            func() time.Time // default time.Now
 	MaxKeyLifetime time.Duration    // default DefaultMaxKeyLifetime
+	MaxKeysPerUser int              // 0: no limit
 	// OnAudit, when set, is told of every recorded event (for the operator's log).
 	OnAudit func(storage.AuditEvent)
 }
@@ -39,7 +40,7 @@ func (m *Manager) now() time.Time {
 }
 
 func (m *Manager) admin() *Admin {
-	return &Admin{Store: m.Store, Auth: m.Auth, Now: m.Now, MaxKeyLifetime: m.MaxKeyLifetime}
+	return &Admin{Store: m.Store, Auth: m.Auth, Now: m.Now, MaxKeyLifetime: m.MaxKeyLifetime, MaxKeysPerUser: m.MaxKeysPerUser}
 }
 
 // page checks a listing request.

@@ -45,6 +45,7 @@ type tokenEntry struct {
 	userUID   string
 	tenantUID string
 	sessionID string
+	tokenID   string // the jti: only a session's newest token may be refreshed
 	role      storage.Role // as claimed at issue; "" if not claimed
 	email     string
 	expiresAt time.Time
@@ -63,29 +64,38 @@ type Issued struct {
 
 // AuthenticateToken resolves an Authorization token (without any "Bearer " prefix).
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
+	e, now, err := a.verifiedToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return a.tokenPrincipal(ctx, e, now)
+}
+
+// verifiedToken returns the token's verified claims, from the cache or by checking its
+// signature, and the time it was looked up at.
+func (a *Authenticator) verifiedToken(ctx context.Context, token string) (*tokenEntry, time.Time, error) {
 	if token == "" {
-		return nil, ErrCredentialMissing
+		return nil, time.Time{}, ErrCredentialMissing
 	}
 	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
-		return nil, ErrCredentialMalformed
+		return nil, time.Time{}, ErrCredentialMalformed
 	}
 	digest := tokenDigest(token)
 	slot := digestSlot(digest)
 	now := a.now() // the one clock read of a cached token: freshness, expiry, the user
-	e, ok := a.tokens.get(slot, now.UnixNano())
-	if ok && e.matches(digest) {
+	if e, ok := a.tokens.get(slot, now.UnixNano()); ok && e.matches(digest) {
 		a.obs.CacheResult("hit")
-	} else {
-		a.obs.CacheResult("miss")
-		since := a.tokens.gen.Load()
-		claims, err := a.parseToken(ctx, token, true)
-		if err != nil {
-			return nil, err
-		}
-		e = newTokenEntry(digest, claims)
-		a.tokens.set(slot, e, e.expiresAt.Sub(now), since, now.UnixNano())
+		return e, now, nil
 	}
-	return a.tokenPrincipal(ctx, e, now)
+	a.obs.CacheResult("miss")
+	since := a.tokens.gen.Load()
+	claims, err := a.parseToken(ctx, token, true)
+	if err != nil {
+		return nil, now, err
+	}
+	e := newTokenEntry(digest, claims)
+	a.tokens.set(slot, e, e.expiresAt.Sub(now), since, now.UnixNano())
+	return e, now, nil
 }
 
 func (e *tokenEntry) matches(d Digest) bool { return e.digest == d }
@@ -93,7 +103,7 @@ func (e *tokenEntry) matches(d Digest) bool { return e.digest == d }
 func newTokenEntry(d Digest, c *tokenClaims) *tokenEntry {
 	return &tokenEntry{
 		digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID,
-		role: c.Role, email: c.Email, expiresAt: c.ExpiresAt.Time,
+		tokenID: c.ID, role: c.Role, email: c.Email, expiresAt: c.ExpiresAt.Time,
 	}
 }
 
@@ -186,7 +196,8 @@ func (a *Authenticator) parseToken(ctx context.Context, token string, checkExpir
 	return claims, nil
 }
 
-// issue signs a token for a session, valid for the token lifetime from now.
+// issue signs a token for a session, valid for the token lifetime from now, with the
+// session's newest token id as its jti.
 func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 	now := a.now()
 	// JWT times are whole seconds: round up, so a token never lives less than token_ttl.
@@ -198,7 +209,7 @@ func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 		Role:      p.Role,
 		Email:     p.Email,
 		RegisteredClaims: jwt.RegisteredClaims{
-			ID:        NewUID(),
+			ID:        s.TokenID,
 			Issuer:    tokenIssuer,
 			Subject:   s.UserUID,
 			IssuedAt:  jwt.NewNumericDate(now),
@@ -216,7 +227,10 @@ func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 
 // startSession records a new login for p and issues its first token.
 func (a *Authenticator) startSession(ctx context.Context, p *Principal) (Issued, error) {
-	s := storage.Session{ID: NewUID(), UserUID: p.UserUID, TenantUID: p.TenantUID, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+	s := storage.Session{
+		ID: NewUID(), UserUID: p.UserUID, TenantUID: p.TenantUID,
+		CreatedAt: a.now().UTC().Truncate(time.Millisecond), TokenID: NewUID(),
+	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return Issued{}, storeError(err, "user")
 	}
@@ -224,28 +238,64 @@ func (a *Authenticator) startSession(ctx context.Context, p *Principal) (Issued,
 }
 
 // Refresh issues a new token, with a fresh lifetime, in the session of a valid token.
-// It asks the store, not the cache, whether the session is still live.
-func (a *Authenticator) Refresh(ctx context.Context, token string) (Issued, error) {
-	p, err := a.AuthenticateToken(ctx, token)
+// It asks the store, not the cache, whether the session is still live. Only the
+// session's newest token may be refreshed, once: refreshing an older one means two
+// parties hold the session's tokens (OAuth 2.1's refresh token reuse), so it ends the
+// session and answers ErrTokenAlreadyRefreshed. A refreshed token itself keeps working
+// until it expires, for requests already in flight.
+func (a *Authenticator) Refresh(ctx context.Context, token, clientIP string) (Issued, error) {
+	e, now, err := a.verifiedToken(ctx, token)
 	if err != nil {
 		return Issued{}, err
 	}
-	s, err := a.store.SessionByID(ctx, p.SessionID)
-	switch {
-	case isNotFound(err): // pruned, or its user deleted
-		return Issued{}, ErrCredentialRevoked
-	case err != nil:
-		return Issued{}, unavailable(err)
-	case !s.RevokedAt.IsZero():
-		return Issued{}, ErrCredentialRevoked
-	case a.now().Sub(s.CreatedAt) >= MaxSessionAge:
-		return Issued{}, ErrCredentialExpired // log in again
+	p, err := a.tokenPrincipal(ctx, e, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	s, err := a.liveSession(ctx, p.SessionID)
+	if err != nil {
+		return Issued{}, err
+	}
+	s.TokenID = NewUID()
+	if err := a.store.RotateSessionToken(ctx, s.ID, e.tokenID, s.TokenID); err != nil {
+		return Issued{}, a.refreshRefused(ctx, p, clientIP, err)
 	}
 	issued, err := a.issue(s, *p)
 	if err == nil {
 		a.obs.TokenIssued("refresh")
 	}
 	return issued, err
+}
+
+// liveSession loads a session that may still issue tokens.
+func (a *Authenticator) liveSession(ctx context.Context, id string) (storage.Session, error) {
+	s, err := a.store.SessionByID(ctx, id)
+	switch {
+	case isNotFound(err): // pruned, or its user deleted
+		return s, ErrCredentialRevoked
+	case err != nil:
+		return s, unavailable(err)
+	case !s.RevokedAt.IsZero():
+		return s, ErrCredentialRevoked
+	case a.now().Sub(s.CreatedAt) >= MaxSessionAge:
+		return s, ErrCredentialExpired // log in again
+	}
+	return s, nil
+}
+
+// refreshRefused answers a refresh whose token rotation the store refused with err. A
+// conflict with the session still live is reuse: the session ends.
+func (a *Authenticator) refreshRefused(ctx context.Context, p *Principal, clientIP string, err error) error {
+	if !errors.Is(err, storage.ErrConflict) {
+		return storeError(err, "session")
+	}
+	if _, err := a.liveSession(ctx, p.SessionID); err != nil {
+		return err // revoked meanwhile: not reuse
+	}
+	if err := a.revokeSession(ctx, p, clientIP, p.SessionID, "token refreshed twice"); err != nil {
+		return err
+	}
+	return ErrTokenAlreadyRefreshed
 }
 
 // RevokeTokens ends the sessions of tokens, expired or not. Users may revoke their own
@@ -256,7 +306,7 @@ func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, cli
 		if caller.SessionID == "" {
 			return badRequest("no tokens to revoke")
 		}
-		return a.revokeSession(ctx, caller, clientIP, caller.SessionID)
+		return a.revokeSession(ctx, caller, clientIP, caller.SessionID, "")
 	}
 	var sessions []string
 	for i, t := range tokens {
@@ -271,19 +321,19 @@ func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, cli
 		sessions = append(sessions, c.SessionID)
 	}
 	for _, s := range sessions {
-		if err := a.revokeSession(ctx, caller, clientIP, s); err != nil {
+		if err := a.revokeSession(ctx, caller, clientIP, s, ""); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *Authenticator) revokeSession(ctx context.Context, caller *Principal, clientIP, id string) error {
+func (a *Authenticator) revokeSession(ctx context.Context, caller *Principal, clientIP, id, reason string) error {
 	if err := a.store.RevokeSession(ctx, id, a.now().UTC()); err != nil {
 		return storeError(err, "session")
 	}
 	a.revoked.add(id, a.now(), a.revocationMemory())
-	a.record(ctx, caller.TenantUID, caller.UserUID, caller.Email, "session.revoke", "session", id, clientIP, "")
+	a.record(ctx, caller.TenantUID, caller.UserUID, caller.Email, "session.revoke", "session", id, clientIP, reason)
 	return nil
 }
 

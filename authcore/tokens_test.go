@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,7 +114,7 @@ func TestTokenExpiresAfterItsLifetime(t *testing.T) {
 	}
 	f.clock.Advance(time.Second)
 	wantCode(t, errOf(f.auth.AuthenticateToken(context.Background(), issued.Token)), "CredentialExpired")
-	_, err := f.auth.Refresh(context.Background(), issued.Token)
+	_, err := f.auth.Refresh(context.Background(), issued.Token, "192.0.2.9")
 	wantCode(t, err, "CredentialExpired")
 }
 
@@ -159,7 +160,7 @@ func TestRefreshKeepsTheSessionAndRevocationEndsIt(t *testing.T) {
 	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
 	first := f.login(t, "ann@acme.test", "pw-ann-123")
 	f.clock.Advance(10 * time.Minute)
-	second, err := f.auth.Refresh(ctx, first.Token)
+	second, err := f.auth.Refresh(ctx, first.Token, "192.0.2.9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestRefreshKeepsTheSessionAndRevocationEndsIt(t *testing.T) {
 	}
 	// Revoking one token ends its session, so the refreshed token stops too.
 	wantCode(t, errOf(f.auth.AuthenticateToken(ctx, second.Token)), "CredentialRevoked")
-	_, err = f.auth.Refresh(ctx, second.Token)
+	_, err = f.auth.Refresh(ctx, second.Token, "192.0.2.9")
 	wantCode(t, err, "CredentialRevoked")
 }
 
@@ -272,5 +273,84 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 3s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestATokenIsRefreshableOnce: each refresh moves the session to its new token; a second
+// refresh of the same token is reuse (two parties hold it), which ends the session.
+func TestATokenIsRefreshableOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
+	first := f.login(t, "ann@acme.test", "pw-ann-123")
+	second, err := f.auth.Refresh(ctx, first.Token, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := f.auth.Refresh(ctx, second.Token, "192.0.2.9")
+	if err != nil {
+		t.Fatalf("refreshing the refreshed token: %v", err)
+	}
+	// A refreshed token still authenticates until it expires: requests in flight.
+	if _, err := f.auth.AuthenticateToken(ctx, first.Token); err != nil {
+		t.Fatalf("refreshed token refused before its expiry: %v", err)
+	}
+
+	_, err = f.auth.Refresh(ctx, first.Token, "198.51.100.7")
+	wantCode(t, err, "TokenAlreadyRefreshed")
+	for name, tok := range map[string]string{"reused": first.Token, "intermediate": second.Token, "newest": third.Token} {
+		wantCode(t, errOf(f.auth.AuthenticateToken(ctx, tok)), "CredentialRevoked")
+		if _, err := f.auth.Refresh(ctx, tok, "192.0.2.9"); err == nil {
+			t.Errorf("%s token refreshed after reuse ended its session", name)
+		}
+	}
+	events, _, err := f.store.ListAudit(ctx, f.user.TenantUID, storage.Page{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Action == "session.revoke" && e.TargetUID == first.Principal.SessionID {
+			if e.Detail != "token refreshed twice" || e.SourceIP != "198.51.100.7" {
+				t.Errorf("reuse audit row = %+v, want detail %q from 198.51.100.7", e, "token refreshed twice")
+			}
+			return
+		}
+	}
+	t.Errorf("no session.revoke audit row for the reused session in %+v", events)
+}
+
+// TestConcurrentRefreshesOfOneTokenEndTheSession: of two refreshes racing with one token
+// (a thief and its owner), one gets a token and the other ends the session, so neither
+// keeps it.
+func TestConcurrentRefreshesOfOneTokenEndTheSession(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
+	first := f.login(t, "ann@acme.test", "pw-ann-123")
+	const racers = 4
+	results := make([]Issued, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = f.auth.Refresh(ctx, first.Token, "192.0.2.9")
+		}()
+	}
+	wg.Wait()
+	reused := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wantCode(t, errOf(f.auth.AuthenticateToken(ctx, results[i].Token)), "CredentialRevoked")
+		case AsError(err).Code == "TokenAlreadyRefreshed":
+			reused++
+		default:
+			wantCode(t, err, "CredentialRevoked") // the session ended while it ran
+		}
+	}
+	if reused == 0 {
+		t.Errorf("no refresh of %d saw the reuse: %v", racers, errs)
 	}
 }

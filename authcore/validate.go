@@ -29,6 +29,12 @@ func conflict(format string, args ...any) *Error {
 	return &Error{Status: http.StatusConflict, Code: "Conflict", Message: fmt.Sprintf(format, args...)}
 }
 
+// keyLimitReached answers a key create for a user who holds the most keys allowed.
+func keyLimitReached(u storage.User, limit int) *Error {
+	return &Error{Status: http.StatusConflict, Code: "ApiKeyLimitReached",
+		Message: fmt.Sprintf("user %s already holds %d API keys, the most allowed; delete one to create another", u.Email, limit)}
+}
+
 // storeError turns a store error into a client-facing one: not found and conflict are
 // reported with what, anything else means the store is unavailable.
 func storeError(err error, what string) error {

@@ -59,6 +59,10 @@ type App struct {
 	// Default: 365 days (8760h).
 	MaxKeyLifetime caddy.Duration `json:"max_key_lifetime,omitempty"`
 
+	// MaxKeysPerUser is how many API keys one user may hold; creating one more answers
+	// 409 ApiKeyLimitReached. 0 means no limit. Default: 20 (Palette's limit).
+	MaxKeysPerUser *int `json:"max_keys_per_user,omitempty"`
+
 	// LoginFailureLimit blocks an account for the rest of FailureWindow after this many
 	// failed logins; the login endpoint then answers 429. Default: 5.
 	LoginFailureLimit int `json:"login_failure_limit,omitempty"`
@@ -118,9 +122,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.backend = backend
-	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%s|%d|%d|%s|%s", backend.StoreKey(), a.CacheMaxEntries,
+	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%s|%d|%d|%s|%s|%d", backend.StoreKey(), a.CacheMaxEntries,
 		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL), time.Duration(a.StaleIfError), time.Duration(a.TokenTTL),
-		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow), time.Duration(a.MaxKeyLifetime))
+		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow), time.Duration(a.MaxKeyLifetime), a.keysPerUser())
 	val, _, err := statePool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		return newSharedState(a, a.logger)
 	})
@@ -156,10 +160,20 @@ func (a *App) Validate() error {
 		return errors.New("keygate: durations must not be negative (only stale_if_error, where it means off)")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:
 		return errors.New("keygate: failure limits must not be negative")
+	case a.keysPerUser() < 0:
+		return errors.New("keygate: max_keys_per_user must not be negative (0 means no limit)")
 	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":
 		return errors.New("keygate: bootstrap_admin needs an email")
 	}
 	return nil
+}
+
+// keysPerUser is MaxKeysPerUser with its default applied; 0 means no limit.
+func (a *App) keysPerUser() int {
+	if a.MaxKeysPerUser == nil {
+		return authcore.DefaultMaxKeysPerUser
+	}
+	return *a.MaxKeysPerUser
 }
 
 // Start implements caddy.App. The shared state is already running.

@@ -28,6 +28,7 @@ func init() {
 //		negative_cache_ttl <duration>
 //		stale_if_error <duration>|off
 //		max_key_lifetime <duration>
+//		max_keys_per_user <n>|0
 //		token_ttl <duration>
 //		login_failure_limit <n>
 //		client_failure_limit <n>
@@ -72,6 +73,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseDurationOrOff(d, &a.StaleIfError)
 		case "max_key_lifetime":
 			err = parseDuration(d, &a.MaxKeyLifetime)
+		case "max_keys_per_user":
+			err = parseKeyLimit(d, &a.MaxKeysPerUser)
 		case "token_ttl":
 			err = parseDuration(d, &a.TokenTTL)
 		case "login_failure_limit":
@@ -83,7 +86,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "bootstrap_admin":
 			err = a.parseBootstrapAdmin(d)
 		default:
-			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, stale_if_error, max_key_lifetime, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
+			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, stale_if_error, max_key_lifetime, max_keys_per_user, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
 		}
 		if err != nil {
 			return err
@@ -139,6 +142,20 @@ func parsePositiveInt[T int | int64](d *caddyfile.Dispenser, dst *T) error {
 		return d.Errf("%s must be a positive whole number, not %q", option, s)
 	}
 	*dst = T(n)
+	return nil
+}
+
+// parseKeyLimit reads max_keys_per_user: a whole number, 0 for no limit.
+func parseKeyLimit(d *caddyfile.Dispenser, dst **int) error {
+	var s string
+	if !d.Args(&s) || d.NextArg() {
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return d.Errf("max_keys_per_user must be a whole number, 0 for no limit, not %q", s)
+	}
+	*dst = &n
 	return nil
 }
 

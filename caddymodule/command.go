@@ -64,7 +64,7 @@ func (c *cli) run(fn func(ctx context.Context, ad *authcore.Admin) (result, erro
 		return err
 	}
 	defer store.Close()
-	res, err := fn(ctx, &authcore.Admin{Store: store, MaxKeyLifetime: time.Duration(app.MaxKeyLifetime)})
+	res, err := fn(ctx, &authcore.Admin{Store: store, MaxKeyLifetime: time.Duration(app.MaxKeyLifetime), MaxKeysPerUser: app.keysPerUser()})
 	if err != nil {
 		return cliError(err)
 	}

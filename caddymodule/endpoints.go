@@ -92,7 +92,7 @@ func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, token str
 	if err := h.auth.CheckClient(ip); err != nil {
 		return h.reject(w, r, err)
 	}
-	issued, err := h.auth.Refresh(r.Context(), token)
+	issued, err := h.auth.Refresh(r.Context(), token, ip)
 	if err != nil {
 		h.auth.ClientRejected(ip, err)
 		return h.reject(w, r, err)
@@ -122,7 +122,7 @@ func (h *Handler) serveCookieRefresh(w http.ResponseWriter, r *http.Request, _ s
 	case r.Header.Get(csrfHeader) == "":
 		return h.reject(w, r, errCSRF)
 	}
-	issued, err := h.auth.Refresh(r.Context(), c.Value)
+	issued, err := h.auth.Refresh(r.Context(), c.Value, ip)
 	if err != nil {
 		h.auth.ClientRejected(ip, err)
 		return h.reject(w, r, err)

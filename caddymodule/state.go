@@ -50,7 +50,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	}
 	s := &sharedState{
 		store: store, auth: auth,
-		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), OnAudit: logAudit(logger)},
+		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: logAudit(logger)},
 	}
 	if err := bootstrap(&authcore.Admin{Store: store, Auth: auth}, a.BootstrapAdmin, logger); err != nil {
 		s.close()
