@@ -45,7 +45,7 @@ type tokenEntry struct {
 	userUID   string
 	tenantUID string
 	sessionID string
-	tokenID   string // the jti: only a session's newest token may be refreshed
+	tokenID   string       // the jti: only a session's newest token may be refreshed
 	role      storage.Role // as claimed at issue; "" if not claimed
 	email     string
 	expiresAt time.Time
