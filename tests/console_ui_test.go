@@ -198,7 +198,8 @@ func TestConsoleTenantAdminManagesOtherUsersKeys(t *testing.T) {
 // A tenant admin adds, promotes, disables, re-enables and deletes users, makes a project
 // with a member, and reads the audit log newest first, page by page.
 func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
-	g := startGateway(t, "")
+	g := startGatewayWith(t, "max_keys_per_user 0", "") // 30 keys of one user below
+
 	s := g.seed(t)
 	lee := g.consoleUser(t, "acme", "lee@acme.test", storage.RoleTenantAdmin)
 	leeKey := g.mustKey(t, lee, "30d").Key
