@@ -183,6 +183,39 @@ type Change struct {
 // MembershipRef is the Ref of a ChangeMembership.
 func MembershipRef(projectUID, userUID string) string { return projectUID + "/" + userUID }
 
+// Tx is one transaction of a Store's Update: the changes made through it and the audit
+// rows appended with them commit together, or none of them does. Reads through it see
+// its own changes. Each method means what the Store method of the same name does.
+type Tx interface {
+	Bootstrap(ctx context.Context, tenant Tenant, admin User) (bool, error)
+	CreateTenant(ctx context.Context, t Tenant) error
+
+	CreateUser(ctx context.Context, u User) error
+	UserByUID(ctx context.Context, uid string) (User, error)
+	SetUserDisabled(ctx context.Context, uid string, disabled bool) error
+	UpdateUser(ctx context.Context, uid, firstName, lastName string, role Role) error
+	DeleteUser(ctx context.Context, uid string) error
+	// ActiveTenantAdmins counts the tenant's enabled tenant admins. It locks the tenant
+	// until the transaction ends, so that two transactions that each remove an admin run
+	// one after the other and the second sees the first's change.
+	ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error)
+
+	CreateProject(ctx context.Context, p Project) error
+	AddProjectMember(ctx context.Context, projectUID, userUID string) error
+	RemoveProjectMember(ctx context.Context, projectUID, userUID string) error
+	DeleteProject(ctx context.Context, uid string) error
+
+	CreateAPIKey(ctx context.Context, k APIKey, maxPerUser int) error
+	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
+	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
+	UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error
+	DeleteAPIKey(ctx context.Context, uid string) error
+
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+
+	AppendAudit(ctx context.Context, events ...AuditEvent) error
+}
+
 // Store is everything Keygate keeps. Implementations are safe for concurrent use by many
 // goroutines and, for the shared backends, by many processes.
 //
@@ -285,6 +318,13 @@ type Store interface {
 	// PruneSessions deletes sessions created before before (whatever their state) and
 	// returns how many it deleted.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+
+	// Update runs fn in one transaction: if fn returns nil every change made through tx
+	// commits, else none does. fn must not use the Store itself for writes (a backend
+	// with one writer would wait on its own transaction) nor keep tx after returning.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// ActiveTenantAdmins counts the tenant's enabled tenant admins.
+	ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error)
 
 	// Watch calls fn with each batch of changes committed after Watch began, by this
 	// process or any other sharing the store, in Seq order, until ctx ends. Its first

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	tests = append(tests, auditTests...)
 	tests = append(tests, watchTests...)
 	tests = append(tests, miscTests...)
+	tests = append(tests, updateTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

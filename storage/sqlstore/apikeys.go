@@ -68,7 +68,7 @@ func (s *Store) checkKeyLimit(ctx context.Context, tx *sql.Tx, userUID string, m
 // APIKeyByUID returns the key with that uid.
 func (s *Store) APIKeyByUID(ctx context.Context, uid string) (storage.APIKey, error) {
 	var r apiKeyRow
-	if err := s.queryRow(ctx, s.db, selectAPIKey+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	if err := s.queryRow(ctx, s.conn(), selectAPIKey+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
 		return storage.APIKey{}, notFound(err, fmt.Sprintf("api key %q", uid))
 	}
 	return r.apiKey(), nil
@@ -80,7 +80,7 @@ func (s *Store) KeyGrantByDigest(ctx context.Context, digest []byte) (storage.Ke
 		k apiKeyRow
 		u userRow
 	)
-	if err := s.queryRow(ctx, s.db, selectKeyGrant, digest).Scan(append(k.dest(), u.dest()...)...); err != nil {
+	if err := s.queryRow(ctx, s.conn(), selectKeyGrant, digest).Scan(append(k.dest(), u.dest()...)...); err != nil {
 		// Never the digest in an error: it identifies a secret.
 		return storage.KeyGrant{}, notFound(err, "api key by digest")
 	}

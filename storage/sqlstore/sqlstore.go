@@ -54,6 +54,7 @@ type RowLocker interface {
 // own way.
 type Store struct {
 	db        *sql.DB
+	tx        *sql.Tx // set on the Store that Update hands its callback
 	d         Dialect
 	now       func() time.Time // sets UpdatedAt and change times
 	closed    chan struct{}    // closed by Close, so that backends' running Watch calls return
@@ -105,8 +106,33 @@ func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...a
 	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
 }
 
+// conn is where a statement runs: Update's transaction, else the pool.
+func (s *Store) conn() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.db
+}
+
+// Update runs fn in one transaction, committing if it returns nil and rolling back
+// otherwise, so that every change made through the storage.Tx it gets, and the audit
+// rows written with them, commit together or not at all. Its Tx must not be used after
+// fn returns.
+func (s *Store) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(&Store{db: s.db, tx: tx, d: s.d, now: s.now, closed: s.closed})
+	})
+}
+
 // inTx runs fn in a transaction, committing if it returns nil and rolling back otherwise.
+// Inside Update it runs fn in Update's transaction.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.tx != nil {
+		return fn(s.tx)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

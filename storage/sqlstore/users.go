@@ -22,7 +22,7 @@ var (
 // CreateUser inserts u with its email lower-cased. ErrConflict when its uid or its email
 // within the tenant is taken; ErrNotFound when the tenant does not exist.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.insertUser(ctx, s.db, u)
+	return s.insertUser(ctx, s.conn(), u)
 }
 
 func (s *Store) insertUser(ctx context.Context, q querier, u storage.User) error {
@@ -49,7 +49,7 @@ func normalizeEmail(email string) string { return strings.ToLower(email) }
 // UserByUID returns the user with that uid.
 func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error) {
 	var r userRow
-	if err := s.queryRow(ctx, s.db, selectUser+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	if err := s.queryRow(ctx, s.conn(), selectUser+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
 		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
 	}
 	return r.user(), nil
@@ -58,7 +58,7 @@ func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error)
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
 // first; none is an empty result, not an error.
 func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User, error) {
-	rows, err := s.query(ctx, s.db, selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
+	rows, err := s.query(ctx, s.conn(), selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
 	if err != nil {
 		return nil, fmt.Errorf("users by email: %w", err)
 	}
@@ -114,6 +114,30 @@ func (s *Store) lockUser(ctx context.Context, tx *sql.Tx, uid, what string) erro
 		return notFound(err, what)
 	}
 	return nil
+}
+
+// ActiveTenantAdmins counts the tenant's enabled tenant admins, after locking the tenant's
+// row where the dialect has row locks: transactions that each remove an admin then run
+// one after the other (SQLite's single writer needs no lock), so the last one sees that
+// it would leave none.
+func (s *Store) ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error) {
+	what := fmt.Sprintf("count admins of tenant %q", tenantUID)
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, ok := s.d.(RowLocker); ok {
+			var one int
+			if err := s.queryRow(ctx, tx, s.forUpdate("SELECT 1 FROM tenants WHERE uid = ?"), tenantUID).Scan(&one); err != nil {
+				return notFound(err, what)
+			}
+		}
+		err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM users WHERE tenant_uid = ? AND role = ? AND disabled = ?",
+			tenantUID, storage.RoleTenantAdmin, false).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // recordUserChange records a ChangeUser for the user and a ChangeAPIKey for each of the
