@@ -155,4 +155,3 @@ func testConcurrentDemotionsKeepOne(t *testing.T, s storage.Store) {
 		}
 	}
 }
-
