@@ -159,8 +159,8 @@ func TestChangesFromAnotherProcessInvalidateTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	cli := &Admin{Store: other, Now: f.clock.Now} // no cache: like the command line
-	time.Sleep(50 * time.Millisecond)             // let Watch note its starting point
+	cli := Operator{Service: NewService(ServiceConfig{Store: other, Now: f.clock.Now})} // no cache: like the command line
+	time.Sleep(50 * time.Millisecond)                                                   // let Watch note its starting point
 	if _, err := cli.SetAPIKeyActive(ctx, k.Record.UID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestRequestsAfterARevocationDoNotJoinAnEarlierLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer auth.Close()
-	admin := &Admin{Store: f.store, Auth: auth, Now: f.clock.Now}
+	admin := f.operator(auth)
 
 	early := make(chan error, 1)
 	go func() { _, err := auth.AuthenticateAPIKey(ctx, k.Key); early <- err }()

@@ -55,7 +55,7 @@ type fixture struct {
 	store           *countingStore
 	clock           *fakeClock
 	auth            *Authenticator
-	admin           *Admin
+	admin           Operator
 	adminUser, user storage.User
 }
 
@@ -74,13 +74,23 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.auth.Close)
-	f.admin = &Admin{Store: f.store, Auth: f.auth, Now: f.clock.Now}
+	f.admin = f.operator(f.auth)
 	if _, err := f.admin.CreateTenant(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	f.adminUser = f.mustUser(t, "acme", "boss@acme.test", storage.RoleTenantAdmin)
 	f.user = f.mustUser(t, "acme", "dev@acme.test", storage.RoleUser)
 	return f
+}
+
+// operator is the service as the command line uses it, dropping what it changes from
+// caches (nil: none, like the command line's).
+func (f *fixture) operator(caches *Authenticator) Operator {
+	svc := NewService(ServiceConfig{Store: f.store, Now: f.clock.Now})
+	if caches != nil {
+		svc = NewService(ServiceConfig{Store: f.store, Caches: caches, Now: f.clock.Now})
+	}
+	return Operator{Service: svc, OSUser: "tester"}
 }
 
 func (f *fixture) mustUser(t testing.TB, tenant, email string, role storage.Role) storage.User {

@@ -55,12 +55,11 @@ func (a *Authenticator) login(ctx context.Context, l Login) (Issued, error) {
 	}
 	a.logins.Refund(account)
 	a.clients.Refund(client)
-	a.record(ctx, u.TenantUID, u.UID, u.Email, "login.success", "session", "", l.ClientIP, "password")
-	return a.startSession(ctx, userPrincipal(u))
+	return a.startSession(ctx, userPrincipal(u), l.ClientIP, "password")
 }
 
-// record appends an audit event, best effort: a login must not fail because the audit
-// write did, and the store being down shows elsewhere.
+// record appends the audit event of a failed attempt, best effort: the answer is a
+// refusal either way, and the store being down shows elsewhere.
 func (a *Authenticator) record(ctx context.Context, tenantUID, actorUID, actorEmail, action, kind, target, ip, detail string) {
 	_ = a.store.AppendAudit(ctx, storage.AuditEvent{
 		ID: NewUID(), TenantUID: tenantUID, At: a.now().UTC().Truncate(time.Millisecond),
@@ -158,8 +157,7 @@ func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP strin
 		a.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
-	a.record(ctx, p.TenantUID, p.UserUID, p.Email, "login.success", "session", "", clientIP, "api key "+p.KeyUID)
-	issued, err := a.startSession(ctx, p)
+	issued, err := a.startSession(ctx, p, clientIP, "api key "+p.KeyUID)
 	a.obs.Login(loginResult(err))
 	if err == nil {
 		a.obs.TokenIssued("apikey")

@@ -77,7 +77,7 @@ func newOutageFixture(t *testing.T, staleIfError time.Duration) *outageFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(auth.Close)
-	f.auth, f.admin.Auth = auth, auth
+	f.auth, f.admin = auth, f.operator(auth)
 	return o
 }
 

@@ -225,13 +225,14 @@ func (a *Authenticator) issue(s storage.Session, p Principal) (Issued, error) {
 	return Issued{Token: signed, ExpiresAt: expires, Principal: &p}, nil
 }
 
-// startSession records a new login for p and issues its first token.
-func (a *Authenticator) startSession(ctx context.Context, p *Principal) (Issued, error) {
-	s := storage.Session{
-		ID: NewUID(), UserUID: p.UserUID, TenantUID: p.TenantUID,
-		CreatedAt: a.now().UTC().Truncate(time.Millisecond), TokenID: NewUID(),
-	}
-	if err := a.store.CreateSession(ctx, s); err != nil {
+// startSession records a new login for p, with its login.success audit row in the same
+// transaction, and issues its first token.
+func (a *Authenticator) startSession(ctx context.Context, p *Principal, clientIP, how string) (Issued, error) {
+	now := a.now().UTC().Truncate(time.Millisecond)
+	s := storage.Session{ID: NewUID(), UserUID: p.UserUID, TenantUID: p.TenantUID, CreatedAt: now, TokenID: NewUID()}
+	ev := auditEvent(Actor{Principal: p, IP: clientIP}, audit{"login.success", "session", s.ID, how}, now)
+	err := commitAudited(ctx, a.store, ev, func(tx storage.Tx) error { return tx.CreateSession(ctx, s) })
+	if err != nil {
 		return Issued{}, storeError(err, "user")
 	}
 	return a.issue(s, *p)
@@ -329,11 +330,13 @@ func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, cli
 }
 
 func (a *Authenticator) revokeSession(ctx context.Context, caller *Principal, clientIP, id, reason string) error {
-	if err := a.store.RevokeSession(ctx, id, a.now().UTC()); err != nil {
+	now := a.now().UTC().Truncate(time.Millisecond)
+	ev := auditEvent(Actor{Principal: caller, IP: clientIP}, audit{"session.revoke", "session", id, reason}, now)
+	err := commitAudited(ctx, a.store, ev, func(tx storage.Tx) error { return tx.RevokeSession(ctx, id, now) })
+	if err != nil {
 		return storeError(err, "session")
 	}
 	a.revoked.add(id, a.now(), a.revocationMemory())
-	a.record(ctx, caller.TenantUID, caller.UserUID, caller.Email, "session.revoke", "session", id, clientIP, reason)
 	return nil
 }
 

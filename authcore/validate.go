@@ -38,9 +38,12 @@ func keyLimitReached(u storage.User, limit int) *Error {
 // storeError turns a store error into a client-facing one: not found and conflict are
 // reported with what, anything else means the store is unavailable.
 func storeError(err error, what string) error {
+	var e *Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &e): // already a decision, e.g. a policy refusal inside a transaction
+		return e
 	case errors.Is(err, storage.ErrNotFound):
 		return notFound("%s not found", what)
 	case errors.Is(err, storage.ErrConflict):

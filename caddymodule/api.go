@@ -109,7 +109,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.A
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	k, err := h.manager.CreateKey(r.Context(), a, body.request())
+	k, err := h.service.CreateKey(r.Context(), a, body.request())
 	if err != nil {
 		return err
 	}
@@ -119,12 +119,12 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.A
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	now := time.Now()
 	return serveList(w, r, func(limit int, cursor string) ([]authcore.KeyView, string, error) {
-		return h.manager.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
+		return h.service.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
 	}, func(v authcore.KeyView) apiKeyJSON { return keyJSON(v, now) })
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	v, err := h.manager.GetKey(r.Context(), a, r.PathValue("uid"))
+	v, err := h.service.GetKey(r.Context(), a, r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, a authcore.A
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.manager.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
+	if err := h.service.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
 		return err
 	}
 	return noContent(w)
@@ -147,14 +147,14 @@ func (h *Handler) setKeyState(w http.ResponseWriter, r *http.Request, a authcore
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.manager.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive); err != nil {
+	if err := h.service.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive); err != nil {
 		return err
 	}
 	return noContent(w)
 }
 
 func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.manager.DeleteKey(r.Context(), a, r.PathValue("uid")); err != nil {
+	if err := h.service.DeleteKey(r.Context(), a, r.PathValue("uid")); err != nil {
 		return err
 	}
 	return noContent(w)
@@ -165,7 +165,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	u, err := h.manager.CreateUser(r.Context(), a, body.request())
+	u, err := h.service.CreateUser(r.Context(), a, body.request())
 	if err != nil {
 		return err
 	}
@@ -174,12 +174,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	return serveList(w, r, func(limit int, cursor string) ([]storage.User, string, error) {
-		return h.manager.ListUsers(r.Context(), a, limit, cursor)
+		return h.service.ListUsers(r.Context(), a, limit, cursor)
 	}, userToJSON)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	u, err := h.manager.GetUser(r.Context(), a, r.PathValue("uid"))
+	u, err := h.service.GetUser(r.Context(), a, r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Act
 // getMe describes the caller, whatever their role: the console shows who is signed in
 // and offers the tenant pages only to tenant admins.
 func (h *Handler) getMe(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	u, err := h.manager.Me(r.Context(), a)
+	u, err := h.service.Me(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -201,14 +201,14 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a authcore.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if _, err := h.manager.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
+	if _, err := h.service.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
 		return err
 	}
 	return noContent(w)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.manager.DeleteUser(r.Context(), a, r.PathValue("uid")); err != nil {
+	if err := h.service.DeleteUser(r.Context(), a, r.PathValue("uid")); err != nil {
 		return err
 	}
 	return noContent(w)
@@ -219,7 +219,7 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authco
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	p, err := h.manager.CreateProject(r.Context(), a, body.Metadata.Name)
+	p, err := h.service.CreateProject(r.Context(), a, body.Metadata.Name)
 	if err != nil {
 		return err
 	}
@@ -228,12 +228,12 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authco
 
 func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	return serveList(w, r, func(limit int, cursor string) ([]storage.Project, string, error) {
-		return h.manager.ListProjects(r.Context(), a, limit, cursor)
+		return h.service.ListProjects(r.Context(), a, limit, cursor)
 	}, projectToJSON)
 }
 
 func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	v, err := h.manager.GetProject(r.Context(), a, r.PathValue("uid"))
+	v, err := h.service.GetProject(r.Context(), a, r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
@@ -248,21 +248,21 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a authcore.
 }
 
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.manager.DeleteProject(r.Context(), a, r.PathValue("uid")); err != nil {
+	if err := h.service.DeleteProject(r.Context(), a, r.PathValue("uid")); err != nil {
 		return err
 	}
 	return noContent(w)
 }
 
 func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.manager.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true); err != nil {
+	if err := h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true); err != nil {
 		return err
 	}
 	return noContent(w)
 }
 
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.manager.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false); err != nil {
+	if err := h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false); err != nil {
 		return err
 	}
 	return noContent(w)
@@ -276,7 +276,7 @@ type dashboardProject struct {
 }
 
 func (h *Handler) dashboardProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	ps, err := h.manager.MyProjects(r.Context(), a)
+	ps, err := h.service.MyProjects(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -291,6 +291,6 @@ func (h *Handler) dashboardProjects(w http.ResponseWriter, r *http.Request, a au
 
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	return serveList(w, r, func(limit int, cursor string) ([]storage.AuditEvent, string, error) {
-		return h.manager.ListAudit(r.Context(), a, limit, cursor)
+		return h.service.ListAudit(r.Context(), a, limit, cursor)
 	}, auditToJSON)
 }

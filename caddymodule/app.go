@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/user"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -166,6 +167,26 @@ func (a *App) Validate() error {
 		return errors.New("keygate: bootstrap_admin needs an email")
 	}
 	return nil
+}
+
+// newService is the one management service on store with this app's settings, dropping
+// what it changes from caches (nil for the command line, which has none).
+func (a *App) newService(store storage.Store, caches *authcore.Authenticator, onAudit func(storage.AuditEvent)) *authcore.Service {
+	cfg := authcore.ServiceConfig{
+		Store: store, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: onAudit,
+	}
+	if caches != nil {
+		cfg.Caches = caches
+	}
+	return authcore.NewService(cfg)
+}
+
+// osUser names the operator in the audit log: the OS user running this process.
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 // keysPerUser is MaxKeysPerUser with its default applied; 0 means no limit.

@@ -18,7 +18,7 @@ const bootstrapPasswordFile = "keygate-admin-password"
 
 // bootstrap creates the first tenant and admin on an empty store. A generated password is
 // written to its file before the user exists, so no crash can lose it.
-func bootstrap(admin *authcore.Admin, cfg *BootstrapAdmin, logger *zap.Logger) error {
+func bootstrap(admin authcore.Operator, cfg *BootstrapAdmin, logger *zap.Logger) error {
 	if cfg == nil {
 		return nil
 	}

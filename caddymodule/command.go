@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -53,7 +52,7 @@ func buildCLI(cmd *cobra.Command) {
 }
 
 // run opens the store, runs fn with an operator service, and prints its result.
-func (c *cli) run(fn func(ctx context.Context, ad *authcore.Admin) (result, error)) error {
+func (c *cli) run(fn func(ctx context.Context, ad authcore.Operator) (result, error)) error {
 	ctx := context.Background()
 	app, err := c.loadApp()
 	if err != nil {
@@ -64,7 +63,7 @@ func (c *cli) run(fn func(ctx context.Context, ad *authcore.Admin) (result, erro
 		return err
 	}
 	defer store.Close()
-	res, err := fn(ctx, &authcore.Admin{Store: store, MaxKeyLifetime: time.Duration(app.MaxKeyLifetime), MaxKeysPerUser: app.keysPerUser()})
+	res, err := fn(ctx, authcore.Operator{Service: app.newService(store, nil, nil), OSUser: osUser()})
 	if err != nil {
 		return cliError(err)
 	}

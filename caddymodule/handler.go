@@ -56,7 +56,7 @@ type Handler struct {
 	ConsolePrefix string `json:"console_prefix,omitempty"`
 
 	auth    *authcore.Authenticator
-	manager *authcore.Manager
+	service *authcore.Service
 	metrics *metrics
 	apiMux  *http.ServeMux
 	// apiResources are the first path segments under the API prefix that apiMux owns.
@@ -86,7 +86,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keygate handler: %w", err)
 	}
 	app := appIface.(*App)
-	h.auth, h.manager, h.metrics = app.state.auth, app.state.manager, keygateMetrics()
+	h.auth, h.service, h.metrics = app.state.auth, app.state.service, keygateMetrics()
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")

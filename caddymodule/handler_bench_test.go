@@ -32,7 +32,8 @@ func benchHandler(b *testing.B) (*Handler, string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(auth.Close)
-	admin := &authcore.Admin{Store: store, Auth: auth}
+	svc := authcore.NewService(authcore.ServiceConfig{Store: store, Caches: auth})
+	admin := authcore.Operator{Service: svc}
 	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func benchHandler(b *testing.B) (*Handler, string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &Handler{auth: auth, manager: &authcore.Manager{Store: store, Auth: auth}, metrics: keygateMetrics(), logger: zap.NewNop()}
+	h := &Handler{auth: auth, service: svc, metrics: keygateMetrics(), logger: zap.NewNop()}
 	h.identity = newIdentityHeaders(nil)
 	h.authPrefix, h.apiPrefix = "/v1/auth/", "/v1/"
 	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)

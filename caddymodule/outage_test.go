@@ -165,7 +165,7 @@ func staleServed(t *testing.T) float64 {
 func outageFixture(t *testing.T, state *sharedState) (key, password string) {
 	t.Helper()
 	ctx := t.Context()
-	admin := &authcore.Admin{Store: state.store, Auth: state.auth}
+	admin := authcore.Operator{Service: state.service}
 	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}

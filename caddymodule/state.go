@@ -21,7 +21,7 @@ var statePool = caddy.NewUsagePool()
 type sharedState struct {
 	store     storage.Store
 	auth      *authcore.Authenticator
-	manager   *authcore.Manager
+	service   *authcore.Service
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 	maintDone chan struct{}
@@ -48,11 +48,8 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &sharedState{
-		store: store, auth: auth,
-		manager: &authcore.Manager{Store: store, Auth: auth, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: logAudit(logger)},
-	}
-	if err := bootstrap(&authcore.Admin{Store: store, Auth: auth}, a.BootstrapAdmin, logger); err != nil {
+	s := &sharedState{store: store, auth: auth, service: a.newService(store, auth, logAudit(logger))}
+	if err := bootstrap(authcore.Operator{Service: s.service, OSUser: osUser()}, a.BootstrapAdmin, logger); err != nil {
 		s.close()
 		return nil, err
 	}

@@ -211,6 +211,7 @@ type Tx interface {
 	UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error
 	DeleteAPIKey(ctx context.Context, uid string) error
 
+	CreateSession(ctx context.Context, s Session) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 
 	AppendAudit(ctx context.Context, events ...AuditEvent) error

@@ -44,7 +44,7 @@ http://127.0.0.1:%d {
 	defer stopCaddy()
 
 	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", gated), dbPath: dir + "/kg.db"}
-	g.admin = openAdmin(b, g.dbPath)
+	g.admin, g.store = openAdmin(b, g.dbPath)
 	s := g.seed(b)
 	g.passwordUser(b, "ann@acme.test", "pw-ann-123")
 	_, token, _ := g.login(b, "", `{"emailId":"ann@acme.test","password":"pw-ann-123"}`, nil)

@@ -139,7 +139,7 @@ func (g *gateway) expiredKey(t *testing.T, u storage.User, name, description str
 	t.Helper()
 	_, digest, hint := authcore.NewKey()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: authcore.NewUID(), TenantUID: u.TenantUID, UserUID: u.UID, Name: name, Description: description,
+	if err := g.store.CreateAPIKey(context.Background(), storage.APIKey{UID: authcore.NewUID(), TenantUID: u.TenantUID, UserUID: u.UID, Name: name, Description: description,
 		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
 // userByEmail reads the one user with that email from the store.
 func (g *gateway) userByEmail(t *testing.T, email string) storage.User {
 	t.Helper()
-	users, err := g.admin.Store.UsersByEmail(context.Background(), email)
+	users, err := g.store.UsersByEmail(context.Background(), email)
 	if err != nil || len(users) != 1 {
 		t.Fatalf("users %s: %v %v", email, users, err)
 	}
@@ -458,13 +458,13 @@ func TestConsoleScreenshots(t *testing.T) {
 			used[made.Record.UID] = now.Add(-k.lastUsed)
 		}
 		if k.revoked {
-			if err := g.admin.Store.SetAPIKeyActive(ctx, made.Record.UID, false); err != nil {
+			if err := g.store.SetAPIKeyActive(ctx, made.Record.UID, false); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	g.expiredKey(t, lee, "grafana-exporter", "Metrics scraper (retired)")
-	if err := g.admin.Store.TouchAPIKeys(ctx, used); err != nil {
+	if err := g.store.TouchAPIKeys(ctx, used); err != nil {
 		t.Fatal(err)
 	}
 

@@ -120,7 +120,7 @@ func TestRejectedCredentialsGet401WithTheirCode(t *testing.T) {
 	}
 	expiredKey, digest, hint := authcore.NewKey()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-	if err := g.admin.Store.CreateAPIKey(ctx, storage.APIKey{
+	if err := g.store.CreateAPIKey(ctx, storage.APIKey{
 		UID: authcore.NewUID(), TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old",
 		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past,
 	}, 0); err != nil {

@@ -32,7 +32,8 @@ type gateway struct {
 	dbPath   string
 	dataDir  string
 	upstream *httptest.Server
-	admin    *authcore.Admin // writes to the gateway's store as the command line does
+	admin    authcore.Operator // writes to the gateway's store as the command line does
+	store    storage.Store     // the same store, for fixtures the service would refuse
 }
 
 // echoed is what the upstream saw.
@@ -82,19 +83,24 @@ http://127.0.0.1:%d {
 	loadCaddyfile(t, caddyfile)
 	t.Cleanup(stopCaddy)
 
-	g.admin = openAdmin(t, g.dbPath)
+	g.admin, g.store = openAdmin(t, g.dbPath)
 	return g
 }
 
 // openAdmin opens the gateway's store a second time, as the command line does.
-func openAdmin(t testing.TB, dbPath string) *authcore.Admin {
+func openAdmin(t testing.TB, dbPath string) (authcore.Operator, storage.Store) {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: dbPath})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return &authcore.Admin{Store: store}
+	return operatorOn(store), store
+}
+
+// operatorOn is the service on store as the command line uses it.
+func operatorOn(store storage.Store) authcore.Operator {
+	return authcore.Operator{Service: authcore.NewService(authcore.ServiceConfig{Store: store}), OSUser: "tester"}
 }
 
 // newEchoServer is the upstream: it answers with the headers and query it received.

@@ -69,7 +69,7 @@ http://127.0.0.1:%d {
 	t.Cleanup(stopCaddy)
 
 	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port), dbPath: filepath.Join(dir, "kg.db")}
-	g.admin = openAdmin(t, g.dbPath)
+	g.admin, g.store = openAdmin(t, g.dbPath)
 	s := g.seed(t)
 	g.passwordUser(t, "ann@acme.test", "pw-ann-123")
 	_, token, _ := g.login(t, "", `{"emailId":"ann@acme.test","password":"pw-ann-123"}`, nil)

@@ -75,7 +75,7 @@ func TestExpiryEditsTakeEffectAndCannotReviveAKey(t *testing.T) {
 	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "ApiKeyExpired") {
 		t.Fatalf("extending an expired key: %d %s", res.StatusCode, body)
 	}
-	if rec, _ := g.admin.Store.APIKeyByUID(ctx, k.Record.UID); rec.Name != "short" {
+	if rec, _ := g.store.APIKeyByUID(ctx, k.Record.UID); rec.Name != "short" {
 		t.Fatalf("the refused edit changed the key: %+v", rec)
 	}
 	// Palette's zero time means "not given": a create with it gets the 30-day default.
@@ -83,7 +83,7 @@ func TestExpiryEditsTakeEffectAndCannotReviveAKey(t *testing.T) {
 	if code := g.api(t, s.userKey, "POST", "/v1/apiKeys", keyBody("z", "expiry", "0001-01-01T00:00:00.000Z", ""), &made); code != 201 {
 		t.Fatalf("create with a zero expiry: %d", code)
 	}
-	rec, _ := g.admin.Store.APIKeyByUID(ctx, made.UID)
+	rec, _ := g.store.APIKeyByUID(ctx, made.UID)
 	if d := time.Until(rec.ExpiresAt); d < 29*24*time.Hour || d > 31*24*time.Hour {
 		t.Fatalf("zero expiry gave %v, want 30 days", d)
 	}

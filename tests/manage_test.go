@@ -141,7 +141,7 @@ func TestReactivationAfterExpiryIsRefused(t *testing.T) {
 	_, digest, hint := authcore.NewKey()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	uid := authcore.NewUID()
-	if err := g.admin.Store.CreateAPIKey(context.Background(), storage.APIKey{UID: uid, TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old", Digest: digest[:], Hint: hint, ExpiresAt: past, Active: false, CreatedAt: past, UpdatedAt: past}, 0); err != nil {
+	if err := g.store.CreateAPIKey(context.Background(), storage.APIKey{UID: uid, TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old", Digest: digest[:], Hint: hint, ExpiresAt: past, Active: false, CreatedAt: past, UpdatedAt: past}, 0); err != nil {
 		t.Fatal(err)
 	}
 	res, body := g.call(t, "PATCH", "/v1/apiKeys/"+uid, map[string]string{"ApiKey": s.userKey}, `{"isActive":true}`)
@@ -392,7 +392,7 @@ func TestUsersProjectsMembershipAndAudit(t *testing.T) {
 
 func (g *gateway) mustKeyFor(t *testing.T, userUID string) string {
 	t.Helper()
-	u, err := g.admin.Store.UserByUID(context.Background(), userUID)
+	u, err := g.store.UserByUID(context.Background(), userUID)
 	if err != nil {
 		t.Fatal(err)
 	}

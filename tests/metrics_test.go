@@ -48,7 +48,7 @@ func TestMetricsAppearAndSurviveAReload(t *testing.T) {
 	loadCaddyfile(t, config("one"))
 	t.Cleanup(stopCaddy)
 	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port), dbPath: filepath.Join(dir, "kg.db")}
-	g.admin = openAdmin(t, g.dbPath)
+	g.admin, g.store = openAdmin(t, g.dbPath)
 	s := g.seed(t)
 	g.passwordUser(t, "ann@acme.test", "pw-ann-123")
 

@@ -139,19 +139,19 @@ func (b *syncBuffer) String() string {
 }
 
 // sharedStore opens the nodes' database as the command line does, for seeding.
-func sharedStore(t *testing.T, dsn string) *authcore.Admin {
+func sharedStore(t *testing.T, dsn string) authcore.Operator {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return &authcore.Admin{Store: s}
+	return operatorOn(s)
 }
 
 // cluster is a database with users seeded by the operator.
 type cluster struct {
-	admin     *authcore.Admin
+	admin     authcore.Operator
 	dev, boss storage.User
 	bossKey   string // a tenant admin's key, for the management API
 }

@@ -42,7 +42,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	ad := &authcore.Admin{Store: st}
+	ad := authcore.Operator{Service: authcore.NewService(authcore.ServiceConfig{Store: st}), OSUser: "bench-seed"}
 
 	if _, err := ad.CreateTenant(ctx, *tenant); err != nil {
 		log.Fatal(err)

@@ -14,29 +14,29 @@ type ProjectView struct {
 }
 
 // CreateProject adds a project to the admin's tenant.
-func (m *Manager) CreateProject(ctx context.Context, a Actor, name string) (storage.Project, error) {
+func (s *Service) CreateProject(ctx context.Context, a Actor, name string) (storage.Project, error) {
 	if err := requireAdmin(a); err != nil {
 		return storage.Project{}, err
 	}
 	if err := checkName("metadata.name", name); err != nil {
 		return storage.Project{}, err
 	}
-	p := storage.Project{UID: NewUID(), TenantUID: a.TenantUID, Name: name, CreatedAt: m.now()}
-	if err := m.Store.CreateProject(ctx, p); err != nil {
-		return p, storeError(err, "project "+name)
-	}
-	return p, m.audit(ctx, a, "project.create", "project", p.UID, name)
+	p := storage.Project{UID: NewUID(), TenantUID: a.TenantUID, Name: name, CreatedAt: s.clock()}
+	err := s.commit(ctx, a, "project "+name, audit{"project.create", "project", p.UID, name}, func(tx storage.Tx) error {
+		return tx.CreateProject(ctx, p)
+	})
+	return p, err
 }
 
 // visibleProject loads a project the actor may see: any of the tenant's for admins, their
 // own projects for users; else 404.
-func (m *Manager) visibleProject(ctx context.Context, a Actor, uid string) (storage.Project, error) {
-	p, err := m.Store.ProjectByUID(ctx, uid)
+func (s *Service) visibleProject(ctx context.Context, a Actor, uid string) (storage.Project, error) {
+	p, err := s.store.ProjectByUID(ctx, uid)
 	if err != nil || p.TenantUID != a.TenantUID {
 		return storage.Project{}, notFoundOr(err, "project %s not found", uid)
 	}
 	if !a.IsTenantAdmin() {
-		access, err := m.Store.ProjectAccess(ctx, uid, a.UserUID)
+		access, err := s.store.ProjectAccess(ctx, uid, a.UserUID)
 		if err != nil || !access.Member {
 			return storage.Project{}, notFoundOr(err, "project %s not found", uid)
 		}
@@ -45,12 +45,12 @@ func (m *Manager) visibleProject(ctx context.Context, a Actor, uid string) (stor
 }
 
 // GetProject reads a project with its members.
-func (m *Manager) GetProject(ctx context.Context, a Actor, uid string) (ProjectView, error) {
-	p, err := m.visibleProject(ctx, a, uid)
+func (s *Service) GetProject(ctx context.Context, a Actor, uid string) (ProjectView, error) {
+	p, err := s.visibleProject(ctx, a, uid)
 	if err != nil {
 		return ProjectView{}, err
 	}
-	members, err := m.Store.ProjectMembers(ctx, uid)
+	members, err := s.store.ProjectMembers(ctx, uid)
 	if err != nil {
 		return ProjectView{}, storeError(err, "project "+uid)
 	}
@@ -58,27 +58,27 @@ func (m *Manager) GetProject(ctx context.Context, a Actor, uid string) (ProjectV
 }
 
 // ListProjects lists the tenant's projects for admins, the caller's own for users.
-func (m *Manager) ListProjects(ctx context.Context, a Actor, limit int, cursor string) ([]storage.Project, string, error) {
+func (s *Service) ListProjects(ctx context.Context, a Actor, limit int, cursor string) ([]storage.Project, string, error) {
 	pg, err := page(limit, cursor)
 	if err != nil {
 		return nil, "", err
 	}
 	if !a.IsTenantAdmin() {
-		ps, err := m.MyProjects(ctx, a)
+		ps, err := s.MyProjects(ctx, a)
 		if err != nil {
 			return nil, "", err
 		}
 		return pageOf(ps, func(p storage.Project) string { return p.UID }, pg)
 	}
-	ps, next, err := m.Store.ListProjects(ctx, a.TenantUID, pg)
+	ps, next, err := s.store.ListProjects(ctx, a.TenantUID, pg)
 	return ps, next, listError(err)
 }
 
 // MyProjects lists the projects the caller may act in: for admins every project of the
 // tenant, for users those they are a member of.
-func (m *Manager) MyProjects(ctx context.Context, a Actor) ([]storage.Project, error) {
+func (s *Service) MyProjects(ctx context.Context, a Actor) ([]storage.Project, error) {
 	if !a.IsTenantAdmin() {
-		ps, err := m.Store.UserProjects(ctx, a.UserUID)
+		ps, err := s.store.UserProjects(ctx, a.UserUID)
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -87,7 +87,7 @@ func (m *Manager) MyProjects(ctx context.Context, a Actor) ([]storage.Project, e
 	var all []storage.Project
 	cursor := ""
 	for {
-		ps, next, err := m.Store.ListProjects(ctx, a.TenantUID, storage.Page{Limit: MaxPageSize, After: cursor})
+		ps, next, err := s.store.ListProjects(ctx, a.TenantUID, storage.Page{Limit: MaxPageSize, After: cursor})
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -100,49 +100,50 @@ func (m *Manager) MyProjects(ctx context.Context, a Actor) ([]storage.Project, e
 }
 
 // DeleteProject deletes a project and its memberships.
-func (m *Manager) DeleteProject(ctx context.Context, a Actor, uid string) error {
+func (s *Service) DeleteProject(ctx context.Context, a Actor, uid string) error {
 	if err := requireAdmin(a); err != nil {
 		return err
 	}
-	p, err := m.visibleProject(ctx, a, uid)
+	p, err := s.visibleProject(ctx, a, uid)
 	if err != nil {
 		return err
 	}
-	if err := m.Store.DeleteProject(ctx, uid); err != nil {
-		return storeError(err, "project "+uid)
+	err = s.commit(ctx, a, "project "+uid, audit{"project.delete", "project", uid, p.Name}, func(tx storage.Tx) error {
+		return tx.DeleteProject(ctx, uid)
+	})
+	if err == nil {
+		s.caches.InvalidateProjects()
 	}
-	m.Auth.InvalidateProjects()
-	return m.audit(ctx, a, "project.delete", "project", uid, p.Name)
+	return err
 }
 
-// SetMember adds (member true) or removes a user from a project.
-func (m *Manager) SetMember(ctx context.Context, a Actor, projectUID, userUID string, member bool) error {
+// SetMember adds (member true) or removes a user from a project. Adding a member again
+// is not an error.
+func (s *Service) SetMember(ctx context.Context, a Actor, projectUID, userUID string, member bool) error {
 	if err := requireAdmin(a); err != nil {
 		return err
 	}
-	if _, err := m.visibleProject(ctx, a, projectUID); err != nil {
+	if _, err := s.visibleProject(ctx, a, projectUID); err != nil {
 		return err
 	}
-	if _, err := m.visibleUser(ctx, a, userUID); err != nil {
+	if _, err := s.visibleUser(ctx, a, userUID); err != nil {
 		return err
 	}
-	action := "membership.add"
-	var err error
-	if member {
-		err = m.Store.AddProjectMember(ctx, projectUID, userUID)
-	} else {
-		action = "membership.remove"
-		err = m.Store.RemoveProjectMember(ctx, projectUID, userUID)
+	ev := audit{"membership.add", "membership", storage.MembershipRef(projectUID, userUID), ""}
+	change := func(tx storage.Tx) error { return tx.AddProjectMember(ctx, projectUID, userUID) }
+	if !member {
+		ev.action = "membership.remove"
+		change = func(tx storage.Tx) error { return tx.RemoveProjectMember(ctx, projectUID, userUID) }
 	}
-	if err != nil {
-		return storeError(err, "membership of "+userUID+" in "+projectUID)
+	err := s.commit(ctx, a, "membership of "+userUID+" in "+projectUID, ev, change)
+	if err == nil {
+		s.caches.InvalidateMembership(projectUID, userUID)
 	}
-	m.Auth.InvalidateMembership(projectUID, userUID)
-	return m.audit(ctx, a, action, "membership", storage.MembershipRef(projectUID, userUID), "")
+	return err
 }
 
 // ListAudit lists the tenant's audit events, newest first.
-func (m *Manager) ListAudit(ctx context.Context, a Actor, limit int, cursor string) ([]storage.AuditEvent, string, error) {
+func (s *Service) ListAudit(ctx context.Context, a Actor, limit int, cursor string) ([]storage.AuditEvent, string, error) {
 	if err := requireAdmin(a); err != nil {
 		return nil, "", err
 	}
@@ -150,7 +151,7 @@ func (m *Manager) ListAudit(ctx context.Context, a Actor, limit int, cursor stri
 	if err != nil {
 		return nil, "", err
 	}
-	events, next, err := m.Store.ListAudit(ctx, a.TenantUID, p)
+	events, next, err := s.store.ListAudit(ctx, a.TenantUID, p)
 	return events, next, listError(err)
 }
 

@@ -1,0 +1,155 @@
+package authcore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// Service is the one way tenants, users, projects and API keys are read and changed, by
+// the management API and the command line alike. Every operation takes an Actor and
+// applies policy in one place: tenant admins act on everything in their tenant, other
+// users on their own keys only, the operator on everything. Records of other tenants,
+// and other users' keys for non-admins, answer 404 as if they did not exist, so uids
+// cannot be probed. Every change commits in one store transaction with its audit row
+// and the invariants it must keep, then drops what it affects from this node's caches
+// (other nodes learn of it through the store's change feed).
+type Service struct {
+	store          storage.Store
+	caches         Invalidator
+	now            func() time.Time
+	maxKeyLifetime time.Duration
+	maxKeysPerUser int
+	onAudit        func(storage.AuditEvent)
+}
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store storage.Store
+	// Caches is this node's credential cache. Default: none (the command line).
+	Caches Invalidator
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// MaxKeyLifetime bounds how far after its creation a key may expire. Default:
+	// DefaultMaxKeyLifetime.
+	MaxKeyLifetime time.Duration
+	// MaxKeysPerUser is how many keys a user may hold. Default: 0, no limit.
+	MaxKeysPerUser int
+	// OnAudit, when set, is told of every committed audit event (for the operator's log).
+	OnAudit func(storage.AuditEvent)
+}
+
+// Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
+type Invalidator interface {
+	InvalidateKeys(keys ...storage.APIKey)
+	InvalidateUserAndKeys(uid string, keys []storage.APIKey)
+	InvalidateMembership(projectUID, userUID string)
+	InvalidateProjects()
+}
+
+// NewService returns the Service of cfg.
+func NewService(cfg ServiceConfig) *Service {
+	s := &Service{
+		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
+		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit,
+	}
+	if s.caches == nil {
+		s.caches = noCaches{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxKeyLifetime <= 0 {
+		s.maxKeyLifetime = DefaultMaxKeyLifetime
+	}
+	return s
+}
+
+// DefaultMaxKeysPerUser is how many API keys a user may hold unless configured, as in
+// Palette.
+const DefaultMaxKeysPerUser = 20
+
+// MaxPageSize bounds a listing page.
+const MaxPageSize = 50
+
+// clock is the Service's time, to the millisecond the store keeps.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// audit describes the audit row of a change.
+type audit struct {
+	action, kind, target, detail string
+}
+
+// commit runs change and appends its audit row in one store transaction: a change is
+// never applied without its record, nor recorded without being applied. Errors are
+// client-facing (*Error): what change returns as an *Error passes as it is, store
+// errors are mapped with what naming the record.
+func (s *Service) commit(ctx context.Context, a Actor, what string, ev audit, change func(tx storage.Tx) error) error {
+	event := auditEvent(a, ev, s.clock())
+	err := commitAudited(ctx, s.store, event, change)
+	if err != nil {
+		return storeError(err, what)
+	}
+	if s.onAudit != nil {
+		s.onAudit(event)
+	}
+	return nil
+}
+
+// commitAudited is the one transaction shape of every audited change.
+func commitAudited(ctx context.Context, store storage.Store, event storage.AuditEvent, change func(tx storage.Tx) error) error {
+	return store.Update(ctx, func(tx storage.Tx) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, event)
+	})
+}
+
+func auditEvent(a Actor, ev audit, at time.Time) storage.AuditEvent {
+	uid, email := a.auditIdentity()
+	return storage.AuditEvent{
+		ID: NewUID(), TenantUID: a.TenantUID, At: at, ActorUID: uid, ActorEmail: email,
+		Action: ev.action, TargetKind: ev.kind, TargetUID: ev.target, SourceIP: a.IP, Detail: ev.detail,
+	}
+}
+
+// page checks a listing request; a limit of 0 means the default (the most).
+func page(limit int, cursor string) (storage.Page, error) {
+	if limit < 0 || limit > MaxPageSize {
+		return storage.Page{}, badRequest("limit must be between 1 and %d", MaxPageSize)
+	}
+	if limit == 0 {
+		limit = MaxPageSize
+	}
+	return storage.Page{Limit: limit, After: cursor}, nil
+}
+
+// listError maps a listing's store error; a cursor the store cannot read is a 400.
+func listError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, storage.ErrBadCursor) {
+		return badRequest("continue is not a cursor this listing returned")
+	}
+	return unavailable(err)
+}
+
+// notFoundOr is a 404, unless err says the store is down.
+func notFoundOr(err error, format string, args ...any) error {
+	if err != nil && !isNotFound(err) {
+		return unavailable(err)
+	}
+	return notFound(format, args...)
+}
+
+// noCaches is the Invalidator of a Service without a cache.
+type noCaches struct{}
+
+func (noCaches) InvalidateKeys(...storage.APIKey)               {}
+func (noCaches) InvalidateUserAndKeys(string, []storage.APIKey) {}
+func (noCaches) InvalidateMembership(string, string)            {}
+func (noCaches) InvalidateProjects()                            {}

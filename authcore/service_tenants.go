@@ -1,0 +1,69 @@
+package authcore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// BootstrapTenant is the tenant a first start creates.
+const BootstrapTenant = "default"
+
+// CreateTenant creates a tenant with a unique name (the operator only).
+func (s *Service) CreateTenant(ctx context.Context, a Actor, name string) (storage.Tenant, error) {
+	if err := requireOperator(a); err != nil {
+		return storage.Tenant{}, err
+	}
+	if err := checkName("tenant name", name); err != nil {
+		return storage.Tenant{}, err
+	}
+	t := storage.Tenant{UID: NewUID(), Name: name, CreatedAt: s.clock()}
+	a = OperatorIn(t.UID, a.osUser)
+	err := s.commit(ctx, a, "tenant "+name, audit{"tenant.create", "tenant", t.UID, name}, func(tx storage.Tx) error {
+		return tx.CreateTenant(ctx, t)
+	})
+	return t, err
+}
+
+// TenantByName finds a tenant for the operator, who names tenants by name.
+func (s *Service) TenantByName(ctx context.Context, a Actor, name string) (storage.Tenant, error) {
+	if err := requireOperator(a); err != nil {
+		return storage.Tenant{}, err
+	}
+	t, err := s.store.TenantByName(ctx, name)
+	return t, storeError(err, "tenant "+name)
+}
+
+// Bootstrap creates tenant "default" with email as its tenant admin, only when the store
+// holds no tenant yet (the operator only, at a first start). It reports whether it did.
+func (s *Service) Bootstrap(ctx context.Context, a Actor, email, password string) (bool, error) {
+	if err := requireOperator(a); err != nil {
+		return false, err
+	}
+	if err := checkEmail(email); err != nil {
+		return false, err
+	}
+	now := s.clock()
+	t := storage.Tenant{UID: NewUID(), Name: BootstrapTenant, CreatedAt: now}
+	u := storage.User{
+		UID: NewUID(), TenantUID: t.UID, Email: strings.ToLower(email), Role: storage.RoleTenantAdmin,
+		PasswordHash: HashPassword(password), CreatedAt: now, UpdatedAt: now,
+	}
+	created := false
+	a = OperatorIn(t.UID, a.osUser)
+	err := s.commit(ctx, a, "bootstrap tenant", audit{"tenant.bootstrap", "user", u.UID, u.Email}, func(tx storage.Tx) error {
+		var err error
+		if created, err = tx.Bootstrap(ctx, t, u); err == nil && !created {
+			return errNothingToBootstrap
+		}
+		return err
+	})
+	if err == errNothingToBootstrap {
+		return false, nil
+	}
+	return created, err
+}
+
+// errNothingToBootstrap rolls back a bootstrap that found a tenant: its audit row with it.
+var errNothingToBootstrap = &Error{Code: "NothingToBootstrap"}

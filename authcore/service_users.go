@@ -1,0 +1,303 @@
+package authcore
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/keygate/keygate/storage"
+)
+
+// UserRequest creates or edits a user. On edit, empty fields stay as they are; Active,
+// when set, enables or disables the user.
+type UserRequest struct {
+	Email     string
+	FirstName string
+	LastName  string
+	Role      storage.Role
+	Password  string // on create only; empty: the user cannot log in with a password
+	Active    *bool
+}
+
+// errLastAdmin refuses a change that would leave a tenant without an enabled admin:
+// nobody but the operator could then manage it.
+var errLastAdmin = &Error{Status: http.StatusConflict, Code: "LastTenantAdmin",
+	Message: "the tenant must keep at least one enabled tenant admin"}
+
+// CreateUser adds a user to the actor's tenant.
+func (s *Service) CreateUser(ctx context.Context, a Actor, r UserRequest) (storage.User, error) {
+	if err := requireAdmin(a); err != nil {
+		return storage.User{}, err
+	}
+	if err := checkEmail(r.Email); err != nil {
+		return storage.User{}, err
+	}
+	if !r.Role.Valid() {
+		return storage.User{}, badRequest("role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
+	}
+	if err := checkNames(r.FirstName, r.LastName); err != nil {
+		return storage.User{}, err
+	}
+	now := s.clock()
+	u := storage.User{
+		UID: NewUID(), TenantUID: a.TenantUID, Email: strings.ToLower(r.Email),
+		FirstName: r.FirstName, LastName: r.LastName, Role: r.Role, CreatedAt: now, UpdatedAt: now,
+	}
+	if r.Password != "" {
+		u.PasswordHash = HashPassword(r.Password)
+	}
+	err := s.commit(ctx, a, "user "+u.Email, audit{"user.create", "user", u.UID, u.Email}, func(tx storage.Tx) error {
+		return tx.CreateUser(ctx, u)
+	})
+	return u, err
+}
+
+// visibleUser loads a user of the admin's tenant, or answers 404.
+func (s *Service) visibleUser(ctx context.Context, a Actor, uid string) (storage.User, error) {
+	if err := requireAdmin(a); err != nil {
+		return storage.User{}, err
+	}
+	u, err := s.store.UserByUID(ctx, uid)
+	if err != nil || u.TenantUID != a.TenantUID {
+		return storage.User{}, notFoundOr(err, "user %s not found", uid)
+	}
+	return u, nil
+}
+
+// GetUser reads a user of the admin's tenant.
+func (s *Service) GetUser(ctx context.Context, a Actor, uid string) (storage.User, error) {
+	return s.visibleUser(ctx, a, uid)
+}
+
+// Me reads the caller's own user, whatever their role.
+func (s *Service) Me(ctx context.Context, a Actor) (storage.User, error) {
+	u, err := s.store.UserByUID(ctx, a.UserUID)
+	if err != nil {
+		return storage.User{}, storeError(err, "user "+a.UserUID)
+	}
+	return u, nil
+}
+
+// ListUsers lists the admin's tenant's users.
+func (s *Service) ListUsers(ctx context.Context, a Actor, limit int, cursor string) ([]storage.User, string, error) {
+	if err := requireAdmin(a); err != nil {
+		return nil, "", err
+	}
+	p, err := page(limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	users, next, err := s.store.ListUsers(ctx, a.TenantUID, p)
+	return users, next, listError(err)
+}
+
+// UpdateUser changes names, role or status, in one transaction. A demoted admin's keys
+// and tokens lose admin rights, and a disabled user's stop working, on the next request;
+// a change that would leave the tenant without an enabled admin is refused.
+func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserRequest) (storage.User, error) {
+	u, err := s.visibleUser(ctx, a, uid)
+	if err != nil {
+		return u, err
+	}
+	next, err := editedUser(u, r)
+	if err != nil {
+		return u, err
+	}
+	if uid == a.UserUID && (next.Role != storage.RoleTenantAdmin || next.Disabled) {
+		return u, badRequest("tenant admins cannot demote or disable themselves")
+	}
+	changed := userChanges(u, next)
+	if len(changed) == 0 {
+		return u, nil
+	}
+	keys, err := userKeyRecords(ctx, s.store, u)
+	if err != nil {
+		return u, err
+	}
+	ev := audit{"user.update", "user", uid, u.Email + ": " + strings.Join(changed, ", ")}
+	err = s.commit(ctx, a, "user "+uid, ev, func(tx storage.Tx) error {
+		if err := applyUserEdit(ctx, tx, u, next); err != nil {
+			return err
+		}
+		return keepsAnAdmin(ctx, tx, u, next)
+	})
+	if err != nil {
+		return u, err
+	}
+	if next.Role != u.Role || next.Disabled != u.Disabled { // names are part of no decision
+		s.caches.InvalidateUserAndKeys(uid, keys)
+	}
+	return next, nil
+}
+
+// editedUser is u with r's edits applied and checked.
+func editedUser(u storage.User, r UserRequest) (storage.User, error) {
+	if r.Email != "" && !strings.EqualFold(r.Email, u.Email) {
+		return u, badRequest("a user's email cannot be changed")
+	}
+	if r.Password != "" {
+		return u, badRequest("a password cannot be changed here")
+	}
+	if r.Role != "" && !r.Role.Valid() {
+		return u, badRequest("spec.role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
+	}
+	next := u
+	next.FirstName, next.LastName = pick(r.FirstName, u.FirstName), pick(r.LastName, u.LastName)
+	if r.Role != "" {
+		next.Role = r.Role
+	}
+	if r.Active != nil {
+		next.Disabled = !*r.Active
+	}
+	return next, checkNames(next.FirstName, next.LastName)
+}
+
+// userChanges names what an edit changes, for the audit row.
+func userChanges(u, next storage.User) []string {
+	var changed []string
+	if next.Role != u.Role {
+		changed = append(changed, "role "+string(next.Role))
+	}
+	if next.FirstName != u.FirstName || next.LastName != u.LastName {
+		changed = append(changed, "names")
+	}
+	if next.Disabled != u.Disabled {
+		changed = append(changed, map[bool]string{true: "disabled", false: "enabled"}[next.Disabled])
+	}
+	return changed
+}
+
+func applyUserEdit(ctx context.Context, tx storage.Tx, u, next storage.User) error {
+	if next.FirstName != u.FirstName || next.LastName != u.LastName || next.Role != u.Role {
+		if err := tx.UpdateUser(ctx, u.UID, next.FirstName, next.LastName, next.Role); err != nil {
+			return err
+		}
+	}
+	if next.Disabled != u.Disabled {
+		return tx.SetUserDisabled(ctx, u.UID, next.Disabled)
+	}
+	return nil
+}
+
+// keepsAnAdmin refuses, inside the transaction that made it, a change that took an
+// enabled admin away and left the tenant none.
+func keepsAnAdmin(ctx context.Context, tx storage.Tx, before, after storage.User) error {
+	wasAdmin := before.Role == storage.RoleTenantAdmin && !before.Disabled
+	isAdmin := after.Role == storage.RoleTenantAdmin && !after.Disabled
+	if !wasAdmin || isAdmin {
+		return nil
+	}
+	n, err := tx.ActiveTenantAdmins(ctx, before.TenantUID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errLastAdmin
+	}
+	return nil
+}
+
+// SetUserDisabled disables or re-enables a user; a disabled user's keys and tokens stop
+// at once.
+func (s *Service) SetUserDisabled(ctx context.Context, a Actor, uid string, disabled bool) (storage.User, error) {
+	active := !disabled
+	return s.UpdateUser(ctx, a, uid, UserRequest{Active: &active})
+}
+
+// DeleteUser removes a user with their keys, sessions and memberships.
+func (s *Service) DeleteUser(ctx context.Context, a Actor, uid string) error {
+	u, err := s.visibleUser(ctx, a, uid)
+	if err != nil {
+		return err
+	}
+	if uid == a.UserUID {
+		return badRequest("tenant admins cannot delete themselves")
+	}
+	keys, err := userKeyRecords(ctx, s.store, u)
+	if err != nil {
+		return err
+	}
+	err = s.commit(ctx, a, "user "+uid, audit{"user.delete", "user", uid, u.Email}, func(tx storage.Tx) error {
+		if err := tx.DeleteUser(ctx, uid); err != nil {
+			return err
+		}
+		gone := u
+		gone.Disabled = true
+		return keepsAnAdmin(ctx, tx, u, gone)
+	})
+	if err == nil {
+		s.caches.InvalidateUserAndKeys(uid, keys)
+	}
+	return err
+}
+
+// FindUser finds a user by email, for the operator: in the tenant named tenantName, or
+// in any tenant when it is empty and the email is in one tenant only.
+func (s *Service) FindUser(ctx context.Context, a Actor, email, tenantName string) (storage.User, error) {
+	if err := requireOperator(a); err != nil {
+		return storage.User{}, err
+	}
+	users, err := s.store.UsersByEmail(ctx, email)
+	if err != nil {
+		return storage.User{}, storeError(err, "user "+email)
+	}
+	var tenantUID string
+	if tenantName != "" {
+		t, err := s.store.TenantByName(ctx, tenantName)
+		if err != nil {
+			return storage.User{}, storeError(err, "tenant "+tenantName)
+		}
+		tenantUID = t.UID
+	}
+	var found []storage.User
+	for _, u := range users {
+		if tenantUID == "" || u.TenantUID == tenantUID {
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return storage.User{}, notFound("user %s not found", email)
+	case 1:
+		return found[0], nil
+	}
+	return storage.User{}, badRequest("%s is a user in %d tenants; name the tenant", email, len(found))
+}
+
+// userKeyRecords lists every key of a user, so their cached decisions can be dropped.
+func userKeyRecords(ctx context.Context, store storage.Store, u storage.User) ([]storage.APIKey, error) {
+	var all []storage.APIKey
+	p := storage.Page{Limit: MaxPageSize}
+	for {
+		keys, next, err := store.ListAPIKeys(ctx, storage.APIKeyFilter{TenantUID: u.TenantUID, UserUID: u.UID}, p)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		all = append(all, keys...)
+		if next == "" {
+			return all, nil
+		}
+		p.After = next
+	}
+}
+
+func pick(v, old string) string {
+	if v == "" {
+		return old
+	}
+	return v
+}
+
+func checkNames(first, last string) error {
+	if err := checkOptionalName("spec.firstName", first); err != nil {
+		return err
+	}
+	return checkOptionalName("spec.lastName", last)
+}
+
+func checkOptionalName(field, v string) error {
+	if len([]rune(v)) > maxNameLen {
+		return badRequest("%s must be at most %d characters", field, maxNameLen)
+	}
+	return nil
+}
