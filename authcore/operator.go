@@ -111,6 +111,7 @@ func (o Operator) SetAPIKeyActive(ctx context.Context, uid string, active bool) 
 }
 
 // Bootstrap creates tenant "default" with its first admin on an empty store.
-func (o Operator) Bootstrap(ctx context.Context, email, password string) (bool, error) {
+// The password is asked for only when the store needs it.
+func (o Operator) Bootstrap(ctx context.Context, email string, password func() (string, error)) (bool, error) {
 	return o.Service.Bootstrap(ctx, o.in(""), email, password)
 }

@@ -37,22 +37,33 @@ func (s *Service) TenantByName(ctx context.Context, a Actor, name string) (stora
 
 // Bootstrap creates tenant "default" with email as its tenant admin, only when the store
 // holds no tenant yet (the operator only, at a first start). It reports whether it did.
-func (s *Service) Bootstrap(ctx context.Context, a Actor, email, password string) (bool, error) {
+//
+// Every start calls it, so it asks for the password only when the store lacks tenant
+// "default": hashing it costs tens of milliseconds and 19 MiB, and a generated one is
+// written to a file, all wasted on a store a first start has set up.
+func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password func() (string, error)) (bool, error) {
 	if err := requireOperator(a); err != nil {
 		return false, err
 	}
 	if err := checkEmail(email); err != nil {
 		return false, err
 	}
+	if done, err := s.bootstrapped(ctx); err != nil || done {
+		return false, err
+	}
+	plain, err := password()
+	if err != nil {
+		return false, err
+	}
 	now := s.clock()
 	t := storage.Tenant{UID: NewUID(), Name: BootstrapTenant, CreatedAt: now}
 	u := storage.User{
 		UID: NewUID(), TenantUID: t.UID, Email: strings.ToLower(email), Role: storage.RoleTenantAdmin,
-		PasswordHash: HashPassword(password), CreatedAt: now, UpdatedAt: now,
+		PasswordHash: HashPassword(plain), CreatedAt: now, UpdatedAt: now,
 	}
 	created := false
 	a = OperatorIn(t.UID, a.osUser)
-	err := s.commit(ctx, a, "bootstrap tenant", audit{"tenant.bootstrap", "user", u.UID, u.Email}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "bootstrap tenant", audit{"tenant.bootstrap", "user", u.UID, u.Email}, func(tx storage.Tx) error {
 		var err error
 		if created, err = tx.Bootstrap(ctx, t, u); err == nil && !created {
 			return errNothingToBootstrap
@@ -63,6 +74,16 @@ func (s *Service) Bootstrap(ctx context.Context, a Actor, email, password string
 		return false, nil
 	}
 	return created, err
+}
+
+// bootstrapped reports whether the store holds the tenant a first start creates. A store
+// without it may still hold others; Store.Bootstrap decides that, atomically.
+func (s *Service) bootstrapped(ctx context.Context) (bool, error) {
+	_, err := s.store.TenantByName(ctx, BootstrapTenant)
+	if isNotFound(err) {
+		return false, nil
+	}
+	return err == nil, storeError(err, "tenant "+BootstrapTenant)
 }
 
 // errNothingToBootstrap rolls back a bootstrap that found a tenant: its audit row with it.

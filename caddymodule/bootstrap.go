@@ -16,25 +16,17 @@ import (
 // Caddy's data directory.
 const bootstrapPasswordFile = "keygate-admin-password"
 
-// bootstrap creates the first tenant and admin on an empty store. A generated password is
-// written to its file before the user exists, so no crash can lose it.
+// bootstrap creates the first tenant and admin on an empty store.
+// It acts as the operator, so the creation is audited.
 func bootstrap(admin authcore.Operator, cfg *BootstrapAdmin, logger *zap.Logger) error {
 	if cfg == nil {
 		return nil
 	}
 	repl := caddy.NewReplacer()
 	email := repl.ReplaceKnown(cfg.Email, "")
-	password := repl.ReplaceKnown(cfg.Password, "")
-	var pending *passwordFile
-	if password == "" {
-		password = authcore.RandomPassword()
-		var err error
-		if pending, err = stagePasswordFile(password); err != nil {
-			return fmt.Errorf("bootstrap_admin: %w", err)
-		}
-		defer pending.discard()
-	}
-	created, err := admin.Bootstrap(context.Background(), email, password)
+	password := &firstPassword{configured: repl.ReplaceKnown(cfg.Password, "")}
+	defer password.discard()
+	created, err := admin.Bootstrap(context.Background(), email, password.get)
 	if err != nil {
 		return fmt.Errorf("bootstrap_admin: %w", err)
 	}
@@ -43,8 +35,8 @@ func bootstrap(admin authcore.Operator, cfg *BootstrapAdmin, logger *zap.Logger)
 		return nil
 	}
 	fields := []zap.Field{zap.String("tenant", authcore.BootstrapTenant), zap.String("email", email)}
-	if pending != nil {
-		path, err := pending.commit()
+	if password.staged != nil {
+		path, err := password.staged.commit()
 		if err != nil {
 			return fmt.Errorf("bootstrap_admin: %w", err)
 		}
@@ -52,6 +44,34 @@ func bootstrap(admin authcore.Operator, cfg *BootstrapAdmin, logger *zap.Logger)
 	}
 	logger.Info("created the first tenant and its tenant admin", fields...)
 	return nil
+}
+
+// firstPassword is the first admin's password, made only when Bootstrap asks for it: the
+// configured one, or else a generated one, staged in its file before the user exists so
+// that no crash can lose it.
+type firstPassword struct {
+	configured string
+	staged     *passwordFile // the generated password's file, once made
+}
+
+func (p *firstPassword) get() (string, error) {
+	if p.configured != "" {
+		return p.configured, nil
+	}
+	generated := authcore.RandomPassword()
+	staged, err := stagePasswordFile(generated)
+	if err != nil {
+		return "", err
+	}
+	p.staged = staged
+	return generated, nil
+}
+
+// discard removes a staged file that was not committed.
+func (p *firstPassword) discard() {
+	if p.staged != nil {
+		p.staged.discard()
+	}
 }
 
 // passwordFile is a generated password staged in a temporary file beside its final name.

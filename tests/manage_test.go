@@ -150,6 +150,44 @@ func TestReactivationAfterExpiryIsRefused(t *testing.T) {
 	}
 }
 
+// Palette edits a key with the whole request, {metadata:{name}, spec:{description,
+// expiry}}: an expiry given in either field moves the key's expiry, and an edit without
+// one (or with Palette's zero time) keeps it.
+func TestEditingAKeyMovesItsExpiryOnlyWhenOneIsGiven(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	var made struct{ UID string }
+	if code := g.api(t, s.userKey, "POST", "/v1/apiKeys", keyBody("k", "expiryPreset", "7d", ""), &made); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	days := func(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+	for _, tc := range []struct {
+		spec string
+		want time.Duration // from now
+	}{
+		{`{"expiry":"30d"}`, days(30)},
+		{`{}`, days(30)},
+		{`{"expiry":"0001-01-01T00:00:00.000Z"}`, days(30)},
+		{`{"expiry":"7d"}`, days(7)},
+		{`{"expiryPreset":"30d"}`, days(30)},
+		{`{"description":"no expiry"}`, days(30)},
+	} {
+		body := `{"metadata":{"name":"k"},"spec":` + tc.spec + `}`
+		if code := g.api(t, s.userKey, "PUT", "/v1/apiKeys/"+made.UID, body, nil); code != http.StatusNoContent {
+			t.Fatalf("edit with spec %s: %d", tc.spec, code)
+		}
+		var got keyItem
+		g.api(t, s.userKey, "GET", "/v1/apiKeys/"+made.UID, "", &got)
+		expires, err := time.Parse(time.RFC3339, got.Spec.Expiry)
+		if err != nil {
+			t.Fatalf("expiry %q: %v", got.Spec.Expiry, err)
+		}
+		if off := time.Until(expires) - tc.want; off < -time.Minute || off > time.Minute {
+			t.Errorf("after an edit with spec %s the key expires at %s, want in %v", tc.spec, got.Spec.Expiry, tc.want)
+		}
+	}
+}
+
 func TestBadKeyRequestsSayWhatIsWrong(t *testing.T) {
 	g := startGateway(t, "")
 	s := g.seed(t)

@@ -1,0 +1,44 @@
+package authcore
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlite"
+)
+
+func TestBootstrapAsksForThePasswordOnlyUntilTheTenantExists(t *testing.T) {
+	ctx := t.Context()
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ad := Operator{Service: NewService(ServiceConfig{Store: store}), OSUser: "ops"}
+
+	unavailable := errors.New("no password yet")
+	if _, err := ad.Bootstrap(ctx, "admin@example.com", func() (string, error) { return "", unavailable }); !errors.Is(err, unavailable) {
+		t.Fatalf("a failing password source: %v", err)
+	}
+	asked := 0
+	password := func() (string, error) { asked++; return "first-admin-pw", nil }
+	for start, want := range []bool{true, false, false} {
+		if created, err := ad.Bootstrap(ctx, "admin@example.com", password); err != nil || created != want {
+			t.Fatalf("start %d: created %v, %v; want %v", start+1, created, err, want)
+		}
+	}
+	if asked != 1 {
+		t.Fatalf("the password was asked for (and hashed) %d times in three starts, want once", asked)
+	}
+	users, err := store.UsersByEmail(ctx, "admin@example.com")
+	if err != nil || len(users) != 1 || !VerifyPassword(users[0].PasswordHash, "first-admin-pw") {
+		t.Fatalf("bootstrap admins %+v (%v)", users, err)
+	}
+	// The one bootstrap that happened is audited, as the operator's.
+	events, _, err := store.ListAudit(ctx, users[0].TenantUID, storage.Page{Limit: 50})
+	if err != nil || len(events) != 1 || events[0].Action != "tenant.bootstrap" || events[0].ActorEmail != "operator:ops" {
+		t.Fatalf("audit after three starts = %+v (%v), want one tenant.bootstrap by operator:ops", events, err)
+	}
+}
