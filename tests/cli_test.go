@@ -146,6 +146,34 @@ func TestCommandLineMintsKeysThatTheRunningGatewayHonours(t *testing.T) {
 	eventually(t, "disable from the command line", func() bool {
 		return g.do(t, "/", map[string]string{"ApiKey": second}).err.Code == "UserDisabled"
 	})
+
+	// Every change above is in the tenant's audit log, newest first, as the operator's.
+	mustJSON(cli("", "user", "create", "--tenant", "acme", "--email", "boss@acme.test", "--role", "tenant-admin", "--json"))
+	bossKey := mustJSON(cli("", "apikey", "create", "--email", "boss@acme.test", "--name", "audit", "--expires", "7d", "--json"))["apiKey"].(string)
+	var audit struct {
+		Items []struct {
+			Spec struct {
+				Action string
+				Actor  struct{ UID, EmailID string }
+			}
+		}
+	}
+	res, body := g.call(t, http.MethodGet, "/v1/audit", map[string]string{"ApiKey": bossKey}, "")
+	if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &audit) != nil {
+		t.Fatalf("GET /v1/audit: %d %s", res.StatusCode, body)
+	}
+	var actions []string
+	for _, e := range audit.Items {
+		actions = append(actions, e.Spec.Action)
+		if e.Spec.Actor.UID != "operator" || !strings.HasPrefix(e.Spec.Actor.EmailID, "operator") {
+			t.Errorf("%s by %+v, want the operator", e.Spec.Action, e.Spec.Actor)
+		}
+	}
+	want := []string{"apikey.create", "user.create", "user.update", "apikey.create", "apikey.revoke",
+		"apikey.create", "membership.add", "project.create", "user.create", "tenant.create"}
+	if strings.Join(actions, " ") != strings.Join(want, " ") {
+		t.Errorf("audit log of the command line's changes, newest first:\n got %v\nwant %v", actions, want)
+	}
 }
 
 func TestCommandLineRejectsBadInputWithOneLine(t *testing.T) {
