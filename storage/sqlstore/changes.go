@@ -30,23 +30,21 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
 	}
-	defer rows.Close()
-	var changes []storage.Change
-	for rows.Next() {
-		var (
-			c    storage.Change
-			kind string
-		)
-		if err := rows.Scan(&c.Seq, &kind, &c.Ref); err != nil {
-			return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
-		}
-		c.Kind = storage.ChangeKind(kind)
-		changes = append(changes, c)
-	}
-	if err := rows.Err(); err != nil {
+	changes, err := collect(rows, scanChange)
+	if err != nil {
 		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
 	}
 	return changes, nil
+}
+
+func scanChange(sc scanner) (storage.Change, error) {
+	var (
+		c    storage.Change
+		kind string
+	)
+	err := sc.Scan(&c.Seq, &kind, &c.Ref)
+	c.Kind = storage.ChangeKind(kind)
+	return c, err
 }
 
 // LatestChangeSeq returns the Seq of the newest change, 0 when the log is empty.

@@ -25,11 +25,11 @@ func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
 
 // ProjectByUID returns the project with that uid.
 func (s *Store) ProjectByUID(ctx context.Context, uid string) (storage.Project, error) {
-	var r projectRow
-	if err := s.queryRow(ctx, s.db, selectProject+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	project, err := scanProject(s.queryRow(ctx, s.db, selectProject+" WHERE uid = ?", uid))
+	if err != nil {
 		return storage.Project{}, notFound(err, fmt.Sprintf("project %q", uid))
 	}
-	return r.project(), nil
+	return project, nil
 }
 
 // AddProjectMember makes the user a member of the project and records a ChangeMembership.
@@ -117,24 +117,18 @@ func (s *Store) ProjectMembers(ctx context.Context, projectUID string) ([]string
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
-	found := false
+	members, err := collect(rows, scanValue[sql.NullString])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+	}
 	uids := []string{}
-	for rows.Next() {
-		var uid sql.NullString
-		if err := rows.Scan(&uid); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		found = true
+	for _, uid := range members {
 		if uid.Valid {
 			uids = append(uids, uid.String)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if !found {
-		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
 	}
 	return uids, nil
 }
@@ -169,13 +163,7 @@ func (s *Store) DeleteProject(ctx context.Context, uid string) error {
 // ErrBadCursor.
 func (s *Store) ListProjects(ctx context.Context, tenantUID string, p storage.Page) ([]storage.Project, string, error) {
 	return listPage(ctx, s, "list projects", selectProject+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
-		func(sc scanner) (storage.Project, position, error) {
-			var r projectRow
-			if err := sc.Scan(r.dest()...); err != nil {
-				return storage.Project{}, position{}, err
-			}
-			return r.project(), position{r.created, r.p.UID}, nil
-		})
+		scanProject, func(p storage.Project) position { return position{millis(p.CreatedAt), p.UID} })
 }
 
 // UserProjects returns the projects the user is a member of, oldest first (ties by uid);
@@ -189,17 +177,12 @@ func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Pro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
-	projects := []storage.Project{}
-	for rows.Next() {
-		var r projectRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		projects = append(projects, r.project())
-	}
-	if err := rows.Err(); err != nil {
+	projects, err := collect(rows, scanProject)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if projects == nil {
+		projects = []storage.Project{} // none is an empty slice, never nil
 	}
 	return projects, nil
 }

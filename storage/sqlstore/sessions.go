@@ -86,16 +86,8 @@ func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("revoked sessions: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("revoked sessions: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+	ids, err := collect(rows, scanValue[string])
+	if err != nil {
 		return nil, fmt.Errorf("revoked sessions: %w", err)
 	}
 	return ids, nil

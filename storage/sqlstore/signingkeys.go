@@ -23,16 +23,8 @@ func (s *Store) SigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	defer rows.Close()
-	var keys []storage.SigningKey
-	for rows.Next() {
-		var r signingKeyRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("signing keys: %w", err)
-		}
-		keys = append(keys, r.signingKey())
-	}
-	if err := rows.Err(); err != nil {
+	keys, err := collect(rows, scanSigningKey)
+	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	return keys, nil

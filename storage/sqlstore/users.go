@@ -48,11 +48,11 @@ func normalizeEmail(email string) string { return strings.ToLower(email) }
 
 // UserByUID returns the user with that uid.
 func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error) {
-	var r userRow
-	if err := s.queryRow(ctx, s.db, selectUser+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	u, err := scanUser(s.queryRow(ctx, s.db, selectUser+" WHERE uid = ?", uid))
+	if err != nil {
 		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
 	}
-	return r.user(), nil
+	return u, nil
 }
 
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
@@ -62,16 +62,8 @@ func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User,
 	if err != nil {
 		return nil, fmt.Errorf("users by email: %w", err)
 	}
-	defer rows.Close()
-	var users []storage.User
-	for rows.Next() {
-		var r userRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("users by email: %w", err)
-		}
-		users = append(users, r.user())
-	}
-	if err := rows.Err(); err != nil {
+	users, err := collect(rows, scanUser)
+	if err != nil {
 		return nil, fmt.Errorf("users by email: %w", err)
 	}
 	return users, nil
@@ -141,16 +133,8 @@ func (s *Store) userKeyDigests(ctx context.Context, q querier, userUID string) (
 	if err != nil {
 		return nil, fmt.Errorf("list key digests: %w", err)
 	}
-	defer rows.Close()
-	var digests [][]byte
-	for rows.Next() {
-		var d []byte
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("list key digests: %w", err)
-		}
-		digests = append(digests, d)
-	}
-	if err := rows.Err(); err != nil {
+	digests, err := collect(rows, scanValue[[]byte])
+	if err != nil {
 		return nil, fmt.Errorf("list key digests: %w", err)
 	}
 	return digests, nil
@@ -228,16 +212,8 @@ func (s *Store) deleteUserKeys(ctx context.Context, tx *sql.Tx, userUID string) 
 	if err != nil {
 		return nil, fmt.Errorf("delete api keys: %w", err)
 	}
-	defer rows.Close()
-	var digests [][]byte
-	for rows.Next() {
-		var d []byte
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("delete api keys: %w", err)
-		}
-		digests = append(digests, d)
-	}
-	if err := rows.Err(); err != nil {
+	digests, err := collect(rows, scanValue[[]byte])
+	if err != nil {
 		return nil, fmt.Errorf("delete api keys: %w", err)
 	}
 	slices.SortFunc(digests, bytes.Compare)
@@ -251,25 +227,28 @@ func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID stri
 	if err != nil {
 		return nil, fmt.Errorf("delete sessions: %w", err)
 	}
-	defer rows.Close()
-	var live []string
-	for rows.Next() {
-		var (
-			id      string
-			revoked int64
-		)
-		if err := rows.Scan(&id, &revoked); err != nil {
-			return nil, fmt.Errorf("delete sessions: %w", err)
-		}
-		if revoked == 0 {
-			live = append(live, id)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	deleted, err := collect(rows, func(sc scanner) (deletedSession, error) {
+		var d deletedSession
+		err := sc.Scan(&d.id, &d.revoked)
+		return d, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("delete sessions: %w", err)
+	}
+	var live []string
+	for _, d := range deleted {
+		if d.revoked == 0 {
+			live = append(live, d.id)
+		}
 	}
 	slices.Sort(live)
 	return live, nil
+}
+
+// deletedSession is a row that deleteUserSessions deleted.
+type deletedSession struct {
+	id      string
+	revoked int64 // 0 while live
 }
 
 // ListUsers returns one page of a tenant's users, ordered by creation time then uid, and
@@ -277,11 +256,5 @@ func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID stri
 // ErrBadCursor.
 func (s *Store) ListUsers(ctx context.Context, tenantUID string, p storage.Page) ([]storage.User, string, error) {
 	return listPage(ctx, s, "list users", selectUser+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
-		func(sc scanner) (storage.User, position, error) {
-			var r userRow
-			if err := sc.Scan(r.dest()...); err != nil {
-				return storage.User{}, position{}, err
-			}
-			return r.user(), position{r.created, r.u.UID}, nil
-		})
+		scanUser, func(u storage.User) position { return position{millis(u.CreatedAt), u.UID} })
 }
