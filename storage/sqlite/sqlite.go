@@ -8,7 +8,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -86,21 +85,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
 	}
-	// Ping forces a connection, so that an unusable path fails here, by name.
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
-	}
-	migrations, err := fs.Sub(migrationFiles, "migrations")
+	st, err := sqlstore.Open(ctx, db, sqlstore.Backend{
+		Name: "sqlite", Target: o.Path, Dialect: dialect{}, Migrations: migrationFiles,
+	})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
-	if err := sqlstore.Migrate(ctx, db, dialect{}, migrations); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", o.Path, err)
-	}
-	return &Store{Store: sqlstore.New(db, dialect{}), opts: o}, nil
+	return &Store{Store: st, opts: o}, nil
 }
 
 // dsn builds modernc's connection string. The pragmas run on every new connection:
