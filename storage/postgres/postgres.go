@@ -107,7 +107,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	db.SetMaxOpenConns(o.MaxConns)
 	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	st, err := sqlstore.Open(ctx, db, sqlstore.Backend{
+	// One pool: PostgreSQL runs writers side by side, under the dialect's locks.
+	st, err := sqlstore.Open(ctx, sqlstore.Pools{Reads: db, Writes: db}, sqlstore.Backend{
 		Name: "postgres", Target: describe(cfg), Dialect: dialect{}, Migrations: migrationFiles,
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ var (
 // CreateAPIKey inserts k. ErrConflict when its uid or digest is taken; ErrNotFound when
 // its user does not exist in its tenant.
 func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
-	_, err := s.exec(ctx, s.db, insertAPIKeyStmt,
+	_, err := s.exec(ctx, s.writes, insertAPIKeyStmt,
 		k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
 		millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt))
 	if err == nil {
@@ -35,7 +35,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 
 // APIKeyByUID returns the key with that uid.
 func (s *Store) APIKeyByUID(ctx context.Context, uid string) (storage.APIKey, error) {
-	k, err := scanAPIKey(s.queryRow(ctx, s.db, selectAPIKey+" WHERE uid = ?", uid))
+	k, err := scanAPIKey(s.queryRow(ctx, s.reads, selectAPIKey+" WHERE uid = ?", uid))
 	if err != nil {
 		return storage.APIKey{}, notFound(err, fmt.Sprintf("api key %q", uid))
 	}
@@ -48,7 +48,7 @@ func (s *Store) KeyGrantByDigest(ctx context.Context, digest []byte) (storage.Ke
 		k apiKeyRow
 		u userRow
 	)
-	if err := s.queryRow(ctx, s.db, selectKeyGrant, digest).Scan(append(k.dest(), u.dest()...)...); err != nil {
+	if err := s.queryRow(ctx, s.reads, selectKeyGrant, digest).Scan(append(k.dest(), u.dest()...)...); err != nil {
 		// Never the digest in an error: it identifies a secret.
 		return storage.KeyGrant{}, notFound(err, "api key by digest")
 	}

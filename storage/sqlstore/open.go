@@ -20,25 +20,28 @@ type Backend struct {
 	Migrations fs.FS
 }
 
-// Open returns a Store on db, which the backend has opened, once the database has
+// Open returns a Store on p, which the backend has opened, once the database has
 // answered and its schema is up to date, so that a database that cannot be reached or
-// used fails here, by name, rather than at the first request. On error it closes db.
-func Open(ctx context.Context, db *sql.DB, b Backend) (*Store, error) {
-	if err := prepare(ctx, db, b); err != nil {
-		db.Close()
+// used fails here, by name, rather than at the first request. On error it closes p.
+func Open(ctx context.Context, p Pools, b Backend) (*Store, error) {
+	if err := prepare(ctx, p, b); err != nil {
+		_ = closePools(p)
 		return nil, fmt.Errorf("%s: open %s: %w", b.Name, b.Target, err)
 	}
-	return New(db, b.Dialect), nil
+	return New(p, b.Dialect), nil
 }
 
-// prepare checks that db answers (database/sql connects lazily) and migrates it.
-func prepare(ctx context.Context, db *sql.DB, b Backend) error {
-	if err := db.PingContext(ctx); err != nil {
-		return err
+// prepare checks that the pools answer (database/sql connects lazily), the writer's
+// first, as its connection sets a SQLite file up (WAL) for the readers, and migrates.
+func prepare(ctx context.Context, p Pools, b Backend) error {
+	for _, db := range []*sql.DB{p.Writes, p.Reads} {
+		if err := db.PingContext(ctx); err != nil {
+			return err
+		}
 	}
 	migrations, err := fs.Sub(b.Migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	return Migrate(ctx, db, b.Dialect, migrations)
+	return Migrate(ctx, p.Writes, b.Dialect, migrations)
 }

@@ -113,7 +113,7 @@ func listPage[T any](ctx context.Context, s *Store, what, base string, args []an
 	}
 	args = append(args, fetch)
 
-	rows, err := s.query(ctx, s.db, q, args...)
+	rows, err := s.query(ctx, s.reads, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}

@@ -13,7 +13,7 @@ var selectProject = "SELECT " + columns("", projectColumns...) + " FROM projects
 // CreateProject inserts p. ErrConflict when its uid is taken; ErrNotFound when its tenant
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.writes, "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)",
 		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt))
 	if err == nil {
 		return nil
@@ -25,7 +25,7 @@ func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
 
 // ProjectByUID returns the project with that uid.
 func (s *Store) ProjectByUID(ctx context.Context, uid string) (storage.Project, error) {
-	project, err := scanProject(s.queryRow(ctx, s.db, selectProject+" WHERE uid = ?", uid))
+	project, err := scanProject(s.queryRow(ctx, s.reads, selectProject+" WHERE uid = ?", uid))
 	if err != nil {
 		return storage.Project{}, notFound(err, fmt.Sprintf("project %q", uid))
 	}
@@ -73,7 +73,7 @@ func (s *Store) ProjectAccess(ctx context.Context, projectUID, userUID string) (
 		a      storage.ProjectAccess
 		member sql.NullString // NULL when the LEFT JOIN found no membership
 	)
-	err := s.queryRow(ctx, s.db,
+	err := s.queryRow(ctx, s.reads,
 		"SELECT p.tenant_uid, m.user_uid FROM projects p"+
 			" LEFT JOIN project_members m ON m.project_uid = p.uid AND m.user_uid = ?"+
 			" WHERE p.uid = ?",
@@ -111,7 +111,7 @@ func (s *Store) ProjectMembers(ctx context.Context, projectUID string) ([]string
 	what := fmt.Sprintf("members of project %q", projectUID)
 	// The LEFT JOIN yields one row with a NULL member for a project without members, and
 	// no row for an unknown project: one query tells the two apart.
-	rows, err := s.query(ctx, s.db,
+	rows, err := s.query(ctx, s.reads,
 		"SELECT m.user_uid FROM projects p LEFT JOIN project_members m ON m.project_uid = p.uid"+
 			" WHERE p.uid = ? ORDER BY m.created_at, m.user_uid", projectUID)
 	if err != nil {
@@ -170,7 +170,7 @@ func (s *Store) ListProjects(ctx context.Context, tenantUID string, p storage.Pa
 // none (or an unknown user) is an empty result, not an error.
 func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Project, error) {
 	what := fmt.Sprintf("projects of user %q", userUID)
-	rows, err := s.query(ctx, s.db,
+	rows, err := s.query(ctx, s.reads,
 		"SELECT "+columns("p", projectColumns...)+" FROM projects p"+
 			" JOIN project_members m ON m.project_uid = p.uid"+
 			" WHERE m.user_uid = ? ORDER BY p.created_at, p.uid", userUID)

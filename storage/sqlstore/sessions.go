@@ -23,7 +23,7 @@ var errZeroRevokeTime = errors.New("zero revocation time")
 // does not exist in its tenant. A session created with RevokedAt set is stored revoked
 // (no change is recorded: nothing can have cached it yet).
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
-	_, err := s.exec(ctx, s.db, insertSessionStmt,
+	_, err := s.exec(ctx, s.writes, insertSessionStmt,
 		sess.ID, sess.UserUID, sess.TenantUID, millis(sess.CreatedAt), millis(sess.RevokedAt))
 	if err == nil {
 		return nil
@@ -36,7 +36,7 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 // SessionByID returns the session with that id; RevokedAt is zero while it is live.
 func (s *Store) SessionByID(ctx context.Context, id string) (storage.Session, error) {
 	var r sessionRow
-	if err := s.queryRow(ctx, s.db, selectSession+" WHERE id = ?", id).Scan(r.dest()...); err != nil {
+	if err := s.queryRow(ctx, s.reads, selectSession+" WHERE id = ?", id).Scan(r.dest()...); err != nil {
 		return storage.Session{}, notFound(err, fmt.Sprintf("session %q", id))
 	}
 	return r.session(), nil
@@ -82,7 +82,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // particular order; none is an empty result, not an error.
 func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]string, error) {
 	// revoked_at <> 0 keeps live sessions out when since is the zero time (stored as 0).
-	rows, err := s.query(ctx, s.db, "SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
+	rows, err := s.query(ctx, s.reads, "SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
 	if err != nil {
 		return nil, fmt.Errorf("revoked sessions: %w", err)
 	}
@@ -97,7 +97,7 @@ func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]st
 // how many it deleted. It records no change: it is meant for sessions older than any
 // token they could have issued.
 func (s *Store) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.db, "DELETE FROM sessions WHERE created_at < ?", millis(before))
+	res, err := s.exec(ctx, s.writes, "DELETE FROM sessions WHERE created_at < ?", millis(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune sessions: %w", err)
 	}

@@ -19,7 +19,7 @@ var errEmptySecret = errors.New("empty secret")
 
 // SigningKeys returns every token signing key, oldest first (ties by kid).
 func (s *Store) SigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	rows, err := s.query(ctx, s.db, selectSigningKeys)
+	rows, err := s.query(ctx, s.reads, selectSigningKeys)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -37,7 +37,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) erro
 	if len(k.Secret) == 0 {
 		return fmt.Errorf("%s: %w", op, errEmptySecret)
 	}
-	_, err := s.exec(ctx, s.db, insertSigningKeyStmt, k.KID, k.Secret, millis(k.CreatedAt))
+	_, err := s.exec(ctx, s.writes, insertSigningKeyStmt, k.KID, k.Secret, millis(k.CreatedAt))
 	if err == nil {
 		return nil
 	}

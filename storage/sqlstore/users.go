@@ -22,7 +22,7 @@ var (
 // CreateUser inserts u with its email lower-cased. ErrConflict when its uid or its email
 // within the tenant is taken; ErrNotFound when the tenant does not exist.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.insertUser(ctx, s.db, u)
+	return s.insertUser(ctx, s.writes, u)
 }
 
 func (s *Store) insertUser(ctx context.Context, q querier, u storage.User) error {
@@ -48,7 +48,7 @@ func normalizeEmail(email string) string { return strings.ToLower(email) }
 
 // UserByUID returns the user with that uid.
 func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error) {
-	u, err := scanUser(s.queryRow(ctx, s.db, selectUser+" WHERE uid = ?", uid))
+	u, err := scanUser(s.queryRow(ctx, s.reads, selectUser+" WHERE uid = ?", uid))
 	if err != nil {
 		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
 	}
@@ -58,7 +58,7 @@ func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error)
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
 // first; none is an empty result, not an error.
 func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User, error) {
-	rows, err := s.query(ctx, s.db, selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
+	rows, err := s.query(ctx, s.reads, selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
 	if err != nil {
 		return nil, fmt.Errorf("users by email: %w", err)
 	}
