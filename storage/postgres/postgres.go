@@ -7,11 +7,9 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"time"
 
@@ -109,11 +107,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	db.SetMaxOpenConns(o.MaxConns)
 	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := prepare(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg), err)
+	// One pool: PostgreSQL runs writers side by side, under the dialect's locks.
+	st, err := sqlstore.Open(ctx, sqlstore.Pools{Reads: db, Writes: db}, sqlstore.Backend{
+		Name: "postgres", Target: describe(cfg), Dialect: dialect{}, Migrations: migrationFiles,
+	})
+	if err != nil {
+		return nil, err
 	}
-	return &Store{Store: sqlstore.New(db, dialect{}), opts: o, conn: cfg}, nil
+	return &Store{Store: st, opts: o, conn: cfg}, nil
 }
 
 // connConfig parses the DSN and fills in what it leaves unset.
@@ -134,18 +135,6 @@ func connConfig(o Options) (*pgx.ConnConfig, error) {
 		cfg.RuntimeParams["application_name"] = "keygate"
 	}
 	return cfg, nil
-}
-
-// prepare checks the connection, so that a bad DSN fails here, and migrates.
-func prepare(ctx context.Context, db *sql.DB) error {
-	if err := db.PingContext(ctx); err != nil {
-		return err
-	}
-	migrations, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	return sqlstore.Migrate(ctx, db, dialect{}, migrations)
 }
 
 // describe names a database for error messages, without its password.

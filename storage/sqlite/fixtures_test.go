@@ -120,6 +120,24 @@ func (w *watcher) waitFor(d time.Duration, match func(storage.Change) bool) (sto
 	}
 }
 
+// waitForKeys deletes from refs each key that a ChangeAPIKey received within d names,
+// until none is left.
+func (w *watcher) waitForKeys(d time.Duration, refs map[string]bool) {
+	timeout := time.After(d)
+	for len(refs) > 0 {
+		select {
+		case b := <-w.batches:
+			for _, c := range b {
+				if c.Kind == storage.ChangeAPIKey {
+					delete(refs, c.Ref)
+				}
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
 func isRef(r string) func(storage.Change) bool {
 	return func(c storage.Change) bool { return c.Kind == storage.ChangeAPIKey && c.Ref == r }
 }

@@ -43,14 +43,21 @@ func TestMigrateTakesLock(t *testing.T) {
 	}
 }
 
-func TestBootstrapTakesLock(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
+// openLocking opens a store whose dialect records the locks taken from now on.
+func openLocking(t *testing.T) (*Store, *lockingDialect) {
+	t.Helper()
+	d := &lockingDialect{}
+	s, err := openWithDialect(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
+	t.Cleanup(func() { s.Close() })
+	d.names = nil // the migrations' locks
+	return s, d
+}
+
+func TestBootstrapTakesLock(t *testing.T) {
+	st, d := openLocking(t)
 	if _, err := st.Bootstrap(context.Background(), testTenant(), testAdmin()); err != nil {
 		t.Fatal(err)
 	}
@@ -60,13 +67,7 @@ func TestBootstrapTakesLock(t *testing.T) {
 }
 
 func TestChangesTakeLock(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
+	st, d := openLocking(t)
 	ctx := context.Background()
 	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
 		t.Fatal(err)
@@ -147,15 +148,9 @@ func TestManagementChangesTakeLock(t *testing.T) {
 
 // lockedStoreWithUser is a store whose dialect records the locks taken, holding tenant
 // t1, user u1 with keys k1 and k2, and session s1.
-func lockedStoreWithUser(t *testing.T) (*sqlstore.Store, *lockingDialect) {
+func lockedStoreWithUser(t *testing.T) (*Store, *lockingDialect) {
 	t.Helper()
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "k.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	d := &lockingDialect{}
-	st := sqlstore.New(s.DB(), d)
+	st, d := openLocking(t)
 	ctx := context.Background()
 	if _, err := st.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
 		t.Fatal(err)

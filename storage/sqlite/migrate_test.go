@@ -20,7 +20,7 @@ import (
 
 func rawDB(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", dsn(Options{Path: filepath.Join(t.TempDir(), "m.db")}.withDefaults()))
+	db, err := sql.Open("sqlite", writerDSN(Options{Path: filepath.Join(t.TempDir(), "m.db")}.withDefaults()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestMigrateFailureLeavesNothing(t *testing.T) {
 func TestUpgradeFrom0001(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", dsn(Options{Path: path}.withDefaults()))
+	db, err := sql.Open("sqlite", writerDSN(Options{Path: path}.withDefaults()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 	if err := sqlstore.Migrate(ctx, db, dialect{}, fstest.MapFS{"0001_init.sql": {Data: initSQL}}); err != nil {
 		t.Fatal(err)
 	}
-	old := sqlstore.New(db, dialect{})
+	old := sqlstore.New(sqlstore.Pools{Reads: db, Writes: db}, dialect{})
 	if _, err := old.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 func TestUpgradeFrom0002(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", dsn(Options{Path: path}.withDefaults()))
+	db, err := sql.Open("sqlite", writerDSN(Options{Path: path}.withDefaults()))
 	if err != nil {
 		t.Fatal(err)
 	}

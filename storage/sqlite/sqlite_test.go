@@ -22,7 +22,7 @@ func open(t *testing.T, o sqlite.Options) *sqlite.Store {
 	return s
 }
 
-func tempPath(t *testing.T) string {
+func tempPath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "keygate.db")
 }
 

@@ -16,7 +16,7 @@ const watchBatch = 500
 // or any other using the same file, in Seq order, until ctx ends (it then returns
 // ctx.Err()) or the store is closed.
 //
-// It polls PRAGMA data_version on a connection of its own, which never writes: SQLite
+// It polls PRAGMA data_version on a read connection of its own, which never writes: SQLite
 // changes that number when another connection commits, but not for the connection's own
 // commits. Only when it changes does Watch read the change log. Reads that fail are
 // retried at the next tick; since Watch tracks the last Seq it delivered, nothing is lost.

@@ -67,11 +67,11 @@ func (s *Store) checkKeyLimit(ctx context.Context, tx *sql.Tx, userUID string, m
 
 // APIKeyByUID returns the key with that uid.
 func (s *Store) APIKeyByUID(ctx context.Context, uid string) (storage.APIKey, error) {
-	var r apiKeyRow
-	if err := s.queryRow(ctx, s.conn(), selectAPIKey+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	k, err := scanAPIKey(s.queryRow(ctx, s.reader(), selectAPIKey+" WHERE uid = ?", uid))
+	if err != nil {
 		return storage.APIKey{}, notFound(err, fmt.Sprintf("api key %q", uid))
 	}
-	return r.apiKey(), nil
+	return k, nil
 }
 
 // KeyGrantByDigest loads a key and its owner in one query.
@@ -80,7 +80,7 @@ func (s *Store) KeyGrantByDigest(ctx context.Context, digest []byte) (storage.Ke
 		k apiKeyRow
 		u userRow
 	)
-	if err := s.queryRow(ctx, s.conn(), selectKeyGrant, digest).Scan(append(k.dest(), u.dest()...)...); err != nil {
+	if err := s.queryRow(ctx, s.reader(), selectKeyGrant, digest).Scan(append(k.dest(), u.dest()...)...); err != nil {
 		// Never the digest in an error: it identifies a secret.
 		return storage.KeyGrant{}, notFound(err, "api key by digest")
 	}
@@ -153,13 +153,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, f storage.APIKeyFilter, p stora
 		q, args = q+" AND user_uid = ?", append(args, f.UserUID)
 	}
 	return listPage(ctx, s, "list api keys", q, args, byCreated, p,
-		func(sc scanner) (storage.APIKey, position, error) {
-			var r apiKeyRow
-			if err := sc.Scan(r.dest()...); err != nil {
-				return storage.APIKey{}, position{}, err
-			}
-			return r.apiKey(), position{r.created, r.k.UID}, nil
-		})
+		scanAPIKey, func(k storage.APIKey) position { return position{millis(k.CreatedAt), k.UID} })
 }
 
 // TouchAPIKeys moves each key's last use forward to the time given, in one transaction:

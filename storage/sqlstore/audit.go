@@ -54,11 +54,5 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 // malformed cursor is ErrBadCursor.
 func (s *Store) ListAudit(ctx context.Context, tenantUID string, p storage.Page) ([]storage.AuditEvent, string, error) {
 	return listPage(ctx, s, "list audit events", selectAudit+" WHERE tenant_uid = ?", []any{tenantUID}, byAtDesc, p,
-		func(sc scanner) (storage.AuditEvent, position, error) {
-			var r auditRow
-			if err := sc.Scan(r.dest()...); err != nil {
-				return storage.AuditEvent{}, position{}, err
-			}
-			return r.event(), position{r.at, r.e.ID}, nil
-		})
+		scanAuditEvent, func(e storage.AuditEvent) position { return position{millis(e.At), e.ID} })
 }

@@ -26,27 +26,25 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, kind storage.Chang
 
 // ChangesAfter returns up to limit changes with Seq > afterSeq, in Seq order.
 func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, limit int) ([]storage.Change, error) {
-	rows, err := s.query(ctx, s.db, "SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
+	rows, err := s.query(ctx, s.reads, "SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
 	}
-	defer rows.Close()
-	var changes []storage.Change
-	for rows.Next() {
-		var (
-			c    storage.Change
-			kind string
-		)
-		if err := rows.Scan(&c.Seq, &kind, &c.Ref); err != nil {
-			return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
-		}
-		c.Kind = storage.ChangeKind(kind)
-		changes = append(changes, c)
-	}
-	if err := rows.Err(); err != nil {
+	changes, err := collect(rows, scanChange)
+	if err != nil {
 		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
 	}
 	return changes, nil
+}
+
+func scanChange(sc scanner) (storage.Change, error) {
+	var (
+		c    storage.Change
+		kind string
+	)
+	err := sc.Scan(&c.Seq, &kind, &c.Ref)
+	c.Kind = storage.ChangeKind(kind)
+	return c, err
 }
 
 // LatestChangeSeq returns the Seq of the newest change, 0 when the log is empty.
@@ -61,7 +59,7 @@ func (s *Store) OldestChangeSeq(ctx context.Context) (int64, error) {
 
 func (s *Store) changeSeq(ctx context.Context, agg string) (int64, error) {
 	var seq int64
-	if err := s.queryRow(ctx, s.db, "SELECT COALESCE("+agg+"(seq), 0) FROM changes").Scan(&seq); err != nil {
+	if err := s.queryRow(ctx, s.reads, "SELECT COALESCE("+agg+"(seq), 0) FROM changes").Scan(&seq); err != nil {
 		return 0, fmt.Errorf("%s change seq: %w", agg, err)
 	}
 	return seq, nil
@@ -71,7 +69,7 @@ func (s *Store) changeSeq(ctx context.Context, agg string) (int64, error) {
 // always keeps the newest change, so that LatestChangeSeq stays the true high-water mark
 // and a watcher starting from it never mistakes the pruned log for a gap.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.db,
+	res, err := s.exec(ctx, s.writes,
 		"DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)", millis(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune changes: %w", err)

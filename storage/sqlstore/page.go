@@ -77,13 +77,13 @@ var (
 // listPage runs one page of a keyset-paginated listing. base is a SELECT with a WHERE
 // clause (args are its arguments); listPage adds the cursor condition, the order and a
 // limit one above the page size, so that it knows whether another page follows without
-// a second query. scan reads one row and returns the item with its position.
+// a second query. scan reads one row; pos gives an item's position in the order.
 //
 // Keyset pagination is stable while items are added: a page starts strictly after the
 // previous page's last position, so no item is seen twice, and an item added later (with
 // a later time) sorts after everything already listed.
 func listPage[T any](ctx context.Context, s *Store, what, base string, args []any, ks keyset,
-	p storage.Page, scan func(scanner) (T, position, error),
+	p storage.Page, scan func(scanner) (T, error), pos func(T) position,
 ) ([]T, string, error) {
 	limit := pageLimit(p)
 	q := base
@@ -113,27 +113,21 @@ func listPage[T any](ctx context.Context, s *Store, what, base string, args []an
 	}
 	args = append(args, fetch)
 
-	rows, err := s.query(ctx, s.conn(), q, args...)
+	rows, err := s.query(ctx, s.reader(), q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
-	// The capacity is not taken from limit, which callers may set very high.
-	items := make([]T, 0, min(limit, DefaultPageLimit))
-	var last position
-	for rows.Next() {
-		item, pos, err := scan(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
-		}
-		if len(items) == limit {
-			// The row after a full page: another page follows, from the last item kept.
-			return items, encodeCursor(last), nil
-		}
-		items, last = append(items, item), pos
-	}
-	if err := rows.Err(); err != nil {
+	items, err := collect(rows, scan)
+	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	if len(items) > limit {
+		// The row after a full page: another page follows, from the last item kept.
+		items = items[:limit]
+		return items, encodeCursor(pos(items[limit-1])), nil
+	}
+	if items == nil {
+		items = []T{} // an empty page is an empty slice, never nil
 	}
 	return items, "", nil
 }

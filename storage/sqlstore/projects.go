@@ -13,7 +13,7 @@ var selectProject = "SELECT " + columns("", projectColumns...) + " FROM projects
 // CreateProject inserts p. ErrConflict when its uid is taken; ErrNotFound when its tenant
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
-	_, err := s.exec(ctx, s.conn(), "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.writer(), "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)",
 		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt))
 	if err == nil {
 		return nil
@@ -25,11 +25,11 @@ func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
 
 // ProjectByUID returns the project with that uid.
 func (s *Store) ProjectByUID(ctx context.Context, uid string) (storage.Project, error) {
-	var r projectRow
-	if err := s.queryRow(ctx, s.conn(), selectProject+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	project, err := scanProject(s.queryRow(ctx, s.reader(), selectProject+" WHERE uid = ?", uid))
+	if err != nil {
 		return storage.Project{}, notFound(err, fmt.Sprintf("project %q", uid))
 	}
-	return r.project(), nil
+	return project, nil
 }
 
 // AddProjectMember makes the user a member of the project and records a ChangeMembership.
@@ -73,7 +73,7 @@ func (s *Store) ProjectAccess(ctx context.Context, projectUID, userUID string) (
 		a      storage.ProjectAccess
 		member sql.NullString // NULL when the LEFT JOIN found no membership
 	)
-	err := s.queryRow(ctx, s.conn(),
+	err := s.queryRow(ctx, s.reader(),
 		"SELECT p.tenant_uid, m.user_uid FROM projects p"+
 			" LEFT JOIN project_members m ON m.project_uid = p.uid AND m.user_uid = ?"+
 			" WHERE p.uid = ?",
@@ -111,30 +111,24 @@ func (s *Store) ProjectMembers(ctx context.Context, projectUID string) ([]string
 	what := fmt.Sprintf("members of project %q", projectUID)
 	// The LEFT JOIN yields one row with a NULL member for a project without members, and
 	// no row for an unknown project: one query tells the two apart.
-	rows, err := s.query(ctx, s.conn(),
+	rows, err := s.query(ctx, s.reader(),
 		"SELECT m.user_uid FROM projects p LEFT JOIN project_members m ON m.project_uid = p.uid"+
 			" WHERE p.uid = ? ORDER BY m.created_at, m.user_uid", projectUID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
-	found := false
+	members, err := collect(rows, scanValue[sql.NullString])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+	}
 	uids := []string{}
-	for rows.Next() {
-		var uid sql.NullString
-		if err := rows.Scan(&uid); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		found = true
+	for _, uid := range members {
 		if uid.Valid {
 			uids = append(uids, uid.String)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if !found {
-		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
 	}
 	return uids, nil
 }
@@ -169,37 +163,26 @@ func (s *Store) DeleteProject(ctx context.Context, uid string) error {
 // ErrBadCursor.
 func (s *Store) ListProjects(ctx context.Context, tenantUID string, p storage.Page) ([]storage.Project, string, error) {
 	return listPage(ctx, s, "list projects", selectProject+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
-		func(sc scanner) (storage.Project, position, error) {
-			var r projectRow
-			if err := sc.Scan(r.dest()...); err != nil {
-				return storage.Project{}, position{}, err
-			}
-			return r.project(), position{r.created, r.p.UID}, nil
-		})
+		scanProject, func(p storage.Project) position { return position{millis(p.CreatedAt), p.UID} })
 }
 
 // UserProjects returns the projects the user is a member of, oldest first (ties by uid);
 // none (or an unknown user) is an empty result, not an error.
 func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Project, error) {
 	what := fmt.Sprintf("projects of user %q", userUID)
-	rows, err := s.query(ctx, s.conn(),
+	rows, err := s.query(ctx, s.reader(),
 		"SELECT "+columns("p", projectColumns...)+" FROM projects p"+
 			" JOIN project_members m ON m.project_uid = p.uid"+
 			" WHERE m.user_uid = ? ORDER BY p.created_at, p.uid", userUID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
-	projects := []storage.Project{}
-	for rows.Next() {
-		var r projectRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		projects = append(projects, r.project())
-	}
-	if err := rows.Err(); err != nil {
+	projects, err := collect(rows, scanProject)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if projects == nil {
+		projects = []storage.Project{} // none is an empty slice, never nil
 	}
 	return projects, nil
 }

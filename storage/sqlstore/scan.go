@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"strings"
 	"time"
 
@@ -27,6 +28,31 @@ func fromMillis(v int64) time.Time {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
+}
+
+// collect reads every row of rows with scan, in order, and closes rows. It returns nil
+// when there are no rows; the value scan returns with an error is dropped.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var items []T
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// scanValue reads a row of one column.
+func scanValue[T any](sc scanner) (T, error) {
+	var v T
+	err := sc.Scan(&v)
+	return v, err
 }
 
 // columns prefixes each name with alias (for joins) and joins them with commas.
@@ -76,6 +102,12 @@ func (r *userRow) user() storage.User {
 	return r.u
 }
 
+func scanUser(sc scanner) (storage.User, error) {
+	var r userRow
+	err := sc.Scan(r.dest()...)
+	return r.user(), err
+}
+
 var projectColumns = []string{"uid", "tenant_uid", "name", "created_at"}
 
 type projectRow struct {
@@ -90,6 +122,12 @@ func (r *projectRow) dest() []any {
 func (r *projectRow) project() storage.Project {
 	r.p.CreatedAt = fromMillis(r.created)
 	return r.p
+}
+
+func scanProject(sc scanner) (storage.Project, error) {
+	var r projectRow
+	err := sc.Scan(r.dest()...)
+	return r.project(), err
 }
 
 var apiKeyColumns = []string{
@@ -117,6 +155,12 @@ func (r *apiKeyRow) apiKey() storage.APIKey {
 	return r.k
 }
 
+func scanAPIKey(sc scanner) (storage.APIKey, error) {
+	var r apiKeyRow
+	err := sc.Scan(r.dest()...)
+	return r.apiKey(), err
+}
+
 var signingKeyColumns = []string{"kid", "secret", "created_at"}
 
 type signingKeyRow struct {
@@ -129,6 +173,12 @@ func (r *signingKeyRow) dest() []any { return []any{&r.k.KID, &r.k.Secret, &r.cr
 func (r *signingKeyRow) signingKey() storage.SigningKey {
 	r.k.CreatedAt = fromMillis(r.created)
 	return r.k
+}
+
+func scanSigningKey(sc scanner) (storage.SigningKey, error) {
+	var r signingKeyRow
+	err := sc.Scan(r.dest()...)
+	return r.signingKey(), err
 }
 
 var sessionColumns = []string{"id", "user_uid", "tenant_uid", "created_at", "revoked_at", "token_id"}
@@ -168,4 +218,10 @@ func (r *auditRow) dest() []any {
 func (r *auditRow) event() storage.AuditEvent {
 	r.e.At = fromMillis(r.at)
 	return r.e
+}
+
+func scanAuditEvent(sc scanner) (storage.AuditEvent, error) {
+	var r auditRow
+	err := sc.Scan(r.dest()...)
+	return r.event(), err
 }

@@ -23,7 +23,7 @@ var errZeroRevokeTime = errors.New("zero revocation time")
 // does not exist in its tenant. A session created with RevokedAt set is stored revoked
 // (no change is recorded: nothing can have cached it yet).
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
-	_, err := s.exec(ctx, s.conn(), insertSessionStmt,
+	_, err := s.exec(ctx, s.writer(), insertSessionStmt,
 		sess.ID, sess.UserUID, sess.TenantUID, millis(sess.CreatedAt), millis(sess.RevokedAt), sess.TokenID)
 	if err == nil {
 		return nil
@@ -36,7 +36,7 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 // SessionByID returns the session with that id; RevokedAt is zero while it is live.
 func (s *Store) SessionByID(ctx context.Context, id string) (storage.Session, error) {
 	var r sessionRow
-	if err := s.queryRow(ctx, s.conn(), selectSession+" WHERE id = ?", id).Scan(r.dest()...); err != nil {
+	if err := s.queryRow(ctx, s.reader(), selectSession+" WHERE id = ?", id).Scan(r.dest()...); err != nil {
 		return storage.Session{}, notFound(err, fmt.Sprintf("session %q", id))
 	}
 	return r.session(), nil
@@ -49,7 +49,7 @@ func (s *Store) SessionByID(ctx context.Context, id string) (storage.Session, er
 // it expires, so no cache needs to drop anything.
 func (s *Store) RotateSessionToken(ctx context.Context, id, from, to string) error {
 	what := fmt.Sprintf("rotate token of session %q", id)
-	res, err := s.exec(ctx, s.conn(),
+	res, err := s.exec(ctx, s.writer(),
 		"UPDATE sessions SET token_id = ? WHERE id = ? AND revoked_at = 0 AND (token_id = ? OR token_id = '')",
 		to, id, from)
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Store) RotateSessionToken(ctx context.Context, id, from, to string) err
 		return err
 	}
 	var one int
-	if err := s.queryRow(ctx, s.conn(), "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one); err != nil {
+	if err := s.queryRow(ctx, s.reader(), "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one); err != nil {
 		return notFound(err, what)
 	}
 	return fmt.Errorf("%s: not its newest token, or revoked: %w", what, storage.ErrConflict)
@@ -105,20 +105,12 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // particular order; none is an empty result, not an error.
 func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]string, error) {
 	// revoked_at <> 0 keeps live sessions out when since is the zero time (stored as 0).
-	rows, err := s.query(ctx, s.conn(), "SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
+	rows, err := s.query(ctx, s.reader(), "SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
 	if err != nil {
 		return nil, fmt.Errorf("revoked sessions: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("revoked sessions: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+	ids, err := collect(rows, scanValue[string])
+	if err != nil {
 		return nil, fmt.Errorf("revoked sessions: %w", err)
 	}
 	return ids, nil
@@ -128,7 +120,7 @@ func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]st
 // how many it deleted. It records no change: it is meant for sessions older than any
 // token they could have issued.
 func (s *Store) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.conn(), "DELETE FROM sessions WHERE created_at < ?", millis(before))
+	res, err := s.exec(ctx, s.writer(), "DELETE FROM sessions WHERE created_at < ?", millis(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune sessions: %w", err)
 	}

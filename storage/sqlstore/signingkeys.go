@@ -19,20 +19,12 @@ var errEmptySecret = errors.New("empty secret")
 
 // SigningKeys returns every token signing key, oldest first (ties by kid).
 func (s *Store) SigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	rows, err := s.query(ctx, s.conn(), selectSigningKeys)
+	rows, err := s.query(ctx, s.reader(), selectSigningKeys)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	defer rows.Close()
-	var keys []storage.SigningKey
-	for rows.Next() {
-		var r signingKeyRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("signing keys: %w", err)
-		}
-		keys = append(keys, r.signingKey())
-	}
-	if err := rows.Err(); err != nil {
+	keys, err := collect(rows, scanSigningKey)
+	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	return keys, nil
@@ -45,7 +37,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) erro
 	if len(k.Secret) == 0 {
 		return fmt.Errorf("%s: %w", op, errEmptySecret)
 	}
-	_, err := s.exec(ctx, s.conn(), insertSigningKeyStmt, k.KID, k.Secret, millis(k.CreatedAt))
+	_, err := s.exec(ctx, s.writer(), insertSigningKeyStmt, k.KID, k.Secret, millis(k.CreatedAt))
 	if err == nil {
 		return nil
 	}

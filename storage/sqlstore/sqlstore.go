@@ -53,7 +53,8 @@ type RowLocker interface {
 // Store implements every storage.Store method except Watch, which each backend does its
 // own way.
 type Store struct {
-	db        *sql.DB
+	reads     *sql.DB // queries outside transactions
+	writes    *sql.DB // every write and every transaction
 	tx        *sql.Tx // set on the Store that Update hands its callback
 	d         Dialect
 	now       func() time.Time // sets UpdatedAt and change times
@@ -61,27 +62,47 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-// New returns a Store running its queries on db in dialect d. The schema must already be
-// migrated.
-func New(db *sql.DB, d Dialect) *Store {
-	return &Store{db: db, d: d, now: time.Now, closed: make(chan struct{})}
+// Pools are the database handles a Store runs on: Reads for queries outside
+// transactions, Writes for every write and every transaction. They may be one pool, for
+// a database whose writers run side by side (PostgreSQL, under the TxLocker and
+// RowLocker locks). SQLite lets one writer in at a time: there Writes has one
+// connection, so that writers queue in Go (each as long as its context allows) rather
+// than retry in SQLite's busy handler until its timeout, and Reads, which WAL lets read
+// beside the writer, never wait for writers.
+type Pools struct {
+	Reads, Writes *sql.DB
 }
 
-// DB returns the underlying database handle.
-func (s *Store) DB() *sql.DB { return s.db }
+// New returns a Store running its queries on p in dialect d. The schema must already be
+// migrated.
+func New(p Pools, d Dialect) *Store {
+	return &Store{reads: p.Reads, writes: p.Writes, d: d, now: time.Now, closed: make(chan struct{})}
+}
 
-// Ping reports whether the database can answer.
+// DB returns the handle reads run on.
+func (s *Store) DB() *sql.DB { return s.reads }
+
+// Ping reports whether the database can answer. It asks the read pool, so that a health
+// check does not queue behind writes.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.reads.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	return nil
 }
 
-// Close signals Closed and closes the database handle.
+// Close signals Closed and closes the pools.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
-	return s.db.Close()
+	return closePools(Pools{Reads: s.reads, Writes: s.writes})
+}
+
+// closePools closes each distinct pool of p.
+func closePools(p Pools) error {
+	if p.Reads == p.Writes {
+		return p.Writes.Close()
+	}
+	return errors.Join(p.Reads.Close(), p.Writes.Close())
 }
 
 // Closed is closed when the store is, so that a backend's Watch can return.
@@ -106,34 +127,44 @@ func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...a
 	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
 }
 
-// conn is where a statement runs: Update's transaction, else the pool.
-func (s *Store) conn() querier {
+// reader is where a query runs: Update's transaction, else the read pool.
+func (s *Store) reader() querier {
 	if s.tx != nil {
 		return s.tx
 	}
-	return s.db
+	return s.reads
+}
+
+// writer is where a write outside inTx runs: Update's transaction, else the write pool.
+func (s *Store) writer() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.writes
 }
 
 // Update runs fn in one transaction, committing if it returns nil and rolling back
 // otherwise, so that every change made through the storage.Tx it gets, and the audit
-// rows written with them, commit together or not at all. Its Tx must not be used after
-// fn returns.
+// rows written with them, commit together or not at all. Reads through that Tx run in
+// the transaction too, so they see its changes. The Tx must not be used after fn returns.
 func (s *Store) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Store{db: s.db, tx: tx, d: s.d, now: s.now, closed: s.closed})
+		return fn(&Store{reads: s.reads, writes: s.writes, tx: tx, d: s.d, now: s.now, closed: s.closed})
 	})
 }
 
-// inTx runs fn in a transaction, committing if it returns nil and rolling back otherwise.
-// Inside Update it runs fn in Update's transaction.
+// inTx runs fn in a transaction, committing if it returns nil and rolling back otherwise;
+// inside Update it runs fn in Update's transaction. fn must write through its
+// transaction only: on SQLite the transaction holds the one writing connection, so a
+// write on s.writes from fn would wait for the transaction itself until ctx ends.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if s.tx != nil {
 		return fn(s.tx)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writes.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -216,12 +247,13 @@ func (s *Store) writeError(ctx context.Context, op string, err error, missing st
 }
 
 // conflict finds which rule the failed write broke. It queries outside the failed
-// transaction (PostgreSQL refuses statements in an aborted one); a race here only makes
+// transaction (PostgreSQL refuses statements in an aborted one), on the read pool (on
+// SQLite the transaction may still hold the writing connection); a race here only makes
 // the message vaguer.
 func (s *Store) conflict(ctx context.Context, op string, rules []uniqueRule) error {
 	for _, r := range rules {
 		var one int
-		if s.queryRow(ctx, s.db, r.query, r.args...).Scan(&one) == nil {
+		if s.queryRow(ctx, s.reads, r.query, r.args...).Scan(&one) == nil {
 			return fmt.Errorf("%s: %s taken: %w", op, r.what, storage.ErrConflict)
 		}
 	}

@@ -45,7 +45,7 @@ func (s *Store) Bootstrap(ctx context.Context, tenant storage.Tenant, admin stor
 
 // CreateTenant inserts t; ErrConflict when its uid or name is taken.
 func (s *Store) CreateTenant(ctx context.Context, t storage.Tenant) error {
-	return s.insertTenant(ctx, s.conn(), t)
+	return s.insertTenant(ctx, s.writer(), t)
 }
 
 func (s *Store) insertTenant(ctx context.Context, q querier, t storage.Tenant) error {
@@ -72,7 +72,7 @@ func (s *Store) TenantByName(ctx context.Context, name string) (storage.Tenant, 
 // tenantWhere loads the tenant whose column (a constant, never user input) equals v.
 func (s *Store) tenantWhere(ctx context.Context, column, v string) (storage.Tenant, error) {
 	var r tenantRow
-	err := s.queryRow(ctx, s.conn(), selectTenant+" WHERE "+column+" = ?", v).Scan(r.dest()...)
+	err := s.queryRow(ctx, s.reader(), selectTenant+" WHERE "+column+" = ?", v).Scan(r.dest()...)
 	if err != nil {
 		return storage.Tenant{}, notFound(err, fmt.Sprintf("tenant %s %q", column, v))
 	}

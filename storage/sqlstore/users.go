@@ -22,7 +22,7 @@ var (
 // CreateUser inserts u with its email lower-cased. ErrConflict when its uid or its email
 // within the tenant is taken; ErrNotFound when the tenant does not exist.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.insertUser(ctx, s.conn(), u)
+	return s.insertUser(ctx, s.writer(), u)
 }
 
 func (s *Store) insertUser(ctx context.Context, q querier, u storage.User) error {
@@ -48,30 +48,22 @@ func normalizeEmail(email string) string { return strings.ToLower(email) }
 
 // UserByUID returns the user with that uid.
 func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error) {
-	var r userRow
-	if err := s.queryRow(ctx, s.conn(), selectUser+" WHERE uid = ?", uid).Scan(r.dest()...); err != nil {
+	u, err := scanUser(s.queryRow(ctx, s.reader(), selectUser+" WHERE uid = ?", uid))
+	if err != nil {
 		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
 	}
-	return r.user(), nil
+	return u, nil
 }
 
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
 // first; none is an empty result, not an error.
 func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User, error) {
-	rows, err := s.query(ctx, s.conn(), selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
+	rows, err := s.query(ctx, s.reader(), selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
 	if err != nil {
 		return nil, fmt.Errorf("users by email: %w", err)
 	}
-	defer rows.Close()
-	var users []storage.User
-	for rows.Next() {
-		var r userRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("users by email: %w", err)
-		}
-		users = append(users, r.user())
-	}
-	if err := rows.Err(); err != nil {
+	users, err := collect(rows, scanUser)
+	if err != nil {
 		return nil, fmt.Errorf("users by email: %w", err)
 	}
 	return users, nil
@@ -165,16 +157,8 @@ func (s *Store) userKeyDigests(ctx context.Context, q querier, userUID string) (
 	if err != nil {
 		return nil, fmt.Errorf("list key digests: %w", err)
 	}
-	defer rows.Close()
-	var digests [][]byte
-	for rows.Next() {
-		var d []byte
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("list key digests: %w", err)
-		}
-		digests = append(digests, d)
-	}
-	if err := rows.Err(); err != nil {
+	digests, err := collect(rows, scanValue[[]byte])
+	if err != nil {
 		return nil, fmt.Errorf("list key digests: %w", err)
 	}
 	return digests, nil
@@ -252,16 +236,8 @@ func (s *Store) deleteUserKeys(ctx context.Context, tx *sql.Tx, userUID string) 
 	if err != nil {
 		return nil, fmt.Errorf("delete api keys: %w", err)
 	}
-	defer rows.Close()
-	var digests [][]byte
-	for rows.Next() {
-		var d []byte
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("delete api keys: %w", err)
-		}
-		digests = append(digests, d)
-	}
-	if err := rows.Err(); err != nil {
+	digests, err := collect(rows, scanValue[[]byte])
+	if err != nil {
 		return nil, fmt.Errorf("delete api keys: %w", err)
 	}
 	slices.SortFunc(digests, bytes.Compare)
@@ -275,25 +251,28 @@ func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID stri
 	if err != nil {
 		return nil, fmt.Errorf("delete sessions: %w", err)
 	}
-	defer rows.Close()
-	var live []string
-	for rows.Next() {
-		var (
-			id      string
-			revoked int64
-		)
-		if err := rows.Scan(&id, &revoked); err != nil {
-			return nil, fmt.Errorf("delete sessions: %w", err)
-		}
-		if revoked == 0 {
-			live = append(live, id)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	deleted, err := collect(rows, func(sc scanner) (deletedSession, error) {
+		var d deletedSession
+		err := sc.Scan(&d.id, &d.revoked)
+		return d, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("delete sessions: %w", err)
+	}
+	var live []string
+	for _, d := range deleted {
+		if d.revoked == 0 {
+			live = append(live, d.id)
+		}
 	}
 	slices.Sort(live)
 	return live, nil
+}
+
+// deletedSession is a row that deleteUserSessions deleted.
+type deletedSession struct {
+	id      string
+	revoked int64 // 0 while live
 }
 
 // ListUsers returns one page of a tenant's users, ordered by creation time then uid, and
@@ -301,11 +280,5 @@ func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID stri
 // ErrBadCursor.
 func (s *Store) ListUsers(ctx context.Context, tenantUID string, p storage.Page) ([]storage.User, string, error) {
 	return listPage(ctx, s, "list users", selectUser+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
-		func(sc scanner) (storage.User, position, error) {
-			var r userRow
-			if err := sc.Scan(r.dest()...); err != nil {
-				return storage.User{}, position{}, err
-			}
-			return r.user(), position{r.created, r.u.UID}, nil
-		})
+		scanUser, func(u storage.User) position { return position{millis(u.CreatedAt), u.UID} })
 }
