@@ -42,7 +42,7 @@ func (a Actor) auditIdentity() (uid, email string) {
 // requireAdmin refuses actors who are not tenant admins (or the operator).
 func requireAdmin(a Actor) error {
 	if !a.IsTenantAdmin() {
-		return forbidden("only tenant admins may do this")
+		return Forbidden("only tenant admins may do this")
 	}
 	return nil
 }
@@ -50,7 +50,7 @@ func requireAdmin(a Actor) error {
 // requireOperator refuses everyone but the operator.
 func requireOperator(a Actor) error {
 	if !a.operator {
-		return forbidden("only the operator may do this")
+		return Forbidden("only the operator may do this")
 	}
 	return nil
 }

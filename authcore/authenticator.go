@@ -64,7 +64,7 @@ func (cfg *Config) applyDefaults() {
 		cfg.Now = time.Now
 	}
 	if cfg.Observer == nil {
-		cfg.Observer = nopObserver{}
+		cfg.Observer = NopObserver{}
 	}
 }
 
@@ -227,7 +227,7 @@ func (a *Authenticator) loadKey(ctx context.Context, digest Digest, slot uint64,
 			return err
 		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, unavailable(err)
+			return nil, 0, Unavailable(err)
 		}
 		e := newKeyEntry(digest, grant, err == nil)
 		return e, a.keyTTL(e, now), nil

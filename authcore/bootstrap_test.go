@@ -18,8 +18,8 @@ func TestBootstrapAsksForThePasswordOnlyUntilTheTenantExists(t *testing.T) {
 	defer store.Close()
 	ad := Operator{Service: NewService(ServiceConfig{Store: store}), OSUser: "ops"}
 
-	unavailable := errors.New("no password yet")
-	if _, err := ad.Bootstrap(ctx, "admin@example.com", func() (string, error) { return "", unavailable }); !errors.Is(err, unavailable) {
+	Unavailable := errors.New("no password yet")
+	if _, err := ad.Bootstrap(ctx, "admin@example.com", func() (string, error) { return "", Unavailable }); !errors.Is(err, Unavailable) {
 		t.Fatalf("a failing password source: %v", err)
 	}
 	asked := 0

@@ -32,8 +32,8 @@ func (e *Error) Detail() string {
 	return e.Message + ": " + e.cause.Error()
 }
 
-// unavailable is ErrStoreUnavailable carrying what went wrong.
-func unavailable(cause error) *Error {
+// Unavailable is ErrStoreUnavailable carrying what went wrong.
+func Unavailable(cause error) *Error {
 	e := *ErrStoreUnavailable
 	e.cause = cause
 	return &e
@@ -58,8 +58,8 @@ var (
 // callers cannot tell which was wrong.
 var ErrLoginFailed = &Error{Status: http.StatusUnauthorized, Code: "CredentialInvalid", Message: "the email, password or organization is not valid"}
 
-// tooManyRequests is the answer while a throttle blocks a client or account.
-func tooManyRequests(retryAfter time.Duration) *Error {
+// TooManyRequests is the answer while a throttle blocks a client or account.
+func TooManyRequests(retryAfter time.Duration) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", Message: "too many failed attempts; try again later", RetryAfter: retryAfter}
 }
 

@@ -41,13 +41,13 @@ func (a *Authenticator) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, ErrLoginFailed
 	}
-	account, client := accountKey(l.Email), clientKey(l.ClientIP)
+	account, client := AccountKey(l.Email), ClientKey(l.ClientIP)
 	if wait, ok := a.logins.Reserve(account); !ok {
-		return Issued{}, tooManyRequests(wait)
+		return Issued{}, TooManyRequests(wait)
 	}
 	if wait, ok := a.clients.Reserve(client); !ok {
 		a.logins.Refund(account)
-		return Issued{}, tooManyRequests(wait)
+		return Issued{}, TooManyRequests(wait)
 	}
 	u, err := a.checkPassword(ctx, l)
 	if err != nil {
@@ -124,7 +124,7 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 	}
 	users, err := a.store.UsersByEmail(ctx, l.Email)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, Unavailable(err)
 	}
 	if l.Org == "" {
 		return users, nil
@@ -134,7 +134,7 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 		return nil, nil // answered like a wrong password: organizations cannot be probed
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, Unavailable(err)
 	}
 	var inOrg []storage.User
 	for _, u := range users {
@@ -167,8 +167,8 @@ func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP strin
 
 // CheckClient answers 429 while a client is blocked for repeated failures.
 func (a *Authenticator) CheckClient(ip string) error {
-	if wait, blocked := a.clients.Blocked(clientKey(ip)); blocked {
-		return tooManyRequests(wait)
+	if wait, blocked := a.clients.Blocked(ClientKey(ip)); blocked {
+		return TooManyRequests(wait)
 	}
 	return nil
 }
@@ -178,7 +178,7 @@ func (a *Authenticator) CheckClient(ip string) error {
 // genuine, and a burst of them after a token expires must not block a shared address.
 func (a *Authenticator) noteRejection(ip string, err error) {
 	if err == ErrCredentialInvalid || err == ErrCredentialMalformed {
-		a.clients.Fail(clientKey(ip))
+		a.clients.Fail(ClientKey(ip))
 	}
 }
 
@@ -200,7 +200,7 @@ type UserInfo struct {
 func (a *Authenticator) Info(ctx context.Context, p *Principal) (UserInfo, error) {
 	t, err := a.store.TenantByUID(ctx, p.TenantUID)
 	if err != nil {
-		return UserInfo{}, storeError(err, "tenant")
+		return UserInfo{}, StoreError(err, "tenant")
 	}
 	return UserInfo{OrgName: t.Name, TenantUID: t.UID, UserUID: p.UserUID}, nil
 }

@@ -14,7 +14,7 @@ type Observer interface {
 	// "key_lookup", "user_lookup", "project_access".
 	StoreQuery(op string, d time.Duration)
 	// Login is each login's result: "ok", "failed", "throttled", "disabled",
-	// "unavailable", "bad_request".
+	// "Unavailable", "bad_request".
 	Login(result string)
 	// TokenIssued is "password", "apikey" or "refresh".
 	TokenIssued(via string)
@@ -23,14 +23,14 @@ type Observer interface {
 	Invalidations(source string, n int)
 }
 
-// nopObserver is the Observer when none is configured.
-type nopObserver struct{}
+// NopObserver is the Observer when none is configured.
+type NopObserver struct{}
 
-func (nopObserver) CacheResult(string)               {}
-func (nopObserver) StoreQuery(string, time.Duration) {}
-func (nopObserver) Login(string)                     {}
-func (nopObserver) TokenIssued(string)               {}
-func (nopObserver) Invalidations(string, int)        {}
+func (NopObserver) CacheResult(string)               {}
+func (NopObserver) StoreQuery(string, time.Duration) {}
+func (NopObserver) Login(string)                     {}
+func (NopObserver) TokenIssued(string)               {}
+func (NopObserver) Invalidations(string, int)        {}
 
 // timed runs a store query for a request and reports its duration.
 func (a *Authenticator) timed(op string, query func() error) error {
@@ -50,7 +50,7 @@ func loginResult(err error) string {
 	case e == ErrUserDisabled:
 		return "disabled"
 	case e.Status >= 500:
-		return "unavailable"
+		return "Unavailable"
 	case e.Status == 400:
 		return "bad_request"
 	}

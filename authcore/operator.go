@@ -76,18 +76,18 @@ func (o Operator) CreateProject(ctx context.Context, tenantName, name string) (s
 func (o Operator) AddProjectMember(ctx context.Context, projectUID, email string) (storage.User, error) {
 	p, err := o.Service.store.ProjectByUID(ctx, projectUID)
 	if err != nil {
-		return storage.User{}, storeError(err, "project "+projectUID)
+		return storage.User{}, StoreError(err, "project "+projectUID)
 	}
 	users, err := o.Service.store.UsersByEmail(ctx, email)
 	if err != nil {
-		return storage.User{}, unavailable(err)
+		return storage.User{}, Unavailable(err)
 	}
 	for _, u := range users {
 		if u.TenantUID == p.TenantUID {
 			return u, o.Service.SetMember(ctx, o.in(p.TenantUID), p.UID, u.UID, true)
 		}
 	}
-	return storage.User{}, notFound("user %s not found in the project's tenant", email)
+	return storage.User{}, NotFound("user %s not found in the project's tenant", email)
 }
 
 // CreateAPIKey mints a key for a user. Only its digest is stored.
@@ -101,7 +101,7 @@ func (o Operator) CreateAPIKey(ctx context.Context, nk NewAPIKey) (CreatedAPIKey
 func (o Operator) SetAPIKeyActive(ctx context.Context, uid string, active bool) (storage.APIKey, error) {
 	k, err := o.Service.store.APIKeyByUID(ctx, uid)
 	if err != nil {
-		return k, storeError(err, "api key "+uid)
+		return k, StoreError(err, "api key "+uid)
 	}
 	if err := o.Service.SetKeyActive(ctx, o.in(k.TenantUID), uid, active); err != nil {
 		return k, err

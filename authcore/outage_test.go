@@ -47,7 +47,7 @@ func (s *outageStore) ProjectAccess(ctx context.Context, project, user string) (
 
 // staleCounter counts the "stale" cache results the Authenticator reports.
 type staleCounter struct {
-	nopObserver
+	NopObserver
 	n atomic.Int32
 }
 

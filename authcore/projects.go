@@ -36,7 +36,7 @@ func accessSlot(projectUID, userUID string) uint64 {
 // the project must be in p's tenant and p a member of it or a tenant admin. Unknown
 // projects and other tenants' projects are refused alike, so uids cannot be probed.
 func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, projectUID string) error {
-	if !plausibleUID(projectUID) {
+	if !PlausibleUID(projectUID) {
 		return ErrProjectForbidden
 	}
 	slot := accessSlot(projectUID, p.UserUID)
@@ -65,7 +65,7 @@ func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID stri
 			return err
 		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, unavailable(err)
+			return nil, 0, Unavailable(err)
 		}
 		e := &accessEntry{projectUID: projectUID, userUID: userUID, found: err == nil, access: access}
 		if !e.found || !e.access.Member {

@@ -90,7 +90,7 @@ func (s *Service) commit(ctx context.Context, a Actor, what string, ev audit, ch
 	event := auditEvent(a, ev, s.clock())
 	err := commitAudited(ctx, s.store, event, change)
 	if err != nil {
-		return storeError(err, what)
+		return StoreError(err, what)
 	}
 	if s.onAudit != nil {
 		s.onAudit(event)
@@ -119,7 +119,7 @@ func auditEvent(a Actor, ev audit, at time.Time) storage.AuditEvent {
 // page checks a listing request; a limit of 0 means the default (the most).
 func page(limit int, cursor string) (storage.Page, error) {
 	if limit < 0 || limit > MaxPageSize {
-		return storage.Page{}, badRequest("limit must be between 1 and %d", MaxPageSize)
+		return storage.Page{}, BadRequest("limit must be between 1 and %d", MaxPageSize)
 	}
 	if limit == 0 {
 		limit = MaxPageSize
@@ -133,17 +133,17 @@ func listError(err error) error {
 		return nil
 	}
 	if errors.Is(err, storage.ErrBadCursor) {
-		return badRequest("continue is not a cursor this listing returned")
+		return BadRequest("continue is not a cursor this listing returned")
 	}
-	return unavailable(err)
+	return Unavailable(err)
 }
 
 // notFoundOr is a 404, unless err says the store is down.
 func notFoundOr(err error, format string, args ...any) error {
-	if err != nil && !isNotFound(err) {
-		return unavailable(err)
+	if err != nil && !IsNotFound(err) {
+		return Unavailable(err)
 	}
-	return notFound(format, args...)
+	return NotFound(format, args...)
 }
 
 // noCaches is the Invalidator of a Service without a cache.

@@ -47,7 +47,7 @@ func (r KeyRequest) expiry() (string, error) {
 		r.Expiry = ""
 	}
 	if r.Expiry != "" && r.ExpiryPreset != "" {
-		return "", badRequest("give spec.expiry or spec.expiryPreset, not both")
+		return "", BadRequest("give spec.expiry or spec.expiryPreset, not both")
 	}
 	return r.Expiry + r.ExpiryPreset, nil
 }
@@ -65,10 +65,10 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, r KeyRequest) (Created
 	if expiry == "" {
 		expiry = defaultKeyExpiry
 	}
-	if err := checkName("key name", r.Name); err != nil {
+	if err := CheckName("key name", r.Name); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	if err := checkDescription(r.Description); err != nil {
+	if err := CheckDescription(r.Description); err != nil {
 		return CreatedAPIKey{}, err
 	}
 	now := s.clock()
@@ -85,7 +85,7 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, r KeyRequest) (Created
 	err = s.commit(ctx, a, "api key", audit{"apikey.create", "apikey", rec.UID, "for " + owner.Email}, func(tx storage.Tx) error {
 		err := tx.CreateAPIKey(ctx, rec, s.maxKeysPerUser)
 		if errors.Is(err, storage.ErrLimitReached) {
-			return keyLimitReached(owner, s.maxKeysPerUser)
+			return KeyLimitReached(owner, s.maxKeysPerUser)
 		}
 		return err
 	})
@@ -99,11 +99,11 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, r KeyRequest) (Created
 func (s *Service) keyOwner(ctx context.Context, a Actor, userUID string) (storage.User, error) {
 	if userUID == "" || userUID == a.UserUID || userUID == a.TenantUID {
 		if a.IsOperator() {
-			return storage.User{}, badRequest("name the user the key is for")
+			return storage.User{}, BadRequest("name the user the key is for")
 		}
 		userUID = a.UserUID
 	} else if !a.IsTenantAdmin() {
-		return storage.User{}, forbidden("only tenant admins may create keys for other users")
+		return storage.User{}, Forbidden("only tenant admins may create keys for other users")
 	}
 	u, err := s.store.UserByUID(ctx, userUID)
 	if err != nil || u.TenantUID != a.TenantUID {
@@ -129,7 +129,7 @@ func (s *Service) GetKey(ctx context.Context, a Actor, uid string) (KeyView, err
 	}
 	owner, err := s.store.UserByUID(ctx, k.UserUID)
 	if err != nil {
-		return KeyView{}, storeError(err, "owner of api key "+uid)
+		return KeyView{}, StoreError(err, "owner of api key "+uid)
 	}
 	return KeyView{Key: k, Owner: owner}, nil
 }
@@ -147,7 +147,7 @@ func (s *Service) ListKeys(ctx context.Context, a Actor, userUID string, limit i
 	f := storage.APIKeyFilter{TenantUID: a.TenantUID, UserUID: userUID}
 	if !a.IsTenantAdmin() {
 		if userUID != "" && userUID != a.UserUID {
-			return nil, "", forbidden("only tenant admins may list other users' keys")
+			return nil, "", Forbidden("only tenant admins may list other users' keys")
 		}
 		f.UserUID = a.UserUID
 	}
@@ -161,7 +161,7 @@ func (s *Service) ListKeys(ctx context.Context, a Actor, userUID string, limit i
 		owner, ok := owners[k.UserUID]
 		if !ok {
 			if owner, err = s.store.UserByUID(ctx, k.UserUID); err != nil {
-				return nil, "", storeError(err, "owner of api key "+k.UID)
+				return nil, "", StoreError(err, "owner of api key "+k.UID)
 			}
 			owners[k.UserUID] = owner
 		}
@@ -177,10 +177,10 @@ func (s *Service) UpdateKey(ctx context.Context, a Actor, uid string, r KeyReque
 	if err != nil {
 		return err
 	}
-	if err := checkName("metadata.name", r.Name); err != nil {
+	if err := CheckName("metadata.name", r.Name); err != nil {
 		return err
 	}
-	if err := checkDescription(r.Description); err != nil {
+	if err := CheckDescription(r.Description); err != nil {
 		return err
 	}
 	expires, err := s.movedExpiry(k, r)
@@ -206,7 +206,7 @@ func (s *Service) movedExpiry(k storage.APIKey, r KeyRequest) (time.Time, error)
 	// the rule that expired keys cannot be re-activated.
 	now := s.clock()
 	if !k.ExpiresAt.After(now) {
-		return time.Time{}, errKeyExpired(k)
+		return time.Time{}, KeyExpired(k)
 	}
 	expires, err := ParseExpiry(e, now, s.maxKeyLifetime)
 	if err != nil {
@@ -214,7 +214,7 @@ func (s *Service) movedExpiry(k storage.APIKey, r KeyRequest) (time.Time, error)
 	}
 	// The lifetime counts from creation, so repeated edits cannot extend a key forever.
 	if limit := k.CreatedAt.Add(s.maxKeyLifetime); expires.After(limit) {
-		return time.Time{}, badRequest("expiry %s is more than %d days after the key was created",
+		return time.Time{}, BadRequest("expiry %s is more than %d days after the key was created",
 			expires.Format(time.RFC3339), int(s.maxKeyLifetime.Hours()/24))
 	}
 	return expires, nil
@@ -227,7 +227,7 @@ func (s *Service) SetKeyActive(ctx context.Context, a Actor, uid string, active 
 		return err
 	}
 	if active && !k.ExpiresAt.After(s.clock()) {
-		return errKeyExpired(k)
+		return KeyExpired(k)
 	}
 	action := "apikey.revoke"
 	if active {
@@ -257,7 +257,7 @@ func (s *Service) DeleteKey(ctx context.Context, a Actor, uid string) error {
 	return err
 }
 
-// errKeyExpired refuses to revive an expired key.
-func errKeyExpired(k storage.APIKey) *Error {
+// KeyExpired refuses to revive an expired key.
+func KeyExpired(k storage.APIKey) *Error {
 	return &Error{Status: http.StatusConflict, Code: "ApiKeyExpired", Message: "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + "; an expired key cannot be re-activated or extended"}
 }

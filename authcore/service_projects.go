@@ -18,7 +18,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, name string) (stor
 	if err := requireAdmin(a); err != nil {
 		return storage.Project{}, err
 	}
-	if err := checkName("metadata.name", name); err != nil {
+	if err := CheckName("metadata.name", name); err != nil {
 		return storage.Project{}, err
 	}
 	p := storage.Project{UID: NewUID(), TenantUID: a.TenantUID, Name: name, CreatedAt: s.clock()}
@@ -52,7 +52,7 @@ func (s *Service) GetProject(ctx context.Context, a Actor, uid string) (ProjectV
 	}
 	members, err := s.store.ProjectMembers(ctx, uid)
 	if err != nil {
-		return ProjectView{}, storeError(err, "project "+uid)
+		return ProjectView{}, StoreError(err, "project "+uid)
 	}
 	return ProjectView{Project: p, Members: members}, nil
 }
@@ -80,7 +80,7 @@ func (s *Service) MyProjects(ctx context.Context, a Actor) ([]storage.Project, e
 	if !a.IsTenantAdmin() {
 		ps, err := s.store.UserProjects(ctx, a.UserUID)
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, Unavailable(err)
 		}
 		return ps, nil
 	}
@@ -89,7 +89,7 @@ func (s *Service) MyProjects(ctx context.Context, a Actor) ([]storage.Project, e
 	for {
 		ps, next, err := s.store.ListProjects(ctx, a.TenantUID, storage.Page{Limit: MaxPageSize, After: cursor})
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, Unavailable(err)
 		}
 		all = append(all, ps...)
 		if next == "" {
@@ -168,7 +168,7 @@ func pageOf[T any](items []T, id func(T) string, p storage.Page) ([]T, string, e
 			}
 		}
 		if start < 0 {
-			return nil, "", badRequest("continue is not a cursor this listing returned")
+			return nil, "", BadRequest("continue is not a cursor this listing returned")
 		}
 	}
 	end := min(start+p.Limit, len(items))

@@ -15,7 +15,7 @@ func (s *Service) CreateTenant(ctx context.Context, a Actor, name string) (stora
 	if err := requireOperator(a); err != nil {
 		return storage.Tenant{}, err
 	}
-	if err := checkName("tenant name", name); err != nil {
+	if err := CheckName("tenant name", name); err != nil {
 		return storage.Tenant{}, err
 	}
 	t := storage.Tenant{UID: NewUID(), Name: name, CreatedAt: s.clock()}
@@ -32,7 +32,7 @@ func (s *Service) TenantByName(ctx context.Context, a Actor, name string) (stora
 		return storage.Tenant{}, err
 	}
 	t, err := s.store.TenantByName(ctx, name)
-	return t, storeError(err, "tenant "+name)
+	return t, StoreError(err, "tenant "+name)
 }
 
 // Bootstrap creates tenant "default" with email as its tenant admin, only when the store
@@ -45,7 +45,7 @@ func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password
 	if err := requireOperator(a); err != nil {
 		return false, err
 	}
-	if err := checkEmail(email); err != nil {
+	if err := CheckEmail(email); err != nil {
 		return false, err
 	}
 	if done, err := s.bootstrapped(ctx); err != nil || done {
@@ -80,10 +80,10 @@ func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password
 // without it may still hold others; Store.Bootstrap decides that, atomically.
 func (s *Service) bootstrapped(ctx context.Context) (bool, error) {
 	_, err := s.store.TenantByName(ctx, BootstrapTenant)
-	if isNotFound(err) {
+	if IsNotFound(err) {
 		return false, nil
 	}
-	return err == nil, storeError(err, "tenant "+BootstrapTenant)
+	return err == nil, StoreError(err, "tenant "+BootstrapTenant)
 }
 
 // errNothingToBootstrap rolls back a bootstrap that found a tenant: its audit row with it.

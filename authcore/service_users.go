@@ -29,11 +29,11 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, r UserRequest) (stora
 	if err := requireAdmin(a); err != nil {
 		return storage.User{}, err
 	}
-	if err := checkEmail(r.Email); err != nil {
+	if err := CheckEmail(r.Email); err != nil {
 		return storage.User{}, err
 	}
 	if !r.Role.Valid() {
-		return storage.User{}, badRequest("role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
+		return storage.User{}, BadRequest("role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
 	}
 	if err := checkNames(r.FirstName, r.LastName); err != nil {
 		return storage.User{}, err
@@ -73,7 +73,7 @@ func (s *Service) GetUser(ctx context.Context, a Actor, uid string) (storage.Use
 func (s *Service) Me(ctx context.Context, a Actor) (storage.User, error) {
 	u, err := s.store.UserByUID(ctx, a.UserUID)
 	if err != nil {
-		return storage.User{}, storeError(err, "user "+a.UserUID)
+		return storage.User{}, StoreError(err, "user "+a.UserUID)
 	}
 	return u, nil
 }
@@ -104,7 +104,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 		return u, err
 	}
 	if uid == a.UserUID && (next.Role != storage.RoleTenantAdmin || next.Disabled) {
-		return u, badRequest("tenant admins cannot demote or disable themselves")
+		return u, BadRequest("tenant admins cannot demote or disable themselves")
 	}
 	changed := userChanges(u, next)
 	if len(changed) == 0 {
@@ -133,13 +133,13 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 // editedUser is u with r's edits applied and checked.
 func editedUser(u storage.User, r UserRequest) (storage.User, error) {
 	if r.Email != "" && !strings.EqualFold(r.Email, u.Email) {
-		return u, badRequest("a user's email cannot be changed")
+		return u, BadRequest("a user's email cannot be changed")
 	}
 	if r.Password != "" {
-		return u, badRequest("a password cannot be changed here")
+		return u, BadRequest("a password cannot be changed here")
 	}
 	if r.Role != "" && !r.Role.Valid() {
-		return u, badRequest("spec.role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
+		return u, BadRequest("spec.role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
 	}
 	next := u
 	next.FirstName, next.LastName = pick(r.FirstName, u.FirstName), pick(r.LastName, u.LastName)
@@ -211,7 +211,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, uid string) error {
 		return err
 	}
 	if uid == a.UserUID {
-		return badRequest("tenant admins cannot delete themselves")
+		return BadRequest("tenant admins cannot delete themselves")
 	}
 	keys, err := userKeyRecords(ctx, s.store, u)
 	if err != nil {
@@ -239,13 +239,13 @@ func (s *Service) FindUser(ctx context.Context, a Actor, email, tenantName strin
 	}
 	users, err := s.store.UsersByEmail(ctx, email)
 	if err != nil {
-		return storage.User{}, storeError(err, "user "+email)
+		return storage.User{}, StoreError(err, "user "+email)
 	}
 	var tenantUID string
 	if tenantName != "" {
 		t, err := s.store.TenantByName(ctx, tenantName)
 		if err != nil {
-			return storage.User{}, storeError(err, "tenant "+tenantName)
+			return storage.User{}, StoreError(err, "tenant "+tenantName)
 		}
 		tenantUID = t.UID
 	}
@@ -257,11 +257,11 @@ func (s *Service) FindUser(ctx context.Context, a Actor, email, tenantName strin
 	}
 	switch len(found) {
 	case 0:
-		return storage.User{}, notFound("user %s not found", email)
+		return storage.User{}, NotFound("user %s not found", email)
 	case 1:
 		return found[0], nil
 	}
-	return storage.User{}, badRequest("%s is a user in %d tenants; name the tenant", email, len(found))
+	return storage.User{}, BadRequest("%s is a user in %d tenants; name the tenant", email, len(found))
 }
 
 // userKeyRecords lists every key of a user, so their cached decisions can be dropped.
@@ -271,7 +271,7 @@ func userKeyRecords(ctx context.Context, store storage.Store, u storage.User) ([
 	for {
 		keys, next, err := store.ListAPIKeys(ctx, storage.APIKeyFilter{TenantUID: u.TenantUID, UserUID: u.UID}, p)
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, Unavailable(err)
 		}
 		all = append(all, keys...)
 		if next == "" {
@@ -296,8 +296,8 @@ func checkNames(first, last string) error {
 }
 
 func checkOptionalName(field, v string) error {
-	if len([]rune(v)) > maxNameLen {
-		return badRequest("%s must be at most %d characters", field, maxNameLen)
+	if len([]rune(v)) > MaxNameLen {
+		return BadRequest("%s must be at most %d characters", field, MaxNameLen)
 	}
 	return nil
 }

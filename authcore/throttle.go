@@ -142,10 +142,10 @@ func (s *throttleShard) evict(now time.Time, window time.Duration) {
 	}
 }
 
-// clientKey is the throttle key of a client address: the address itself for IPv4, its
+// ClientKey is the throttle key of a client address: the address itself for IPv4, its
 // /64 network for IPv6 (one subscriber usually holds a whole /64). It is computed on every
 // request, so it hashes the address's bytes rather than building a string.
-func clientKey(ip string) ThrottleKey {
+func ClientKey(ip string) ThrottleKey {
 	var h maphash.Hash
 	h.SetSeed(throttleSeed)
 	addr, err := netip.ParseAddr(ip)
@@ -165,7 +165,7 @@ func clientKey(ip string) ThrottleKey {
 	return ThrottleKey(h.Sum64())
 }
 
-// accountKey is the throttle key of the account an email names, in every tenant.
-func accountKey(email string) ThrottleKey {
+// AccountKey is the throttle key of the account an email names, in every tenant.
+func AccountKey(email string) ThrottleKey {
 	return ThrottleKey(maphash.String(throttleSeed, "account:"+strings.ToLower(email)))
 }

@@ -177,7 +177,7 @@ func (a *Authenticator) parseToken(ctx context.Context, token string, checkExpir
 	}, opts...)
 	switch {
 	case errors.Is(err, errKeyringUnavailable):
-		return nil, unavailable(err)
+		return nil, Unavailable(err)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, ErrCredentialExpired
 	case errors.Is(err, jwt.ErrTokenMalformed):
@@ -233,7 +233,7 @@ func (a *Authenticator) startSession(ctx context.Context, p *Principal, clientIP
 	ev := auditEvent(Actor{Principal: p, IP: clientIP}, audit{"login.success", "session", s.ID, how}, now)
 	err := commitAudited(ctx, a.store, ev, func(tx storage.Tx) error { return tx.CreateSession(ctx, s) })
 	if err != nil {
-		return Issued{}, storeError(err, "user")
+		return Issued{}, StoreError(err, "user")
 	}
 	return a.issue(s, *p)
 }
@@ -272,10 +272,10 @@ func (a *Authenticator) Refresh(ctx context.Context, token, clientIP string) (Is
 func (a *Authenticator) liveSession(ctx context.Context, id string) (storage.Session, error) {
 	s, err := a.store.SessionByID(ctx, id)
 	switch {
-	case isNotFound(err): // pruned, or its user deleted
+	case IsNotFound(err): // pruned, or its user deleted
 		return s, ErrCredentialRevoked
 	case err != nil:
-		return s, unavailable(err)
+		return s, Unavailable(err)
 	case !s.RevokedAt.IsZero():
 		return s, ErrCredentialRevoked
 	case a.now().Sub(s.CreatedAt) >= MaxSessionAge:
@@ -288,7 +288,7 @@ func (a *Authenticator) liveSession(ctx context.Context, id string) (storage.Ses
 // conflict with the session still live is reuse: the session ends.
 func (a *Authenticator) refreshRefused(ctx context.Context, p *Principal, clientIP string, err error) error {
 	if !errors.Is(err, storage.ErrConflict) {
-		return storeError(err, "session")
+		return StoreError(err, "session")
 	}
 	if _, err := a.liveSession(ctx, p.SessionID); err != nil {
 		return err // revoked meanwhile: not reuse
@@ -305,7 +305,7 @@ func (a *Authenticator) refreshRefused(ctx context.Context, p *Principal, client
 func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, clientIP string, tokens []string) error {
 	if len(tokens) == 0 {
 		if caller.SessionID == "" {
-			return badRequest("no tokens to revoke")
+			return BadRequest("no tokens to revoke")
 		}
 		return a.revokeSession(ctx, caller, clientIP, caller.SessionID, "")
 	}
@@ -313,11 +313,11 @@ func (a *Authenticator) RevokeTokens(ctx context.Context, caller *Principal, cli
 	for i, t := range tokens {
 		c, err := a.parseToken(ctx, t, false)
 		if err != nil {
-			return badRequest("tokens[%d] is not a Keygate token", i)
+			return BadRequest("tokens[%d] is not a Keygate token", i)
 		}
 		own := c.Subject == caller.UserUID
 		if !own && !(caller.IsTenantAdmin() && c.TenantUID == caller.TenantUID) {
-			return forbidden("tokens[%d] belongs to another user", i)
+			return Forbidden("tokens[%d] belongs to another user", i)
 		}
 		sessions = append(sessions, c.SessionID)
 	}
@@ -334,7 +334,7 @@ func (a *Authenticator) revokeSession(ctx context.Context, caller *Principal, cl
 	ev := auditEvent(Actor{Principal: caller, IP: clientIP}, audit{"session.revoke", "session", id, reason}, now)
 	err := commitAudited(ctx, a.store, ev, func(tx storage.Tx) error { return tx.RevokeSession(ctx, id, now) })
 	if err != nil {
-		return storeError(err, "session")
+		return StoreError(err, "session")
 	}
 	a.revoked.add(id, a.now(), a.revocationMemory())
 	return nil

@@ -12,8 +12,8 @@ func NewUID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// plausibleUID rejects values that cannot be a uid before they cost a lookup.
-func plausibleUID(s string) bool {
+// PlausibleUID rejects values that cannot be a uid before they cost a lookup.
+func PlausibleUID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}

@@ -37,7 +37,7 @@ func (a *Authenticator) loadUser(ctx context.Context, uid string, now time.Time)
 			return err
 		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, unavailable(err)
+			return nil, 0, Unavailable(err)
 		}
 		if err != nil {
 			return &userEntry{uid: uid}, a.negativeTTL, nil

@@ -13,31 +13,31 @@ import (
 )
 
 // Errors for bad input and missing records, shared by the command line and the REST API.
-func badRequest(format string, args ...any) *Error {
+func BadRequest(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
 }
 
-func forbidden(format string, args ...any) *Error {
+func Forbidden(format string, args ...any) *Error {
 	return &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: fmt.Sprintf(format, args...)}
 }
 
-func notFound(format string, args ...any) *Error {
+func NotFound(format string, args ...any) *Error {
 	return &Error{Status: http.StatusNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(format, args...)}
 }
 
-func conflict(format string, args ...any) *Error {
+func Conflict(format string, args ...any) *Error {
 	return &Error{Status: http.StatusConflict, Code: "Conflict", Message: fmt.Sprintf(format, args...)}
 }
 
-// keyLimitReached answers a key create for a user who holds the most keys allowed.
-func keyLimitReached(u storage.User, limit int) *Error {
+// KeyLimitReached answers a key create for a user who holds the most keys allowed.
+func KeyLimitReached(u storage.User, limit int) *Error {
 	return &Error{Status: http.StatusConflict, Code: "ApiKeyLimitReached",
 		Message: fmt.Sprintf("user %s already holds %d API keys, the most allowed; delete one to create another", u.Email, limit)}
 }
 
-// storeError turns a store error into a client-facing one: not found and conflict are
-// reported with what, anything else means the store is unavailable.
-func storeError(err error, what string) error {
+// StoreError turns a store error into a client-facing one: not found and conflict are
+// reported with what, anything else means the store is Unavailable.
+func StoreError(err error, what string) error {
 	var e *Error
 	switch {
 	case err == nil:
@@ -45,36 +45,36 @@ func storeError(err error, what string) error {
 	case errors.As(err, &e): // already a decision, e.g. a policy refusal inside a transaction
 		return e
 	case errors.Is(err, storage.ErrNotFound):
-		return notFound("%s not found", what)
+		return NotFound("%s not found", what)
 	case errors.Is(err, storage.ErrConflict):
-		return conflict("%s already exists", what)
+		return Conflict("%s already exists", what)
 	}
-	return unavailable(err)
+	return Unavailable(err)
 }
 
-const maxNameLen = 128
+const MaxNameLen = 128
 
-func checkName(field, name string) error {
+func CheckName(field, name string) error {
 	n := utf8.RuneCountInString(name)
-	if strings.TrimSpace(name) == "" || n > maxNameLen {
-		return badRequest("%s must be 1 to %d characters", field, maxNameLen)
+	if strings.TrimSpace(name) == "" || n > MaxNameLen {
+		return BadRequest("%s must be 1 to %d characters", field, MaxNameLen)
 	}
 	return nil
 }
 
 const maxDescriptionLen = 1024
 
-func checkDescription(d string) error {
+func CheckDescription(d string) error {
 	if utf8.RuneCountInString(d) > maxDescriptionLen {
-		return badRequest("the description must be at most %d characters", maxDescriptionLen)
+		return BadRequest("the description must be at most %d characters", maxDescriptionLen)
 	}
 	return nil
 }
 
-func checkEmail(email string) error {
+func CheckEmail(email string) error {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" {
-		return badRequest("%q is not an email address", email)
+		return BadRequest("%q is not an email address", email)
 	}
 	return nil
 }
@@ -102,16 +102,16 @@ func ParseExpiry(s string, now time.Time, maxLifetime time.Duration) (time.Time,
 	} else if t, err := time.Parse(time.RFC3339, s); err == nil {
 		at = t
 	} else {
-		return time.Time{}, badRequest("expiry %q is not 7d, 30d, 60d, 90d, a YYYY-MM-DD date or an RFC 3339 time", s)
+		return time.Time{}, BadRequest("expiry %q is not 7d, 30d, 60d, 90d, a YYYY-MM-DD date or an RFC 3339 time", s)
 	}
 	at = at.UTC().Truncate(time.Millisecond)
 	if !at.After(now) {
-		return time.Time{}, badRequest("expiry %s is not in the future", at.Format(time.RFC3339))
+		return time.Time{}, BadRequest("expiry %s is not in the future", at.Format(time.RFC3339))
 	}
 	if at.Sub(now) > maxLifetime {
-		return time.Time{}, badRequest("expiry %s is more than %d days away", at.Format(time.RFC3339), int(maxLifetime.Hours()/24))
+		return time.Time{}, BadRequest("expiry %s is more than %d days away", at.Format(time.RFC3339), int(maxLifetime.Hours()/24))
 	}
 	return at, nil
 }
 
-func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+func IsNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
