@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -96,8 +97,8 @@ type Authenticator struct {
 	// lifetime, whose tokens' claims may therefore be out of date: see claimsPrincipal.
 	changedUsers revokedSessions
 	usage        usageLog
-	logins       *Throttle // per account
-	clients      *Throttle // per client network
+	logins       *protect.Throttle // per account
+	clients      *protect.Throttle // per client network
 	hashSlots    chan struct{}
 }
 
@@ -116,8 +117,8 @@ func NewAuthenticator(ctx context.Context, cfg Config) (*Authenticator, error) {
 		staleOK:     cfg.StaleIfError > 0,
 		now:         cfg.Now,
 		obs:         cfg.Observer,
-		logins:      NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
-		clients:     NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
+		logins:      protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
+		clients:     protect.NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
 		hashSlots:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 	var err error

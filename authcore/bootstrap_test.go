@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -33,7 +34,7 @@ func TestBootstrapAsksForThePasswordOnlyUntilTheTenantExists(t *testing.T) {
 		t.Fatalf("the password was asked for (and hashed) %d times in three starts, want once", asked)
 	}
 	users, err := store.UsersByEmail(ctx, "admin@example.com")
-	if err != nil || len(users) != 1 || !VerifyPassword(users[0].PasswordHash, "first-admin-pw") {
+	if err != nil || len(users) != 1 || !protect.VerifyPassword(users[0].PasswordHash, "first-admin-pw") {
 		t.Fatalf("bootstrap admins %+v (%v)", users, err)
 	}
 	// The one bootstrap that happened is audited, as the operator's.

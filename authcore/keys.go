@@ -98,3 +98,10 @@ func randomBase62(b *strings.Builder, n int) {
 func isBase62(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 }
+
+// RandomPassword returns a password of 24 base62 characters (about 143 bits).
+func RandomPassword() string {
+	var b strings.Builder
+	randomBase62(&b, 24)
+	return b.String()
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -41,7 +42,7 @@ func (a *Authenticator) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, ErrLoginFailed
 	}
-	account, client := AccountKey(l.Email), ClientKey(l.ClientIP)
+	account, client := protect.AccountKey(l.Email), protect.ClientKey(l.ClientIP)
 	if wait, ok := a.logins.Reserve(account); !ok {
 		return Issued{}, TooManyRequests(wait)
 	}
@@ -80,12 +81,12 @@ func (a *Authenticator) checkPassword(ctx context.Context, l Login) (storage.Use
 	defer a.releaseHashSlot()
 	var matched []storage.User
 	for _, u := range candidates {
-		if VerifyPassword(u.PasswordHash, l.Password) {
+		if protect.VerifyPassword(u.PasswordHash, l.Password) {
 			matched = append(matched, u)
 		}
 	}
 	if len(candidates) == 0 {
-		VerifyPassword("", l.Password) // the same cost as a wrong password
+		protect.VerifyPassword("", l.Password) // the same cost as a wrong password
 	}
 	switch {
 	case len(matched) == 0:
@@ -167,7 +168,7 @@ func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP strin
 
 // CheckClient answers 429 while a client is blocked for repeated failures.
 func (a *Authenticator) CheckClient(ip string) error {
-	if wait, blocked := a.clients.Blocked(ClientKey(ip)); blocked {
+	if wait, blocked := a.clients.Blocked(protect.ClientKey(ip)); blocked {
 		return TooManyRequests(wait)
 	}
 	return nil
@@ -178,7 +179,7 @@ func (a *Authenticator) CheckClient(ip string) error {
 // genuine, and a burst of them after a token expires must not block a shared address.
 func (a *Authenticator) noteRejection(ip string, err error) {
 	if err == ErrCredentialInvalid || err == ErrCredentialMalformed {
-		a.clients.Fail(ClientKey(ip))
+		a.clients.Fail(protect.ClientKey(ip))
 	}
 }
 

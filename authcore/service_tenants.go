@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -59,7 +60,7 @@ func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password
 	t := storage.Tenant{UID: NewUID(), Name: BootstrapTenant, CreatedAt: now}
 	u := storage.User{
 		UID: NewUID(), TenantUID: t.UID, Email: strings.ToLower(email), Role: storage.RoleTenantAdmin,
-		PasswordHash: HashPassword(plain), CreatedAt: now, UpdatedAt: now,
+		PasswordHash: protect.HashPassword(plain), CreatedAt: now, UpdatedAt: now,
 	}
 	created := false
 	a = OperatorIn(t.UID, a.osUser)

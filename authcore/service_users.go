@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -44,7 +45,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, r UserRequest) (stora
 		FirstName: r.FirstName, LastName: r.LastName, Role: r.Role, CreatedAt: now, UpdatedAt: now,
 	}
 	if r.Password != "" {
-		u.PasswordHash = HashPassword(r.Password)
+		u.PasswordHash = protect.HashPassword(r.Password)
 	}
 	err := s.commit(ctx, a, "user "+u.Email, audit{"user.create", "user", u.UID, u.Email}, func(tx storage.Tx) error {
 		return tx.CreateUser(ctx, u)

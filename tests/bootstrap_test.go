@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -77,7 +77,7 @@ func TestBootstrapWithoutPasswordWritesAPrivateFileAndLogsNoSecret(t *testing.T)
 	raw, _ := os.ReadFile(pwFile)
 	password := strings.TrimSpace(string(raw))
 	admin, _ := bootstrapAdmin(t, dir)
-	if len(password) < 20 || !authcore.VerifyPassword(admin.PasswordHash, password) {
+	if len(password) < 20 || !protect.VerifyPassword(admin.PasswordHash, password) {
 		t.Fatalf("the password in the file (%d chars) does not verify", len(password))
 	}
 	logs, _ := os.ReadFile(logPath)
@@ -106,7 +106,7 @@ func TestBootstrapWithPasswordFromEnvironment(t *testing.T) {
 	t.Setenv("KEYGATE_TEST_ADMIN_PASSWORD", "from-the-env-123")
 	logPath := bootstrapGateway(t, dir, "{env.KEYGATE_TEST_ADMIN_PASSWORD}")
 	admin, _ := bootstrapAdmin(t, dir)
-	if !authcore.VerifyPassword(admin.PasswordHash, "from-the-env-123") {
+	if !protect.VerifyPassword(admin.PasswordHash, "from-the-env-123") {
 		t.Fatal("the admin's password is not the one from the environment")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "caddy", "keygate-admin-password")); !os.IsNotExist(err) {

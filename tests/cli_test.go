@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage/sqlite"
 )
 
@@ -125,7 +126,7 @@ func TestCommandLineMintsKeysThatTheRunningGatewayHonours(t *testing.T) {
 	}
 	defer store.Close()
 	stored, err := store.UserByUID(context.Background(), user["uid"].(string))
-	if err != nil || !authcore.VerifyPassword(stored.PasswordHash, "s3cret-passw0rd") || strings.Contains(stored.PasswordHash, "s3cret") {
+	if err != nil || !protect.VerifyPassword(stored.PasswordHash, "s3cret-passw0rd") || strings.Contains(stored.PasswordHash, "s3cret") {
 		t.Fatalf("stored password hash %q does not verify (%v)", stored.PasswordHash, err)
 	}
 

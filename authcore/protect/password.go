@@ -1,4 +1,4 @@
-package authcore
+package protect
 
 import (
 	"crypto/rand"
@@ -81,10 +81,3 @@ func parsePHC(s string) (phc, error) {
 }
 
 var dummyHash = sync.OnceValue(func() string { return HashPassword("keygate-dummy-password") })
-
-// RandomPassword returns a password of 24 base62 characters (about 143 bits).
-func RandomPassword() string {
-	var b strings.Builder
-	randomBase62(&b, 24)
-	return b.String()
-}
