@@ -7,7 +7,7 @@ import "github.com/keygate/keygate/storage"
 type Actor struct {
 	*Principal
 	IP string
-	// Operator is the operator's OS user ("" if unknown) when the actor is the operator.
+	// operator is set for the operator, and osUser names its OS user ("" if unknown).
 	operator bool
 	osUser   string
 }
@@ -25,6 +25,14 @@ func OperatorIn(tenantUID, osUser string) Actor {
 	}
 }
 
+// In is the same actor acting in another tenant: the operator, in a tenant it creates.
+func (a Actor) In(tenantUID string) Actor {
+	p := *a.Principal
+	p.TenantUID = tenantUID
+	a.Principal = &p
+	return a
+}
+
 // IsOperator reports whether the actor is the operator.
 func (a Actor) IsOperator() bool { return a.operator }
 
@@ -37,20 +45,4 @@ func (a Actor) auditIdentity() (uid, email string) {
 		return "operator", "operator"
 	}
 	return "operator", "operator:" + a.osUser
-}
-
-// requireAdmin refuses actors who are not tenant admins (or the operator).
-func requireAdmin(a Actor) error {
-	if !a.IsTenantAdmin() {
-		return Forbidden("only tenant admins may do this")
-	}
-	return nil
-}
-
-// requireOperator refuses everyone but the operator.
-func requireOperator(a Actor) error {
-	if !a.operator {
-		return Forbidden("only the operator may do this")
-	}
-	return nil
 }

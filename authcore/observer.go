@@ -31,28 +31,3 @@ func (NopObserver) StoreQuery(string, time.Duration) {}
 func (NopObserver) Login(string)                     {}
 func (NopObserver) TokenIssued(string)               {}
 func (NopObserver) Invalidations(string, int)        {}
-
-// timed runs a store query for a request and reports its duration.
-func (a *Authenticator) timed(op string, query func() error) error {
-	start := time.Now()
-	err := query()
-	a.obs.StoreQuery(op, time.Since(start))
-	return err
-}
-
-// loginResult names a login outcome for the Observer.
-func loginResult(err error) string {
-	switch e := AsError(err); {
-	case err == nil:
-		return "ok"
-	case e.Status == 429, e == errHashBusy:
-		return "throttled"
-	case e == ErrUserDisabled:
-		return "disabled"
-	case e.Status >= 500:
-		return "Unavailable"
-	case e.Status == 400:
-		return "bad_request"
-	}
-	return "failed"
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -70,8 +71,8 @@ func listParams(r *http.Request) (int, string, error) {
 	limit := 0
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > authcore.MaxPageSize {
-			return 0, "", &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "limit must be a number from 1 to " + strconv.Itoa(authcore.MaxPageSize)}
+		if err != nil || n < 1 || n > manage.MaxPageSize {
+			return 0, "", &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "limit must be a number from 1 to " + strconv.Itoa(manage.MaxPageSize)}
 		}
 		limit = n
 	}
@@ -94,7 +95,7 @@ func serveList[T, J any](w http.ResponseWriter, r *http.Request, fetch func(limi
 		items = append(items, toJSON(v))
 	}
 	if limit == 0 {
-		limit = authcore.MaxPageSize
+		limit = manage.MaxPageSize
 	}
 	return writeJSON(w, http.StatusOK, list[J]{Items: items, ListMeta: listMeta{Continue: next, Count: len(items), Limit: limit}})
 }
@@ -118,9 +119,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.A
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	now := time.Now()
-	return serveList(w, r, func(limit int, cursor string) ([]authcore.KeyView, string, error) {
+	return serveList(w, r, func(limit int, cursor string) ([]manage.KeyView, string, error) {
 		return h.service.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
-	}, func(v authcore.KeyView) apiKeyJSON { return keyJSON(v, now) })
+	}, func(v manage.KeyView) apiKeyJSON { return keyJSON(v, now) })
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {

@@ -3,7 +3,7 @@ package caddymodule
 import (
 	"time"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -54,8 +54,8 @@ type apiKeyBody struct {
 	} `json:"spec"`
 }
 
-func (b apiKeyBody) request() authcore.KeyRequest {
-	return authcore.KeyRequest{
+func (b apiKeyBody) request() manage.KeyRequest {
+	return manage.KeyRequest{
 		Name: b.Metadata.Name, Description: b.Metadata.Annotations["description"],
 		UserUID: b.Spec.UserUID, Expiry: b.Spec.Expiry, ExpiryPreset: b.Spec.ExpiryPreset,
 	}
@@ -87,7 +87,7 @@ type userRefJSON struct {
 	LastName  string `json:"lastName,omitempty"`
 }
 
-func keyJSON(v authcore.KeyView, now time.Time) apiKeyJSON {
+func keyJSON(v manage.KeyView, now time.Time) apiKeyJSON {
 	var j apiKeyJSON
 	k := v.Key
 	j.Metadata = objectMeta{UID: k.UID, Name: k.Name, CreationTimestamp: timeString(k.CreatedAt), LastModifiedTimestamp: timeString(k.UpdatedAt)}
@@ -124,8 +124,8 @@ type userBody struct {
 	} `json:"status"`
 }
 
-func (b userBody) request() authcore.UserRequest {
-	return authcore.UserRequest{
+func (b userBody) request() manage.UserRequest {
+	return manage.UserRequest{
 		Email: b.Spec.EmailID, FirstName: b.Spec.FirstName, LastName: b.Spec.LastName,
 		Role: storage.Role(b.Spec.Role), Password: b.Spec.Password, Active: b.Status.Active,
 	}

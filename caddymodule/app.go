@@ -13,7 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -155,8 +156,8 @@ func loadStorageBackend(ctx caddy.Context, a *App) (StorageBackend, error) {
 // Validate checks the settings.
 func (a *App) Validate() error {
 	switch {
-	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > authcore.MaxCacheEntries:
-		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", authcore.MaxCacheEntries)
+	case a.CacheMaxEntries < 0 || a.CacheMaxEntries > credentials.MaxCacheEntries:
+		return fmt.Errorf("keygate: cache_max_entries must be between 1 and %d", credentials.MaxCacheEntries)
 	case a.CacheTTL < 0, a.NegativeCacheTTL < 0, a.TokenTTL < 0, a.FailureWindow < 0, a.MaxKeyLifetime < 0:
 		return errors.New("keygate: durations must not be negative (only stale_if_error, where it means off)")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:
@@ -171,14 +172,14 @@ func (a *App) Validate() error {
 
 // newService is the one management service on store with this app's settings, dropping
 // what it changes from caches (nil for the command line, which has none).
-func (a *App) newService(store storage.Store, caches *authcore.Authenticator, onAudit func(storage.AuditEvent)) *authcore.Service {
-	cfg := authcore.ServiceConfig{
+func (a *App) newService(store storage.Store, caches *credentials.Verifier, onAudit func(storage.AuditEvent)) *manage.Service {
+	cfg := manage.ServiceConfig{
 		Store: store, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: onAudit,
 	}
 	if caches != nil {
 		cfg.Caches = caches
 	}
-	return authcore.NewService(cfg)
+	return manage.NewService(cfg)
 }
 
 // osUser names the operator in the audit log: the OS user running this process.
@@ -192,7 +193,7 @@ func osUser() string {
 // keysPerUser is MaxKeysPerUser with its default applied; 0 means no limit.
 func (a *App) keysPerUser() int {
 	if a.MaxKeysPerUser == nil {
-		return authcore.DefaultMaxKeysPerUser
+		return manage.DefaultMaxKeysPerUser
 	}
 	return *a.MaxKeysPerUser
 }

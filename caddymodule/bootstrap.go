@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 )
 
 // bootstrapPasswordFile is where a generated first-admin password is written, under
@@ -18,7 +19,7 @@ const bootstrapPasswordFile = "keygate-admin-password"
 
 // bootstrap creates the first tenant and admin on an empty store.
 // It acts as the operator, so the creation is audited.
-func bootstrap(admin authcore.Operator, cfg *BootstrapAdmin, logger *zap.Logger) error {
+func bootstrap(admin manage.Operator, cfg *BootstrapAdmin, logger *zap.Logger) error {
 	if cfg == nil {
 		return nil
 	}
@@ -34,7 +35,7 @@ func bootstrap(admin authcore.Operator, cfg *BootstrapAdmin, logger *zap.Logger)
 		logger.Debug("store already has a tenant; bootstrap_admin skipped")
 		return nil
 	}
-	fields := []zap.Field{zap.String("tenant", authcore.BootstrapTenant), zap.String("email", email)}
+	fields := []zap.Field{zap.String("tenant", manage.BootstrapTenant), zap.String("email", email)}
 	if password.staged != nil {
 		path, err := password.staged.commit()
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
 
@@ -20,7 +20,7 @@ func startBootstrap(t *testing.T, dbPath string, cfg *BootstrapAdmin) error {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	return bootstrap(authcore.Operator{Service: authcore.NewService(authcore.ServiceConfig{Store: store})}, cfg, zap.NewNop())
+	return bootstrap(manage.Operator{Service: manage.NewService(manage.ServiceConfig{Store: store})}, cfg, zap.NewNop())
 }
 
 // A later start must not generate, stage or write a password: it would be thrown away.

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -52,7 +53,7 @@ func buildCLI(cmd *cobra.Command) {
 }
 
 // run opens the store, runs fn with an operator service, and prints its result.
-func (c *cli) run(fn func(ctx context.Context, ad authcore.Operator) (result, error)) error {
+func (c *cli) run(fn func(ctx context.Context, ad manage.Operator) (result, error)) error {
 	ctx := context.Background()
 	app, err := c.loadApp()
 	if err != nil {
@@ -63,7 +64,7 @@ func (c *cli) run(fn func(ctx context.Context, ad authcore.Operator) (result, er
 		return err
 	}
 	defer store.Close()
-	res, err := fn(ctx, authcore.Operator{Service: app.newService(store, nil, nil), OSUser: osUser()})
+	res, err := fn(ctx, manage.Operator{Service: app.newService(store, nil, nil), OSUser: osUser()})
 	if err != nil {
 		return cliError(err)
 	}

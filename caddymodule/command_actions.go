@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -40,7 +40,7 @@ func (c *cli) tenantCommands() *cobra.Command {
 			if err := requireFlags(cmd, "name"); err != nil {
 				return err
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
 				t, err := ad.CreateTenant(ctx, name)
 				return result{
 					text: fmt.Sprintf("created tenant %s (uid %s)", t.Name, t.UID),
@@ -71,8 +71,8 @@ func (c *cli) userCommands() *cobra.Command {
 					return err
 				}
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
-				u, err := ad.CreateUser(ctx, authcore.NewUser{
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
+				u, err := ad.CreateUser(ctx, manage.NewUser{
 					TenantName: tenantName, Email: email, Role: storage.Role(role),
 					FirstName: firstName, LastName: lastName, Password: password,
 				})
@@ -97,7 +97,7 @@ func (c *cli) userCommands() *cobra.Command {
 			if err := requireFlags(cmd, "email"); err != nil {
 				return err
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
 				u, err := ad.FindUser(ctx, disableEmail, disableTenant)
 				if err == nil {
 					err = ad.SetUserDisabled(ctx, u, true)
@@ -129,7 +129,7 @@ func (c *cli) projectCommands() *cobra.Command {
 			if err := requireFlags(cmd, "tenant", "name"); err != nil {
 				return err
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
 				p, err := ad.CreateProject(ctx, tenantName, name)
 				return result{text: p.UID, json: map[string]any{"uid": p.UID, "name": p.Name, "tenantUid": p.TenantUID}}, err
 			})
@@ -145,7 +145,7 @@ func (c *cli) projectCommands() *cobra.Command {
 			if err := requireFlags(cmd, "project", "email"); err != nil {
 				return err
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
 				u, err := ad.AddProjectMember(ctx, projectUID, email)
 				return result{
 					text: fmt.Sprintf("%s is a member of project %s", u.Email, projectUID),
@@ -170,12 +170,12 @@ func (c *cli) apikeyCommands() *cobra.Command {
 			if err := requireFlags(cmd, "email", "name", "expires"); err != nil {
 				return err
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
 				u, err := ad.FindUser(ctx, email, tenantName)
 				if err != nil {
 					return result{}, err
 				}
-				k, err := ad.CreateAPIKey(ctx, authcore.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
+				k, err := ad.CreateAPIKey(ctx, manage.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
 				return result{
 					text: k.Key,
 					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": timeString(k.Record.ExpiresAt)},
@@ -197,7 +197,7 @@ func (c *cli) apikeyCommands() *cobra.Command {
 			if err := requireFlags(cmd, "uid"); err != nil {
 				return err
 			}
-			return c.run(func(ctx context.Context, ad authcore.Operator) (result, error) {
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
 				_, err := ad.SetAPIKeyActive(ctx, uid, false)
 				return result{text: "revoked api key " + uid, json: map[string]any{"uid": uid, "isActive": false}}, err
 			})

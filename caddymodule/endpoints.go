@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/sessions"
 )
 
 // maxBodyBytes bounds the JSON bodies the endpoints read.
@@ -70,14 +71,14 @@ type tokenResponse struct {
 
 func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ string) error {
 	ip := clientIP(r)
-	var issued authcore.Issued
+	var issued sessions.Issued
 	var err error
 	if key := takeAPIKey(r, true); key != "" {
-		issued, err = h.auth.LoginWithAPIKey(r.Context(), key, ip)
+		issued, err = h.issuer.LoginWithAPIKey(r.Context(), key, ip)
 	} else {
 		var body loginRequest
 		if err = decodeJSON(r, &body); err == nil {
-			issued, err = h.auth.Login(r.Context(), authcore.Login{Email: body.EmailID, Password: body.Password, Org: body.Org, ClientIP: ip})
+			issued, err = h.issuer.Login(r.Context(), sessions.Login{Email: body.EmailID, Password: body.Password, Org: body.Org, ClientIP: ip})
 		}
 	}
 	h.logLogin(r, issued, err)
@@ -89,12 +90,12 @@ func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ st
 
 func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, token string) error {
 	ip := clientIP(r)
-	if err := h.auth.CheckClient(ip); err != nil {
+	if err := h.issuer.CheckClient(ip); err != nil {
 		return h.reject(w, r, err)
 	}
-	issued, err := h.auth.Refresh(r.Context(), token, ip)
+	issued, err := h.issuer.Refresh(r.Context(), token, ip)
 	if err != nil {
-		h.auth.ClientRejected(ip, err)
+		h.issuer.ClientRejected(ip, err)
 		return h.reject(w, r, err)
 	}
 	return h.writeToken(w, r, issued)
@@ -112,7 +113,7 @@ type cookieRefreshed struct {
 // it needs the X-Requested-With header.
 func (h *Handler) serveCookieRefresh(w http.ResponseWriter, r *http.Request, _ string) error {
 	ip := clientIP(r)
-	if err := h.auth.CheckClient(ip); err != nil {
+	if err := h.issuer.CheckClient(ip); err != nil {
 		return h.reject(w, r, err)
 	}
 	c, err := r.Cookie(tokenCookie)
@@ -122,9 +123,9 @@ func (h *Handler) serveCookieRefresh(w http.ResponseWriter, r *http.Request, _ s
 	case r.Header.Get(csrfHeader) == "":
 		return h.reject(w, r, errCSRF)
 	}
-	issued, err := h.auth.Refresh(r.Context(), c.Value, ip)
+	issued, err := h.issuer.Refresh(r.Context(), c.Value, ip)
 	if err != nil {
-		h.auth.ClientRejected(ip, err)
+		h.issuer.ClientRejected(ip, err)
 		return h.reject(w, r, err)
 	}
 	setTokenCookie(w, issued)
@@ -145,7 +146,7 @@ func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, _ string) 
 	if err := decodeJSON(r, &body); err != nil {
 		return h.reject(w, r, err)
 	}
-	if err := h.auth.RevokeTokens(r.Context(), p, clientIP(r), body.Tokens); err != nil {
+	if err := h.issuer.RevokeTokens(r.Context(), p, clientIP(r), body.Tokens); err != nil {
 		return h.reject(w, r, err)
 	}
 	h.logger.Info("tokens revoked", zap.String("user_uid", p.UserUID), zap.Int("count", max(len(body.Tokens), 1)))
@@ -161,7 +162,7 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) er
 	if err != nil {
 		return h.reject(w, r, err)
 	}
-	info, err := h.auth.Info(r.Context(), p)
+	info, err := h.issuer.Info(r.Context(), p)
 	if err != nil {
 		return h.reject(w, r, err)
 	}
@@ -169,7 +170,7 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) er
 }
 
 // writeToken answers a login or refresh, also as a cookie when ?setCookie=true.
-func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued authcore.Issued) error {
+func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued sessions.Issued) error {
 	if set, _ := strconv.ParseBool(r.URL.Query().Get("setCookie")); set {
 		setTokenCookie(w, issued)
 	}
@@ -178,7 +179,7 @@ func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued auth
 
 // setTokenCookie sets the token as the Authorization cookie: HttpOnly so no script can
 // read it, SameSite=Strict so no other site's page sends it, living as long as the token.
-func setTokenCookie(w http.ResponseWriter, issued authcore.Issued) {
+func setTokenCookie(w http.ResponseWriter, issued sessions.Issued) {
 	http.SetCookie(w, &http.Cookie{
 		Name: tokenCookie, Value: issued.Token, Path: "/",
 		Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
@@ -186,7 +187,7 @@ func setTokenCookie(w http.ResponseWriter, issued authcore.Issued) {
 	})
 }
 
-func (h *Handler) logLogin(r *http.Request, issued authcore.Issued, err error) {
+func (h *Handler) logLogin(r *http.Request, issued sessions.Issued, err error) {
 	if err == nil {
 		h.logger.Info("login", zap.String("user_uid", issued.Principal.UserUID), zap.String("tenant_uid", issued.Principal.TenantUID))
 		return

@@ -13,6 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
+	"github.com/keygate/keygate/authcore/sessions"
 )
 
 func init() {
@@ -55,10 +58,11 @@ type Handler struct {
 	// ConsolePrefix is where the web console is served. Default: /console/.
 	ConsolePrefix string `json:"console_prefix,omitempty"`
 
-	auth    *authcore.Authenticator
-	service *authcore.Service
-	metrics *metrics
-	apiMux  *http.ServeMux
+	verifier *credentials.Verifier
+	issuer   *sessions.Issuer
+	service  *manage.Service
+	metrics  *metrics
+	apiMux   *http.ServeMux
 	// apiResources are the first path segments under the API prefix that apiMux owns.
 	apiResources map[string]bool
 	identity     identityHeaders
@@ -86,7 +90,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keygate handler: %w", err)
 	}
 	app := appIface.(*App)
-	h.auth, h.service, h.metrics = app.state.auth, app.state.service, keygateMetrics()
+	h.verifier, h.issuer, h.service, h.metrics = app.state.verifier, app.state.issuer, app.state.service, keygateMetrics()
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
@@ -148,7 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	start := time.Now()
 	p, method, err := h.authenticateMethod(r)
 	if err == nil && projectUID != "" {
-		err = h.auth.AuthorizeProject(r.Context(), p, projectUID)
+		err = h.verifier.AuthorizeProject(r.Context(), p, projectUID)
 	}
 	result := authResult(err)
 	h.metrics.observeAuth(method, result, time.Since(start))
@@ -207,7 +211,7 @@ func (h *Handler) authenticate(r *http.Request) (*authcore.Principal, error) {
 // "apikey", "token" or "none".
 func (h *Handler) authenticateMethod(r *http.Request) (p *authcore.Principal, method string, err error) {
 	ip := clientIP(r)
-	if err := h.auth.CheckClient(ip); err != nil {
+	if err := h.issuer.CheckClient(ip); err != nil {
 		return nil, "none", err
 	}
 	remove := !h.ForwardCredentials
@@ -216,17 +220,17 @@ func (h *Handler) authenticateMethod(r *http.Request) (p *authcore.Principal, me
 	switch {
 	case key != "":
 		method = "apikey"
-		p, err = h.auth.AuthenticateAPIKey(r.Context(), key)
+		p, err = h.verifier.AuthenticateAPIKey(r.Context(), key)
 	case fromCookie && !safeMethod(r.Method) && r.Header.Get(csrfHeader) == "":
 		return nil, "token", errCSRF
 	case token != "":
 		method = "token"
-		p, err = h.auth.AuthenticateToken(r.Context(), token)
+		p, err = h.verifier.AuthenticateToken(r.Context(), token)
 	default:
 		return nil, "none", authcore.ErrCredentialMissing
 	}
 	if err != nil {
-		h.auth.ClientRejected(ip, err)
+		h.issuer.ClientRejected(ip, err)
 	}
 	return p, method, err
 }

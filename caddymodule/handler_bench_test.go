@@ -12,6 +12,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
+	"github.com/keygate/keygate/authcore/sessions"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -27,29 +30,30 @@ func benchHandler(b *testing.B) (*Handler, string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	auth, err := authcore.NewAuthenticator(ctx, authcore.Config{Store: store, Observer: keygateMetrics(), ClientFailures: 1 << 30})
+	verifier, err := credentials.New(ctx, credentials.Config{Store: store, Observer: keygateMetrics()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(auth.Close)
-	svc := authcore.NewService(authcore.ServiceConfig{Store: store, Caches: auth})
-	admin := authcore.Operator{Service: svc}
+	b.Cleanup(verifier.Close)
+	issuer := sessions.New(store, verifier, sessions.Config{Observer: keygateMetrics(), ClientFailures: 1 << 30})
+	svc := manage.NewService(manage.ServiceConfig{Store: store, Caches: verifier})
+	admin := manage.Operator{Service: svc}
 	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
 		b.Fatal(err)
 	}
-	u, err := admin.CreateUser(ctx, authcore.NewUser{TenantName: "acme", Email: "dev@acme.test", Role: storage.RoleUser, Password: "pw-dev-123"})
+	u, err := admin.CreateUser(ctx, manage.NewUser{TenantName: "acme", Email: "dev@acme.test", Role: storage.RoleUser, Password: "pw-dev-123"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	k, err := admin.CreateAPIKey(ctx, authcore.NewAPIKey{User: u, Name: "bench", Expiry: "30d"})
+	k, err := admin.CreateAPIKey(ctx, manage.NewAPIKey{User: u, Name: "bench", Expiry: "30d"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	issued, err := auth.Login(ctx, authcore.Login{Email: "dev@acme.test", Password: "pw-dev-123", ClientIP: "192.0.2.1"})
+	issued, err := issuer.Login(ctx, sessions.Login{Email: "dev@acme.test", Password: "pw-dev-123", ClientIP: "192.0.2.1"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &Handler{auth: auth, service: svc, metrics: keygateMetrics(), logger: zap.NewNop()}
+	h := &Handler{verifier: verifier, issuer: issuer, service: svc, metrics: keygateMetrics(), logger: zap.NewNop()}
 	h.identity = newIdentityHeaders(nil)
 	h.authPrefix, h.apiPrefix = "/v1/auth/", "/v1/"
 	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)

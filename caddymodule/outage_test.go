@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -165,16 +166,16 @@ func staleServed(t *testing.T) float64 {
 func outageFixture(t *testing.T, state *sharedState) (key, password string) {
 	t.Helper()
 	ctx := t.Context()
-	admin := authcore.Operator{Service: state.service}
+	admin := manage.Operator{Service: state.service}
 	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	password = "pw-dev-123"
-	u, err := admin.CreateUser(ctx, authcore.NewUser{TenantName: "acme", Email: "dev@acme.test", Role: storage.RoleUser, Password: password})
+	u, err := admin.CreateUser(ctx, manage.NewUser{TenantName: "acme", Email: "dev@acme.test", Role: storage.RoleUser, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := admin.CreateAPIKey(ctx, authcore.NewAPIKey{User: u, Name: "outage", Expiry: "30d"})
+	k, err := admin.CreateAPIKey(ctx, manage.NewAPIKey{User: u, Name: "outage", Expiry: "30d"})
 	if err != nil {
 		t.Fatal(err)
 	}

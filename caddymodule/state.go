@@ -9,7 +9,9 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
+	"github.com/keygate/keygate/authcore/sessions"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -20,8 +22,9 @@ var statePool = caddy.NewUsagePool()
 // goroutine that follows the store's changes.
 type sharedState struct {
 	store     storage.Store
-	auth      *authcore.Authenticator
-	service   *authcore.Service
+	verifier  *credentials.Verifier
+	issuer    *sessions.Issuer
+	service   *manage.Service
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 	maintDone chan struct{}
@@ -32,24 +35,31 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
-	auth, err := authcore.NewAuthenticator(context.Background(), authcore.Config{
+	observer := &outageObserver{metrics: keygateMetrics(), logger: logger}
+	verifier, err := credentials.New(context.Background(), credentials.Config{
 		Store:            store,
 		CacheMaxEntries:  a.CacheMaxEntries,
 		CacheTTL:         time.Duration(a.CacheTTL),
 		NegativeCacheTTL: time.Duration(a.NegativeCacheTTL),
 		StaleIfError:     time.Duration(a.StaleIfError),
 		TokenTTL:         time.Duration(a.TokenTTL),
-		LoginFailures:    a.LoginFailureLimit,
-		ClientFailures:   a.ClientFailureLimit,
-		FailureWindow:    time.Duration(a.FailureWindow),
-		Observer:         &outageObserver{metrics: keygateMetrics(), logger: logger},
+		Observer:         observer,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	s := &sharedState{store: store, auth: auth, service: a.newService(store, auth, logAudit(logger))}
-	if err := bootstrap(authcore.Operator{Service: s.service, OSUser: osUser()}, a.BootstrapAdmin, logger); err != nil {
+	s := &sharedState{
+		store: store, verifier: verifier, service: a.newService(store, verifier, logAudit(logger)),
+		issuer: sessions.New(store, verifier, sessions.Config{
+			TokenTTL:       time.Duration(a.TokenTTL),
+			LoginFailures:  a.LoginFailureLimit,
+			ClientFailures: a.ClientFailureLimit,
+			FailureWindow:  time.Duration(a.FailureWindow),
+			Observer:       observer,
+		}),
+	}
+	if err := bootstrap(manage.Operator{Service: s.service, OSUser: osUser()}, a.BootstrapAdmin, logger); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -79,16 +89,16 @@ func (s *sharedState) maintain(ctx context.Context, logger *zap.Logger) {
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := s.auth.FlushUsage(final); err != nil {
+			if err := s.verifier.FlushUsage(final); err != nil {
 				logger.Warn("writing API key last-use times at shutdown failed", zap.Error(err))
 			}
 			return
 		case <-flush.C:
-			if err := s.auth.FlushUsage(ctx); err != nil {
+			if err := s.verifier.FlushUsage(ctx); err != nil {
 				logger.Warn("writing API key last-use times failed; will retry", zap.Error(err))
 			}
 		case <-prune.C:
-			if n, err := s.auth.PruneSessions(ctx); err != nil {
+			if n, err := s.issuer.PruneSessions(ctx); err != nil {
 				logger.Warn("pruning old sessions failed", zap.Error(err))
 			} else if n > 0 {
 				logger.Debug("pruned old sessions", zap.Int64("count", n))
@@ -101,7 +111,7 @@ func (s *sharedState) maintain(ctx context.Context, logger *zap.Logger) {
 func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 	defer close(s.watchDone)
 	for ctx.Err() == nil {
-		err := s.auth.FollowChanges(ctx)
+		err := s.verifier.FollowChanges(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -126,7 +136,7 @@ func (s *sharedState) Destruct() error {
 }
 
 func (s *sharedState) close() error {
-	s.auth.Close()
+	s.verifier.Close()
 	return s.store.Close()
 }
 

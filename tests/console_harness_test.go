@@ -19,7 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -136,7 +136,7 @@ const consolePassword = "console-pw-123"
 // consoleUser adds a user with consolePassword to the seeded tenant.
 func (g *gateway) consoleUser(t *testing.T, tenant, email string, role storage.Role) storage.User {
 	t.Helper()
-	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: tenant, Email: email, Role: role, Password: consolePassword})
+	u, err := g.admin.CreateUser(context.Background(), manage.NewUser{TenantName: tenant, Email: email, Role: role, Password: consolePassword})
 	if err != nil {
 		t.Fatal(err)
 	}

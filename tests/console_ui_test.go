@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -434,7 +435,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	g := startGateway(t, "")
 	g.seed(t)
 	ctx := context.Background()
-	lee, err := g.admin.CreateUser(ctx, authcore.NewUser{TenantName: "acme", Email: "lee.chen@acme.test", FirstName: "Lee", LastName: "Chen", Role: storage.RoleTenantAdmin, Password: consolePassword})
+	lee, err := g.admin.CreateUser(ctx, manage.NewUser{TenantName: "acme", Email: "lee.chen@acme.test", FirstName: "Lee", LastName: "Chen", Role: storage.RoleTenantAdmin, Password: consolePassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +451,7 @@ func TestConsoleScreenshots(t *testing.T) {
 		{"terraform", "Infrastructure provisioning", "60d", 3 * time.Hour, false},
 		{"ci-pipeline", "GitHub Actions deploy job", "90d", 2 * time.Minute, false},
 	} {
-		made, err := g.admin.CreateAPIKey(ctx, authcore.NewAPIKey{User: lee, Name: k.name, Description: k.description, Expiry: k.expiry})
+		made, err := g.admin.CreateAPIKey(ctx, manage.NewAPIKey{User: lee, Name: k.name, Description: k.description, Expiry: k.expiry})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	_ "github.com/keygate/keygate/caddymodule"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
@@ -32,8 +32,8 @@ type gateway struct {
 	dbPath   string
 	dataDir  string
 	upstream *httptest.Server
-	admin    authcore.Operator // writes to the gateway's store as the command line does
-	store    storage.Store     // the same store, for fixtures the service would refuse
+	admin    manage.Operator // writes to the gateway's store as the command line does
+	store    storage.Store   // the same store, for fixtures the service would refuse
 }
 
 // echoed is what the upstream saw.
@@ -88,7 +88,7 @@ http://127.0.0.1:%d {
 }
 
 // openAdmin opens the gateway's store a second time, as the command line does.
-func openAdmin(t testing.TB, dbPath string) (authcore.Operator, storage.Store) {
+func openAdmin(t testing.TB, dbPath string) (manage.Operator, storage.Store) {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), sqlite.Options{Path: dbPath})
 	if err != nil {
@@ -99,8 +99,8 @@ func openAdmin(t testing.TB, dbPath string) (authcore.Operator, storage.Store) {
 }
 
 // operatorOn is the service on store as the command line uses it.
-func operatorOn(store storage.Store) authcore.Operator {
-	return authcore.Operator{Service: authcore.NewService(authcore.ServiceConfig{Store: store}), OSUser: "tester"}
+func operatorOn(store storage.Store) manage.Operator {
+	return manage.Operator{Service: manage.NewService(manage.ServiceConfig{Store: store}), OSUser: "tester"}
 }
 
 // newEchoServer is the upstream: it answers with the headers and query it received.
@@ -224,16 +224,16 @@ func (g *gateway) seed(t testing.TB) seed {
 
 func (g *gateway) mustUser(t testing.TB, email string, role storage.Role) storage.User {
 	t.Helper()
-	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: "acme", Email: email, Role: role})
+	u, err := g.admin.CreateUser(context.Background(), manage.NewUser{TenantName: "acme", Email: email, Role: role})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return u
 }
 
-func (g *gateway) mustKey(t testing.TB, u storage.User, expiry string) authcore.CreatedAPIKey {
+func (g *gateway) mustKey(t testing.TB, u storage.User, expiry string) manage.CreatedAPIKey {
 	t.Helper()
-	k, err := g.admin.CreateAPIKey(context.Background(), authcore.NewAPIKey{User: u, Name: "e2e", Expiry: expiry})
+	k, err := g.admin.CreateAPIKey(context.Background(), manage.NewAPIKey{User: u, Name: "e2e", Expiry: expiry})
 	if err != nil {
 		t.Fatal(err)
 	}

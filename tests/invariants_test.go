@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -86,6 +86,6 @@ func TestAdminsRemovingEachOtherAtOnceLeaveOne(t *testing.T) {
 }
 
 // newAdmin describes a tenant admin to create.
-func newAdmin(tenant, email string) authcore.NewUser {
-	return authcore.NewUser{TenantName: tenant, Email: email, Role: storage.RoleTenantAdmin}
+func newAdmin(tenant, email string) manage.NewUser {
+	return manage.NewUser{TenantName: tenant, Email: email, Role: storage.RoleTenantAdmin}
 }

@@ -41,9 +41,15 @@ var layout = []layoutRule{
 	{pkg: "storage/postgres", mayImport: []string{"storage", "storage/sqlstore"}, forbidden: []string{caddyImports, sqliteDriverImports}},
 	{pkg: "storage/postgres/pgtest", forbidden: []string{caddyImports, sqliteDriverImports}},
 	{pkg: "storage/conformance", mayImport: []string{"storage"}, forbidden: caddyOrDriver},
+	// authcore's parts, each using only those listed before it: the vocabulary, then
+	// protection, verification, sessions, and the management service.
 	{pkg: "authcore", mayImport: []string{"storage"}, forbidden: caddyOrDriver},
+	{pkg: "authcore/protect", mayImport: []string{"authcore"}, forbidden: caddyOrDriver},
+	{pkg: "authcore/credentials", mayImport: []string{"authcore", "storage"}, forbidden: caddyOrDriver},
+	{pkg: "authcore/sessions", mayImport: []string{"authcore", "authcore/protect", "authcore/credentials", "storage"}, forbidden: caddyOrDriver},
+	{pkg: "authcore/manage", mayImport: []string{"authcore", "authcore/protect", "storage"}, forbidden: caddyOrDriver},
 	{pkg: "console", stdOnly: true},
-	{pkg: "caddymodule", mayImport: []string{"authcore", "storage/...", "console"}},
+	{pkg: "caddymodule", mayImport: []string{"authcore/...", "storage/...", "console"}},
 	{pkg: "cmd/keygate", mayImport: []string{"caddymodule"}},
 	{pkg: "tests/...", mayImport: []string{"..."}},
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -21,7 +21,7 @@ func TestOtherUsersAndTenantsCannotTouchAKey(t *testing.T) {
 	if _, err := g.admin.CreateTenant(ctx, "beta"); err != nil {
 		t.Fatal(err)
 	}
-	betaAdmin, err := g.admin.CreateUser(ctx, authcore.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
+	betaAdmin, err := g.admin.CreateUser(ctx, manage.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -307,7 +308,7 @@ func TestTenantAdminManagesTheTenantAndNothingElse(t *testing.T) {
 	if _, err := g.admin.CreateTenant(ctx, "beta"); err != nil {
 		t.Fatal(err)
 	}
-	betaAdmin, err := g.admin.CreateUser(ctx, authcore.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
+	betaAdmin, err := g.admin.CreateUser(ctx, manage.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/postgres"
 )
@@ -139,7 +139,7 @@ func (b *syncBuffer) String() string {
 }
 
 // sharedStore opens the nodes' database as the command line does, for seeding.
-func sharedStore(t *testing.T, dsn string) authcore.Operator {
+func sharedStore(t *testing.T, dsn string) manage.Operator {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
 	if err != nil {
@@ -151,7 +151,7 @@ func sharedStore(t *testing.T, dsn string) authcore.Operator {
 
 // cluster is a database with users seeded by the operator.
 type cluster struct {
-	admin     authcore.Operator
+	admin     manage.Operator
 	dev, boss storage.User
 	bossKey   string // a tenant admin's key, for the management API
 }
@@ -161,19 +161,19 @@ func seedCluster(t *testing.T, dsn string) cluster {
 	c := cluster{admin: sharedStore(t, dsn)}
 	ctx := context.Background()
 	var err error
-	if c.dev, err = c.admin.CreateUser(ctx, authcore.NewUser{TenantName: authcore.BootstrapTenant, Email: "dev@acme.test", Role: storage.RoleUser, Password: nodeAdminPassword}); err != nil {
+	if c.dev, err = c.admin.CreateUser(ctx, manage.NewUser{TenantName: manage.BootstrapTenant, Email: "dev@acme.test", Role: storage.RoleUser, Password: nodeAdminPassword}); err != nil {
 		t.Fatal(err)
 	}
-	if c.boss, err = c.admin.CreateUser(ctx, authcore.NewUser{TenantName: authcore.BootstrapTenant, Email: "boss@acme.test", Role: storage.RoleTenantAdmin}); err != nil {
+	if c.boss, err = c.admin.CreateUser(ctx, manage.NewUser{TenantName: manage.BootstrapTenant, Email: "boss@acme.test", Role: storage.RoleTenantAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	c.bossKey = c.key(t, c.boss).Key
 	return c
 }
 
-func (c cluster) key(t *testing.T, u storage.User) authcore.CreatedAPIKey {
+func (c cluster) key(t *testing.T, u storage.User) manage.CreatedAPIKey {
 	t.Helper()
-	k, err := c.admin.CreateAPIKey(context.Background(), authcore.NewAPIKey{User: u, Name: "node test", Expiry: "7d"})
+	k, err := c.admin.CreateAPIKey(context.Background(), manage.NewAPIKey{User: u, Name: "node test", Expiry: "7d"})
 	if err != nil {
 		t.Fatal(err)
 	}

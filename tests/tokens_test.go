@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -19,7 +20,7 @@ type tokenAnswer struct {
 
 func (g *gateway) passwordUser(t testing.TB, email, password string) storage.User {
 	t.Helper()
-	u, err := g.admin.CreateUser(context.Background(), authcore.NewUser{TenantName: "acme", Email: email, Role: storage.RoleUser, Password: password})
+	u, err := g.admin.CreateUser(context.Background(), manage.NewUser{TenantName: "acme", Email: email, Role: storage.RoleUser, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}

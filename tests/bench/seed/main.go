@@ -13,7 +13,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -42,19 +42,19 @@ func main() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	ad := authcore.Operator{Service: authcore.NewService(authcore.ServiceConfig{Store: st}), OSUser: "bench-seed"}
+	ad := manage.Operator{Service: manage.NewService(manage.ServiceConfig{Store: st}), OSUser: "bench-seed"}
 
 	if _, err := ad.CreateTenant(ctx, *tenant); err != nil {
 		log.Fatal(err)
 	}
-	user, err := ad.CreateUser(ctx, authcore.NewUser{
+	user, err := ad.CreateUser(ctx, manage.NewUser{
 		TenantName: *tenant, Email: *email, Role: storage.RoleUser, Password: *password,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	newKey := func(name string) string {
-		k, err := ad.CreateAPIKey(ctx, authcore.NewAPIKey{User: user, Name: name, Expiry: "30d"})
+		k, err := ad.CreateAPIKey(ctx, manage.NewAPIKey{User: user, Name: name, Expiry: "30d"})
 		if err != nil {
 			log.Fatal(err)
 		}

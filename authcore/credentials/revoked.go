@@ -1,4 +1,4 @@
-package authcore
+package credentials
 
 import (
 	"context"
@@ -49,17 +49,23 @@ func (r *revokedSessions) merge(ids []string, now time.Time, keep time.Duration)
 	}
 }
 
+// NoteRevoked makes this node refuse the session's tokens at once, before the change
+// feed reports the revocation.
+func (v *Verifier) NoteRevoked(sessionID string) {
+	v.revoked.add(sessionID, v.now(), v.revocationMemory())
+}
+
 // revocationMemory is how far back revocations matter: the token lifetime plus a margin
 // for clock skew between nodes.
-func (a *Authenticator) revocationMemory() time.Duration { return a.tokenTTL + time.Minute }
+func (v *Verifier) revocationMemory() time.Duration { return v.tokenTTL + TokenSkew }
 
 // loadRevokedSessions reads the revocations that still matter from the store.
-func (a *Authenticator) loadRevokedSessions(ctx context.Context) error {
-	now := a.now()
-	ids, err := a.store.RevokedSessionsSince(ctx, now.Add(-a.revocationMemory()))
+func (v *Verifier) loadRevokedSessions(ctx context.Context) error {
+	now := v.now()
+	ids, err := v.store.RevokedSessionsSince(ctx, now.Add(-v.revocationMemory()))
 	if err != nil {
 		return err
 	}
-	a.revoked.merge(ids, now, a.revocationMemory())
+	v.revoked.merge(ids, now, v.revocationMemory())
 	return nil
 }

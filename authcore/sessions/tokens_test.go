@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -10,13 +10,16 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
 
 func (f *fixture) withPassword(t testing.TB, tenant, email, password string) storage.User {
 	t.Helper()
-	u, err := f.admin.CreateUser(context.Background(), NewUser{TenantName: tenant, Email: email, Role: storage.RoleUser, Password: password})
+	u, err := f.admin.CreateUser(context.Background(), manage.NewUser{TenantName: tenant, Email: email, Role: storage.RoleUser, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,14 +39,14 @@ func TestPasswordLoginIssuesAWorkingToken(t *testing.T) {
 	f := newFixture(t)
 	u := f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
 	issued := f.login(t, "Ann@Acme.test", "pw-ann-123")
-	if !issued.ExpiresAt.Equal(f.clock.Now().Add(DefaultTokenTTL).Truncate(time.Second)) {
+	if !issued.ExpiresAt.Equal(f.clock.Now().Add(credentials.DefaultTokenTTL).Truncate(time.Second)) {
 		t.Errorf("token expires %v, want 15 minutes from now", issued.ExpiresAt)
 	}
 	p, err := f.auth.AuthenticateToken(context.Background(), issued.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.UserUID != u.UID || p.TenantUID != u.TenantUID || p.Method != MethodToken || p.SessionID == "" || p.Email != "ann@acme.test" {
+	if p.UserUID != u.UID || p.TenantUID != u.TenantUID || p.Method != authcore.MethodToken || p.SessionID == "" || p.Email != "ann@acme.test" {
 		t.Fatalf("principal %+v", p)
 	}
 }
@@ -59,7 +62,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	} {
 		l.ClientIP = "192.0.2.7"
 		_, err := f.auth.Login(context.Background(), l)
-		if err != ErrLoginFailed {
+		if err != authcore.ErrLoginFailed {
 			t.Errorf("%s: got %v, want the common login failure", name, err)
 		}
 	}
@@ -78,8 +81,8 @@ func TestLoginThrottlesAnAccountWithoutCheckingThePassword(t *testing.T) {
 	}
 	err := try("wrong", "192.0.2.99")
 	wantCode(t, err, "TooManyRequests")
-	if AsError(err).Status != 429 || AsError(err).RetryAfter <= 0 || AsError(err).RetryAfter > time.Minute {
-		t.Fatalf("throttled answer %+v", AsError(err))
+	if authcore.AsError(err).Status != 429 || authcore.AsError(err).RetryAfter <= 0 || authcore.AsError(err).RetryAfter > time.Minute {
+		t.Fatalf("throttled answer %+v", authcore.AsError(err))
 	}
 	wantCode(t, try("pw-ann-123", "192.0.2.99"), "TooManyRequests")
 	f.clock.Advance(time.Minute)
@@ -108,7 +111,7 @@ func TestTokenExpiresAfterItsLifetime(t *testing.T) {
 	f := newFixture(t)
 	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
 	issued := f.login(t, "ann@acme.test", "pw-ann-123")
-	f.clock.Advance(DefaultTokenTTL - time.Second)
+	f.clock.Advance(credentials.DefaultTokenTTL - time.Second)
 	if _, err := f.auth.AuthenticateToken(context.Background(), issued.Token); err != nil {
 		t.Fatalf("token refused before expiry: %v", err)
 	}
@@ -137,7 +140,7 @@ func TestTamperedAndForeignTokensAreRefused(t *testing.T) {
 		"alg none":          unsigned,
 	} {
 		err := errOf(f.auth.AuthenticateToken(context.Background(), bad))
-		if err == nil || AsError(err).Status != 401 {
+		if err == nil || authcore.AsError(err).Status != 401 {
 			t.Errorf("%s: got %v, want 401", name, err)
 		}
 	}
@@ -230,7 +233,7 @@ func TestTokensWorkAcrossAuthenticatorsSharingAStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer otherStore.Close()
-	other, err := NewAuthenticator(ctx, Config{Store: otherStore, Now: f.clock.Now})
+	other, err := newGateway(ctx, credentials.Config{Store: otherStore, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +256,9 @@ func TestTokensWorkAcrossAuthenticatorsSharingAStore(t *testing.T) {
 	if err := f.auth.RevokeTokens(ctx, p, "192.0.2.9", []string{token}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return AsError(errOf(other.AuthenticateToken(ctx, token))).Code == "CredentialRevoked" })
+	waitFor(t, func() bool {
+		return authcore.AsError(errOf(other.AuthenticateToken(ctx, token))).Code == "CredentialRevoked"
+	})
 
 	second := f.login(t, "ann@acme.test", "pw-ann-123").Token
 	if _, err := other.AuthenticateToken(ctx, second); err != nil {
@@ -262,7 +267,9 @@ func TestTokensWorkAcrossAuthenticatorsSharingAStore(t *testing.T) {
 	if err := f.admin.SetUserDisabled(ctx, u, true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return AsError(errOf(other.AuthenticateToken(ctx, second))).Code == "UserDisabled" })
+	waitFor(t, func() bool {
+		return authcore.AsError(errOf(other.AuthenticateToken(ctx, second))).Code == "UserDisabled"
+	})
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -344,7 +351,7 @@ func TestConcurrentRefreshesOfOneTokenEndTheSession(t *testing.T) {
 		switch {
 		case err == nil:
 			wantCode(t, errOf(f.auth.AuthenticateToken(ctx, results[i].Token)), "CredentialRevoked")
-		case AsError(err).Code == "TokenAlreadyRefreshed":
+		case authcore.AsError(err).Code == "TokenAlreadyRefreshed":
 			reused++
 		default:
 			wantCode(t, err, "CredentialRevoked") // the session ended while it ran

@@ -1,4 +1,4 @@
-package authcore
+package credentials
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
+	"github.com/keygate/keygate/authcore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -142,17 +143,17 @@ func (c *decisionCache[V]) stale(key uint64, now int64, is func(V) bool, err err
 	return s.v, true
 }
 
-// staleRetryInterval is how long a stale entry, once served, counts as fresh again, so
+// StaleRetryInterval is how long a stale entry, once served, counts as fresh again, so
 // that during an outage each entry costs one failed store attempt a second rather than
 // one per request (which, against a database that does not answer at all, would each
 // wait for the connect timeout).
-const staleRetryInterval = time.Second
+const StaleRetryInterval = time.Second
 
-// rearm makes a stale entry fresh for staleRetryInterval, within its stale window. It is
+// rearm makes a stale entry fresh for StaleRetryInterval, within its stale window. It is
 // withdrawn if an invalidation ran since the entry was read (generation since), as in
 // set, so a revocation racing with it is never undone.
 func (c *decisionCache[V]) rearm(key uint64, s stamped[V], now int64, since uint64) {
-	s.freshUntil = min(now+int64(staleRetryInterval), s.staleUntil)
+	s.freshUntil = min(now+int64(StaleRetryInterval), s.staleUntil)
 	c.rc.SetWithTTL(key, s, 1, time.Duration(s.staleUntil-now))
 	c.rc.Wait()
 	if c.gen.Load() != since {
@@ -162,8 +163,8 @@ func (c *decisionCache[V]) rearm(key uint64, s stamped[V], now int64, since uint
 
 // isUnavailable reports whether err is ErrStoreUnavailable (or a copy with a cause).
 func isUnavailable(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == ErrStoreUnavailable.Code
+	var e *authcore.Error
+	return errors.As(err, &e) && e.Code == authcore.ErrStoreUnavailable.Code
 }
 
 // set stores v, loaded at now when the generation was since, fresh for ttl. It waits

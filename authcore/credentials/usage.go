@@ -1,4 +1,4 @@
-package authcore
+package credentials
 
 import (
 	"context"
@@ -18,40 +18,40 @@ type usageLog struct {
 
 // noteUse records a use of e's key if the last one recorded is older than usageInterval:
 // one atomic load per request, a locked map write at most once a minute per key.
-func (a *Authenticator) noteUse(e *keyEntry, now time.Time) {
+func (v *Verifier) noteUse(e *keyEntry, now time.Time) {
 	last := e.lastNoted.Load()
 	if now.Unix()-last < int64(usageInterval/time.Second) || !e.lastNoted.CompareAndSwap(last, now.Unix()) {
 		return
 	}
-	a.usage.mu.Lock()
-	if a.usage.pending == nil {
-		a.usage.pending = make(map[string]time.Time)
+	v.usage.mu.Lock()
+	if v.usage.pending == nil {
+		v.usage.pending = make(map[string]time.Time)
 	}
-	a.usage.pending[e.principal.KeyUID] = now.UTC().Truncate(time.Millisecond)
-	a.usage.mu.Unlock()
+	v.usage.pending[e.principal.KeyUID] = now.UTC().Truncate(time.Millisecond)
+	v.usage.mu.Unlock()
 }
 
 // FlushUsage writes the collected last-use times. On failure they are kept for the next
 // flush.
-func (a *Authenticator) FlushUsage(ctx context.Context) error {
-	a.usage.mu.Lock()
-	batch := a.usage.pending
-	a.usage.pending = nil
-	a.usage.mu.Unlock()
+func (v *Verifier) FlushUsage(ctx context.Context) error {
+	v.usage.mu.Lock()
+	batch := v.usage.pending
+	v.usage.pending = nil
+	v.usage.mu.Unlock()
 	if len(batch) == 0 {
 		return nil
 	}
-	if err := a.store.TouchAPIKeys(ctx, batch); err != nil {
-		a.usage.mu.Lock()
+	if err := v.store.TouchAPIKeys(ctx, batch); err != nil {
+		v.usage.mu.Lock()
 		for uid, at := range batch {
-			if cur, ok := a.usage.pending[uid]; !ok || cur.Before(at) {
-				if a.usage.pending == nil {
-					a.usage.pending = make(map[string]time.Time)
+			if cur, ok := v.usage.pending[uid]; !ok || cur.Before(at) {
+				if v.usage.pending == nil {
+					v.usage.pending = make(map[string]time.Time)
 				}
-				a.usage.pending[uid] = at
+				v.usage.pending[uid] = at
 			}
 		}
-		a.usage.mu.Unlock()
+		v.usage.mu.Unlock()
 		return err
 	}
 	return nil

@@ -1,107 +1,108 @@
-package authcore
+package credentials
 
 import (
 	"context"
 	"encoding/hex"
 	"strings"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
 // FollowChanges keeps the caches in step with the store: every change any process or
 // node commits drops the decisions it affects. It blocks until ctx ends.
-func (a *Authenticator) FollowChanges(ctx context.Context) error {
-	return a.store.Watch(ctx, a.Apply)
+func (v *Verifier) FollowChanges(ctx context.Context) error {
+	return v.store.Watch(ctx, v.Apply)
 }
 
 // Apply drops the cached decisions that changes, learnt from the store, affect.
-func (a *Authenticator) Apply(changes []storage.Change) {
+func (v *Verifier) Apply(changes []storage.Change) {
 	for _, c := range changes {
 		switch c.Kind {
 		case storage.ChangeAPIKey:
-			var d Digest
+			var d authcore.Digest
 			if n, err := hex.Decode(d[:], []byte(c.Ref)); err == nil && n == len(d) {
-				a.apiKeys.del(digestSlot(d))
+				v.apiKeys.del(digestSlot(d))
 			}
 		case storage.ChangeMembership:
 			if project, user, ok := strings.Cut(c.Ref, "/"); ok {
-				a.access.del(accessSlot(project, user))
+				v.access.del(accessSlot(project, user))
 			}
 		case storage.ChangeUser:
-			a.forgetUser(c.Ref)
+			v.forgetUser(c.Ref)
 		case storage.ChangeProject:
-			a.access.reset() // its decisions are keyed by user too; deletions are rare
+			v.access.reset() // its decisions are keyed by user too; deletions are rare
 		case storage.ChangeSession:
-			a.revoked.add(c.Ref, a.now(), a.revocationMemory())
+			v.revoked.add(c.Ref, v.now(), v.revocationMemory())
 		case storage.ChangeResync:
-			a.Reset()
+			v.Reset()
 		}
 	}
-	a.obs.Invalidations("remote", len(changes))
+	v.obs.Invalidations("remote", len(changes))
 }
 
 // InvalidateKey drops the cached decision for one key digest.
-func (a *Authenticator) InvalidateKey(d Digest) {
-	a.apiKeys.del(digestSlot(d))
-	a.obs.Invalidations("local", 1)
+func (v *Verifier) InvalidateKey(d authcore.Digest) {
+	v.apiKeys.del(digestSlot(d))
+	v.obs.Invalidations("local", 1)
 }
 
-// InvalidateKeys drops the cached decisions for keys. A nil Authenticator (the command
+// InvalidateKeys drops the cached decisions for keys. A nil Verifier (the command
 // line has no cache) does nothing.
-func (a *Authenticator) InvalidateKeys(keys ...storage.APIKey) {
-	if a == nil {
+func (v *Verifier) InvalidateKeys(keys ...storage.APIKey) {
+	if v == nil {
 		return
 	}
 	for _, k := range keys {
-		var d Digest
+		var d authcore.Digest
 		copy(d[:], k.Digest)
-		a.InvalidateKey(d)
+		v.InvalidateKey(d)
 	}
 }
 
 // InvalidateUserAndKeys drops a user's cached record (their tokens' view of them) and
 // their keys' decisions.
-func (a *Authenticator) InvalidateUserAndKeys(uid string, keys []storage.APIKey) {
-	if a == nil {
+func (v *Verifier) InvalidateUserAndKeys(uid string, keys []storage.APIKey) {
+	if v == nil {
 		return
 	}
-	a.forgetUser(uid)
-	a.obs.Invalidations("local", 1)
-	a.InvalidateKeys(keys...)
+	v.forgetUser(uid)
+	v.obs.Invalidations("local", 1)
+	v.InvalidateKeys(keys...)
 }
 
 // forgetUser drops a user's cached record and remembers, for a token's lifetime, that
 // the user changed, so their tokens' claims are not trusted in an outage.
-func (a *Authenticator) forgetUser(uid string) {
-	a.changedUsers.add(uid, a.now(), a.revocationMemory())
-	a.users.del(userSlot(uid))
+func (v *Verifier) forgetUser(uid string) {
+	v.changedUsers.add(uid, v.now(), v.revocationMemory())
+	v.users.del(userSlot(uid))
 }
 
 // InvalidateMembership drops the cached project decision for one user and project.
-func (a *Authenticator) InvalidateMembership(projectUID, userUID string) {
-	if a != nil {
-		a.access.del(accessSlot(projectUID, userUID))
-		a.obs.Invalidations("local", 1)
+func (v *Verifier) InvalidateMembership(projectUID, userUID string) {
+	if v != nil {
+		v.access.del(accessSlot(projectUID, userUID))
+		v.obs.Invalidations("local", 1)
 	}
 }
 
 // InvalidateProjects drops every cached project decision, after a project is deleted.
-func (a *Authenticator) InvalidateProjects() {
-	if a != nil {
-		a.access.reset()
-		a.obs.Invalidations("local", 1)
+func (v *Verifier) InvalidateProjects() {
+	if v != nil {
+		v.access.reset()
+		v.obs.Invalidations("local", 1)
 	}
 }
 
 // Reset drops every cached decision and rereads the revoked sessions, after changes may
 // have been missed.
-func (a *Authenticator) Reset() {
-	a.apiKeys.reset()
-	a.access.reset()
-	a.tokens.reset()
-	a.users.reset()
+func (v *Verifier) Reset() {
+	v.apiKeys.reset()
+	v.access.reset()
+	v.tokens.reset()
+	v.users.reset()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	// On failure the set keeps what it had; the watcher retries and resyncs again.
-	_ = a.loadRevokedSessions(ctx)
+	_ = v.loadRevokedSessions(ctx)
 }

@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
@@ -19,7 +20,7 @@ type Login struct {
 }
 
 // errOrgRequired answers a correct password for an email in several tenants.
-var errOrgRequired = &Error{Status: http.StatusBadRequest, Code: "OrgRequired", Message: "this email belongs to several organizations; name one in \"org\""}
+var errOrgRequired = &authcore.Error{Status: http.StatusBadRequest, Code: "OrgRequired", Message: "this email belongs to several organizations; name one in \"org\""}
 
 // maxEmailLen is the longest email address SMTP allows; longer ones are refused early.
 const maxEmailLen = 254
@@ -29,56 +30,56 @@ const maxEmailLen = 254
 // cannot slip past the limit); a successful attempt is refunded. Past the limit the
 // answer is 429 without the password being checked. An unknown email costs the same
 // hashing as a wrong password and gets the same answer.
-func (a *Authenticator) Login(ctx context.Context, l Login) (Issued, error) {
-	issued, err := a.login(ctx, l)
-	a.obs.Login(loginResult(err))
+func (iss *Issuer) Login(ctx context.Context, l Login) (Issued, error) {
+	issued, err := iss.login(ctx, l)
+	iss.obs.Login(loginResult(err))
 	if err == nil {
-		a.obs.TokenIssued("password")
+		iss.obs.TokenIssued("password")
 	}
 	return issued, err
 }
 
-func (a *Authenticator) login(ctx context.Context, l Login) (Issued, error) {
+func (iss *Issuer) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
-		return Issued{}, ErrLoginFailed
+		return Issued{}, authcore.ErrLoginFailed
 	}
 	account, client := protect.AccountKey(l.Email), protect.ClientKey(l.ClientIP)
-	if wait, ok := a.logins.Reserve(account); !ok {
-		return Issued{}, TooManyRequests(wait)
+	if wait, ok := iss.logins.Reserve(account); !ok {
+		return Issued{}, authcore.TooManyRequests(wait)
 	}
-	if wait, ok := a.clients.Reserve(client); !ok {
-		a.logins.Refund(account)
-		return Issued{}, TooManyRequests(wait)
+	if wait, ok := iss.clients.Reserve(client); !ok {
+		iss.logins.Refund(account)
+		return Issued{}, authcore.TooManyRequests(wait)
 	}
-	u, err := a.checkPassword(ctx, l)
+	u, err := iss.checkPassword(ctx, l)
 	if err != nil {
 		return Issued{}, err // both attempts stay counted
 	}
-	a.logins.Refund(account)
-	a.clients.Refund(client)
-	return a.startSession(ctx, userPrincipal(u), l.ClientIP, "password")
+	iss.logins.Refund(account)
+	iss.clients.Refund(client)
+	return iss.startSession(ctx, userPrincipal(u), l.ClientIP, "password")
 }
 
 // record appends the audit event of a failed attempt, best effort: the answer is a
 // refusal either way, and the store being down shows elsewhere.
-func (a *Authenticator) record(ctx context.Context, tenantUID, actorUID, actorEmail, action, kind, target, ip, detail string) {
-	_ = a.store.AppendAudit(ctx, storage.AuditEvent{
-		ID: NewUID(), TenantUID: tenantUID, At: a.now().UTC().Truncate(time.Millisecond),
+func (iss *Issuer) record(ctx context.Context, tenantUID, actorUID, actorEmail, action, kind, target, ip, detail string) {
+	_ = iss.store.AppendAudit(ctx, storage.AuditEvent{
+		ID: authcore.NewUID(), TenantUID: tenantUID, At: iss.now().UTC().Truncate(time.Millisecond),
 		ActorUID: actorUID, ActorEmail: actorEmail, Action: action, TargetKind: kind,
 		TargetUID: target, SourceIP: ip, Detail: detail,
 	})
 }
 
 // checkPassword finds the one user the login names and verifies its password.
-func (a *Authenticator) checkPassword(ctx context.Context, l Login) (storage.User, error) {
-	candidates, err := a.loginCandidates(ctx, l)
+func (iss *Issuer) checkPassword(ctx context.Context, l Login) (storage.User, error) {
+	candidates, err := iss.loginCandidates(ctx, l)
 	if err != nil {
 		return storage.User{}, err
 	}
-	if err := a.acquireHashSlot(ctx); err != nil {
+	if err := iss.acquireHashSlot(ctx); err != nil {
 		return storage.User{}, err
 	}
-	defer a.releaseHashSlot()
+	defer iss.releaseHashSlot()
 	var matched []storage.User
 	for _, u := range candidates {
 		if protect.VerifyPassword(u.PasswordHash, l.Password) {
@@ -91,51 +92,51 @@ func (a *Authenticator) checkPassword(ctx context.Context, l Login) (storage.Use
 	switch {
 	case len(matched) == 0:
 		for _, u := range candidates { // failures against known accounts are audited
-			a.record(ctx, u.TenantUID, u.UID, u.Email, "login.failure", "user", u.UID, l.ClientIP, "wrong password")
+			iss.record(ctx, u.TenantUID, u.UID, u.Email, "login.failure", "user", u.UID, l.ClientIP, "wrong password")
 		}
-		return storage.User{}, ErrLoginFailed
+		return storage.User{}, authcore.ErrLoginFailed
 	case len(matched) > 1:
 		return storage.User{}, errOrgRequired
 	case matched[0].Disabled:
-		return storage.User{}, ErrUserDisabled
+		return storage.User{}, authcore.ErrUserDisabled
 	}
 	return matched[0], nil
 }
 
 // acquireHashSlot bounds how many password hashes run at once: each takes 19 MiB, so
 // a flood of logins for many accounts waits here instead of exhausting memory.
-func (a *Authenticator) acquireHashSlot(ctx context.Context) error {
+func (iss *Issuer) acquireHashSlot(ctx context.Context) error {
 	select {
-	case a.hashSlots <- struct{}{}:
+	case iss.hashSlots <- struct{}{}:
 		return nil
 	case <-ctx.Done(): // the client gave up while waiting: not a store outage
 		return errHashBusy
 	}
 }
 
-func (a *Authenticator) releaseHashSlot() { <-a.hashSlots }
+func (iss *Issuer) releaseHashSlot() { <-iss.hashSlots }
 
 // errHashBusy answers a login that waited too long for a hashing slot.
-var errHashBusy = &Error{Status: http.StatusServiceUnavailable, Code: "Busy", Message: "too many logins are being checked; try again shortly"}
+var errHashBusy = &authcore.Error{Status: http.StatusServiceUnavailable, Code: "Busy", Message: "too many logins are being checked; try again shortly"}
 
 // loginCandidates returns the users the email may mean, within org when it is given.
-func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage.User, error) {
+func (iss *Issuer) loginCandidates(ctx context.Context, l Login) ([]storage.User, error) {
 	if l.Email == "" || l.Password == "" {
 		return nil, nil
 	}
-	users, err := a.store.UsersByEmail(ctx, l.Email)
+	users, err := iss.store.UsersByEmail(ctx, l.Email)
 	if err != nil {
-		return nil, Unavailable(err)
+		return nil, authcore.Unavailable(err)
 	}
 	if l.Org == "" {
 		return users, nil
 	}
-	t, err := a.store.TenantByName(ctx, l.Org)
+	t, err := iss.store.TenantByName(ctx, l.Org)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil // answered like a wrong password: organizations cannot be probed
 	}
 	if err != nil {
-		return nil, Unavailable(err)
+		return nil, authcore.Unavailable(err)
 	}
 	var inOrg []storage.User
 	for _, u := range users {
@@ -147,29 +148,29 @@ func (a *Authenticator) loginCandidates(ctx context.Context, l Login) ([]storage
 }
 
 // LoginWithAPIKey exchanges a valid API key for a token in a new session.
-func (a *Authenticator) LoginWithAPIKey(ctx context.Context, key, clientIP string) (Issued, error) {
-	if err := a.CheckClient(clientIP); err != nil {
-		a.obs.Login(loginResult(err))
+func (iss *Issuer) LoginWithAPIKey(ctx context.Context, key, clientIP string) (Issued, error) {
+	if err := iss.CheckClient(clientIP); err != nil {
+		iss.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
-	p, err := a.AuthenticateAPIKey(ctx, key)
+	p, err := iss.verifier.AuthenticateAPIKey(ctx, key)
 	if err != nil {
-		a.noteRejection(clientIP, err)
-		a.obs.Login(loginResult(err))
+		iss.noteRejection(clientIP, err)
+		iss.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
-	issued, err := a.startSession(ctx, p, clientIP, "api key "+p.KeyUID)
-	a.obs.Login(loginResult(err))
+	issued, err := iss.startSession(ctx, p, clientIP, "api key "+p.KeyUID)
+	iss.obs.Login(loginResult(err))
 	if err == nil {
-		a.obs.TokenIssued("apikey")
+		iss.obs.TokenIssued("apikey")
 	}
 	return issued, err
 }
 
 // CheckClient answers 429 while a client is blocked for repeated failures.
-func (a *Authenticator) CheckClient(ip string) error {
-	if wait, blocked := a.clients.Blocked(protect.ClientKey(ip)); blocked {
-		return TooManyRequests(wait)
+func (iss *Issuer) CheckClient(ip string) error {
+	if wait, blocked := iss.clients.Blocked(protect.ClientKey(ip)); blocked {
+		return authcore.TooManyRequests(wait)
 	}
 	return nil
 }
@@ -177,17 +178,17 @@ func (a *Authenticator) CheckClient(ip string) error {
 // noteRejection counts a rejected credential against its client when it looks like
 // guessing: a malformed or unknown credential. Expired, revoked and disabled ones were
 // genuine, and a burst of them after a token expires must not block a shared address.
-func (a *Authenticator) noteRejection(ip string, err error) {
-	if err == ErrCredentialInvalid || err == ErrCredentialMalformed {
-		a.clients.Fail(protect.ClientKey(ip))
+func (iss *Issuer) noteRejection(ip string, err error) {
+	if err == authcore.ErrCredentialInvalid || err == authcore.ErrCredentialMalformed {
+		iss.clients.Fail(protect.ClientKey(ip))
 	}
 }
 
 // ClientRejected is noteRejection for the handler's proxied requests.
-func (a *Authenticator) ClientRejected(ip string, err error) { a.noteRejection(ip, err) }
+func (iss *Issuer) ClientRejected(ip string, err error) { iss.noteRejection(ip, err) }
 
-func userPrincipal(u storage.User) *Principal {
-	return &Principal{UserUID: u.UID, Email: u.Email, TenantUID: u.TenantUID, Role: u.Role}
+func userPrincipal(u storage.User) *authcore.Principal {
+	return &authcore.Principal{UserUID: u.UID, Email: u.Email, TenantUID: u.TenantUID, Role: u.Role}
 }
 
 // UserInfo is what GET /v1/users/info reports.
@@ -198,10 +199,27 @@ type UserInfo struct {
 }
 
 // Info describes the caller.
-func (a *Authenticator) Info(ctx context.Context, p *Principal) (UserInfo, error) {
-	t, err := a.store.TenantByUID(ctx, p.TenantUID)
+func (iss *Issuer) Info(ctx context.Context, p *authcore.Principal) (UserInfo, error) {
+	t, err := iss.store.TenantByUID(ctx, p.TenantUID)
 	if err != nil {
-		return UserInfo{}, StoreError(err, "tenant")
+		return UserInfo{}, authcore.StoreError(err, "tenant")
 	}
 	return UserInfo{OrgName: t.Name, TenantUID: t.UID, UserUID: p.UserUID}, nil
+}
+
+// loginResult names a login outcome for the Observer.
+func loginResult(err error) string {
+	switch e := authcore.AsError(err); {
+	case err == nil:
+		return "ok"
+	case e.Status == 429, e == errHashBusy:
+		return "throttled"
+	case e == authcore.ErrUserDisabled:
+		return "disabled"
+	case e.Status >= 500:
+		return "Unavailable"
+	case e.Status == 400:
+		return "bad_request"
+	}
+	return "failed"
 }

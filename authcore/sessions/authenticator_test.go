@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -18,9 +21,9 @@ func TestValidKeyResolvesToItsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Principal{
+	want := authcore.Principal{
 		UserUID: f.user.UID, Email: "dev@acme.test", TenantUID: f.user.TenantUID, Role: storage.RoleUser,
-		Method: MethodAPIKey, KeyUID: k.Record.UID, ExpiresAt: k.Record.ExpiresAt,
+		Method: authcore.MethodAPIKey, KeyUID: k.Record.UID, ExpiresAt: k.Record.ExpiresAt,
 	}
 	if *p != want {
 		t.Fatalf("principal = %+v\nwant       %+v", *p, want)
@@ -30,7 +33,7 @@ func TestValidKeyResolvesToItsUser(t *testing.T) {
 func TestRejectionsCarryTheirOwnCodes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	unknown, _, _ := NewKey()
+	unknown, _, _ := authcore.NewKey()
 
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, "")), "CredentialMissing")
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, "kg_not-a-key")), "CredentialMalformed")
@@ -62,7 +65,7 @@ func TestRejectionsCarryTheirOwnCodes(t *testing.T) {
 
 func TestMalformedKeysNeverReachTheStore(t *testing.T) {
 	f := newFixture(t)
-	key, _, _ := NewKey()
+	key, _, _ := authcore.NewKey()
 	last := "Q"
 	if key[len(key)-1] == 'Q' {
 		last = "R"
@@ -78,7 +81,7 @@ func TestMalformedKeysNeverReachTheStore(t *testing.T) {
 func TestConcurrentRequestsForOneNewKeyMakeOneLookup(t *testing.T) {
 	f := newFixture(t)
 	valid := f.mustKey(t, f.user, "30d").Key
-	unknown, _, _ := NewKey()
+	unknown, _, _ := authcore.NewKey()
 
 	for _, tc := range []struct {
 		name string
@@ -159,8 +162,8 @@ func TestChangesFromAnotherProcessInvalidateTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	cli := Operator{Service: NewService(ServiceConfig{Store: other, Now: f.clock.Now})} // no cache: like the command line
-	time.Sleep(50 * time.Millisecond)                                                   // let Watch note its starting point
+	cli := manage.Operator{Service: manage.NewService(manage.ServiceConfig{Store: other, Now: f.clock.Now})} // no cache: like the command line
+	time.Sleep(50 * time.Millisecond)                                                                        // let Watch note its starting point
 	if _, err := cli.SetAPIKeyActive(ctx, k.Record.UID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +187,8 @@ func TestStoreOutageIsUnavailableNotUnauthorized(t *testing.T) {
 	f.store.Store.Close()
 	err := errOf(f.auth.AuthenticateAPIKey(context.Background(), k.Key))
 	wantCode(t, err, "StoreUnavailable")
-	if AsError(err).Status != 503 {
-		t.Fatalf("status %d, want 503", AsError(err).Status)
+	if authcore.AsError(err).Status != 503 {
+		t.Fatalf("status %d, want 503", authcore.AsError(err).Status)
 	}
 	// And the failure is not cached as "unknown".
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(context.Background(), k.Key)), "StoreUnavailable")
@@ -219,11 +222,11 @@ func TestProjectAuthorization(t *testing.T) {
 		t.Fatalf("tenant admin refused a project of their tenant: %v", err)
 	}
 	wantCode(t, f.auth.AuthorizeProject(ctx, adminP, foreign.UID), "Forbidden")
-	wantCode(t, f.auth.AuthorizeProject(ctx, adminP, NewUID()), "Forbidden")
+	wantCode(t, f.auth.AuthorizeProject(ctx, adminP, authcore.NewUID()), "Forbidden")
 	wantCode(t, f.auth.AuthorizeProject(ctx, adminP, "../../etc"), "Forbidden")
 }
 
-func mustPrincipal(t *testing.T, f *fixture, u storage.User) *Principal {
+func mustPrincipal(t *testing.T, f *fixture, u storage.User) *authcore.Principal {
 	t.Helper()
 	p, err := f.auth.AuthenticateAPIKey(context.Background(), f.mustKey(t, u, "30d").Key)
 	if err != nil {
@@ -232,7 +235,7 @@ func mustPrincipal(t *testing.T, f *fixture, u storage.User) *Principal {
 	return p
 }
 
-func errOf(_ *Principal, err error) error { return err }
+func errOf(_ *authcore.Principal, err error) error { return err }
 
 // blockingStore holds the first key lookup after it has read the store, until released.
 type blockingStore struct {
@@ -257,7 +260,7 @@ func TestRequestsAfterARevocationDoNotJoinAnEarlierLookup(t *testing.T) {
 	ctx := context.Background()
 	k := f.mustKey(t, f.user, "30d")
 	slow := &blockingStore{Store: f.store, read: make(chan struct{}), release: make(chan struct{})}
-	auth, err := NewAuthenticator(ctx, Config{Store: slow, Now: f.clock.Now})
+	auth, err := newGateway(ctx, credentials.Config{Store: slow, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

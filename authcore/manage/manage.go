@@ -1,10 +1,11 @@
-package authcore
+package manage
 
 import (
 	"context"
 	"errors"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -62,7 +63,7 @@ func NewService(cfg ServiceConfig) *Service {
 		s.now = time.Now
 	}
 	if s.maxKeyLifetime <= 0 {
-		s.maxKeyLifetime = DefaultMaxKeyLifetime
+		s.maxKeyLifetime = authcore.DefaultMaxKeyLifetime
 	}
 	return s
 }
@@ -77,20 +78,15 @@ const MaxPageSize = 50
 // clock is the Service's time, to the millisecond the store keeps.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
-// audit describes the audit row of a change.
-type audit struct {
-	action, kind, target, detail string
-}
-
 // commit runs change and appends its audit row in one store transaction: a change is
 // never applied without its record, nor recorded without being applied. Errors are
 // client-facing (*Error): what change returns as an *Error passes as it is, store
 // errors are mapped with what naming the record.
-func (s *Service) commit(ctx context.Context, a Actor, what string, ev audit, change func(tx storage.Tx) error) error {
-	event := auditEvent(a, ev, s.clock())
-	err := commitAudited(ctx, s.store, event, change)
+func (s *Service) commit(ctx context.Context, a authcore.Actor, what string, ev authcore.Audit, change func(tx storage.Tx) error) error {
+	event := authcore.AuditEvent(a, ev, s.clock())
+	err := authcore.CommitAudited(ctx, s.store, event, change)
 	if err != nil {
-		return StoreError(err, what)
+		return authcore.StoreError(err, what)
 	}
 	if s.onAudit != nil {
 		s.onAudit(event)
@@ -98,28 +94,10 @@ func (s *Service) commit(ctx context.Context, a Actor, what string, ev audit, ch
 	return nil
 }
 
-// commitAudited is the one transaction shape of every audited change.
-func commitAudited(ctx context.Context, store storage.Store, event storage.AuditEvent, change func(tx storage.Tx) error) error {
-	return store.Update(ctx, func(tx storage.Tx) error {
-		if err := change(tx); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, event)
-	})
-}
-
-func auditEvent(a Actor, ev audit, at time.Time) storage.AuditEvent {
-	uid, email := a.auditIdentity()
-	return storage.AuditEvent{
-		ID: NewUID(), TenantUID: a.TenantUID, At: at, ActorUID: uid, ActorEmail: email,
-		Action: ev.action, TargetKind: ev.kind, TargetUID: ev.target, SourceIP: a.IP, Detail: ev.detail,
-	}
-}
-
 // page checks a listing request; a limit of 0 means the default (the most).
 func page(limit int, cursor string) (storage.Page, error) {
 	if limit < 0 || limit > MaxPageSize {
-		return storage.Page{}, BadRequest("limit must be between 1 and %d", MaxPageSize)
+		return storage.Page{}, authcore.BadRequest("limit must be between 1 and %d", MaxPageSize)
 	}
 	if limit == 0 {
 		limit = MaxPageSize
@@ -133,17 +111,17 @@ func listError(err error) error {
 		return nil
 	}
 	if errors.Is(err, storage.ErrBadCursor) {
-		return BadRequest("continue is not a cursor this listing returned")
+		return authcore.BadRequest("continue is not a cursor this listing returned")
 	}
-	return Unavailable(err)
+	return authcore.Unavailable(err)
 }
 
 // notFoundOr is a 404, unless err says the store is down.
 func notFoundOr(err error, format string, args ...any) error {
-	if err != nil && !IsNotFound(err) {
-		return Unavailable(err)
+	if err != nil && !authcore.IsNotFound(err) {
+		return authcore.Unavailable(err)
 	}
-	return NotFound(format, args...)
+	return authcore.NotFound(format, args...)
 }
 
 // noCaches is the Invalidator of a Service without a cache.
@@ -153,3 +131,19 @@ func (noCaches) InvalidateKeys(...storage.APIKey)               {}
 func (noCaches) InvalidateUserAndKeys(string, []storage.APIKey) {}
 func (noCaches) InvalidateMembership(string, string)            {}
 func (noCaches) InvalidateProjects()                            {}
+
+// requireAdmin refuses actors who are not tenant admins (or the operator).
+func requireAdmin(a authcore.Actor) error {
+	if !a.IsTenantAdmin() {
+		return authcore.Forbidden("only tenant admins may do this")
+	}
+	return nil
+}
+
+// requireOperator refuses everyone but the operator.
+func requireOperator(a authcore.Actor) error {
+	if !a.IsOperator() {
+		return authcore.Forbidden("only the operator may do this")
+	}
+	return nil
+}

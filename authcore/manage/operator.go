@@ -1,8 +1,9 @@
-package authcore
+package manage
 
 import (
 	"context"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -15,7 +16,9 @@ type Operator struct {
 	OSUser  string // named in the audit log; "" if unknown
 }
 
-func (o Operator) in(tenantUID string) Actor { return OperatorIn(tenantUID, o.OSUser) }
+func (o Operator) in(tenantUID string) authcore.Actor {
+	return authcore.OperatorIn(tenantUID, o.OSUser)
+}
 
 // NewUser describes a user to create in a tenant named by name.
 type NewUser struct {
@@ -76,18 +79,18 @@ func (o Operator) CreateProject(ctx context.Context, tenantName, name string) (s
 func (o Operator) AddProjectMember(ctx context.Context, projectUID, email string) (storage.User, error) {
 	p, err := o.Service.store.ProjectByUID(ctx, projectUID)
 	if err != nil {
-		return storage.User{}, StoreError(err, "project "+projectUID)
+		return storage.User{}, authcore.StoreError(err, "project "+projectUID)
 	}
 	users, err := o.Service.store.UsersByEmail(ctx, email)
 	if err != nil {
-		return storage.User{}, Unavailable(err)
+		return storage.User{}, authcore.Unavailable(err)
 	}
 	for _, u := range users {
 		if u.TenantUID == p.TenantUID {
 			return u, o.Service.SetMember(ctx, o.in(p.TenantUID), p.UID, u.UID, true)
 		}
 	}
-	return storage.User{}, NotFound("user %s not found in the project's tenant", email)
+	return storage.User{}, authcore.NotFound("user %s not found in the project's tenant", email)
 }
 
 // CreateAPIKey mints a key for a user. Only its digest is stored.
@@ -101,7 +104,7 @@ func (o Operator) CreateAPIKey(ctx context.Context, nk NewAPIKey) (CreatedAPIKey
 func (o Operator) SetAPIKeyActive(ctx context.Context, uid string, active bool) (storage.APIKey, error) {
 	k, err := o.Service.store.APIKeyByUID(ctx, uid)
 	if err != nil {
-		return k, StoreError(err, "api key "+uid)
+		return k, authcore.StoreError(err, "api key "+uid)
 	}
 	if err := o.Service.SetKeyActive(ctx, o.in(k.TenantUID), uid, active); err != nil {
 		return k, err

@@ -1,9 +1,10 @@
-package authcore
+package manage
 
 import (
 	"context"
 	"strings"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
@@ -12,28 +13,28 @@ import (
 const BootstrapTenant = "default"
 
 // CreateTenant creates a tenant with a unique name (the operator only).
-func (s *Service) CreateTenant(ctx context.Context, a Actor, name string) (storage.Tenant, error) {
+func (s *Service) CreateTenant(ctx context.Context, a authcore.Actor, name string) (storage.Tenant, error) {
 	if err := requireOperator(a); err != nil {
 		return storage.Tenant{}, err
 	}
-	if err := CheckName("tenant name", name); err != nil {
+	if err := authcore.CheckName("tenant name", name); err != nil {
 		return storage.Tenant{}, err
 	}
-	t := storage.Tenant{UID: NewUID(), Name: name, CreatedAt: s.clock()}
-	a = OperatorIn(t.UID, a.osUser)
-	err := s.commit(ctx, a, "tenant "+name, audit{"tenant.create", "tenant", t.UID, name}, func(tx storage.Tx) error {
+	t := storage.Tenant{UID: authcore.NewUID(), Name: name, CreatedAt: s.clock()}
+	a = a.In(t.UID)
+	err := s.commit(ctx, a, "tenant "+name, authcore.Audit{Action: "tenant.create", Kind: "tenant", Target: t.UID, Detail: name}, func(tx storage.Tx) error {
 		return tx.CreateTenant(ctx, t)
 	})
 	return t, err
 }
 
 // TenantByName finds a tenant for the operator, who names tenants by name.
-func (s *Service) TenantByName(ctx context.Context, a Actor, name string) (storage.Tenant, error) {
+func (s *Service) TenantByName(ctx context.Context, a authcore.Actor, name string) (storage.Tenant, error) {
 	if err := requireOperator(a); err != nil {
 		return storage.Tenant{}, err
 	}
 	t, err := s.store.TenantByName(ctx, name)
-	return t, StoreError(err, "tenant "+name)
+	return t, authcore.StoreError(err, "tenant "+name)
 }
 
 // Bootstrap creates tenant "default" with email as its tenant admin, only when the store
@@ -42,11 +43,11 @@ func (s *Service) TenantByName(ctx context.Context, a Actor, name string) (stora
 // Every start calls it, so it asks for the password only when the store lacks tenant
 // "default": hashing it costs tens of milliseconds and 19 MiB, and a generated one is
 // written to a file, all wasted on a store a first start has set up.
-func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password func() (string, error)) (bool, error) {
+func (s *Service) Bootstrap(ctx context.Context, a authcore.Actor, email string, password func() (string, error)) (bool, error) {
 	if err := requireOperator(a); err != nil {
 		return false, err
 	}
-	if err := CheckEmail(email); err != nil {
+	if err := authcore.CheckEmail(email); err != nil {
 		return false, err
 	}
 	if done, err := s.bootstrapped(ctx); err != nil || done {
@@ -57,14 +58,14 @@ func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password
 		return false, err
 	}
 	now := s.clock()
-	t := storage.Tenant{UID: NewUID(), Name: BootstrapTenant, CreatedAt: now}
+	t := storage.Tenant{UID: authcore.NewUID(), Name: BootstrapTenant, CreatedAt: now}
 	u := storage.User{
-		UID: NewUID(), TenantUID: t.UID, Email: strings.ToLower(email), Role: storage.RoleTenantAdmin,
+		UID: authcore.NewUID(), TenantUID: t.UID, Email: strings.ToLower(email), Role: storage.RoleTenantAdmin,
 		PasswordHash: protect.HashPassword(plain), CreatedAt: now, UpdatedAt: now,
 	}
 	created := false
-	a = OperatorIn(t.UID, a.osUser)
-	err = s.commit(ctx, a, "bootstrap tenant", audit{"tenant.bootstrap", "user", u.UID, u.Email}, func(tx storage.Tx) error {
+	a = a.In(t.UID)
+	err = s.commit(ctx, a, "bootstrap tenant", authcore.Audit{Action: "tenant.bootstrap", Kind: "user", Target: u.UID, Detail: u.Email}, func(tx storage.Tx) error {
 		var err error
 		if created, err = tx.Bootstrap(ctx, t, u); err == nil && !created {
 			return errNothingToBootstrap
@@ -81,11 +82,11 @@ func (s *Service) Bootstrap(ctx context.Context, a Actor, email string, password
 // without it may still hold others; Store.Bootstrap decides that, atomically.
 func (s *Service) bootstrapped(ctx context.Context) (bool, error) {
 	_, err := s.store.TenantByName(ctx, BootstrapTenant)
-	if IsNotFound(err) {
+	if authcore.IsNotFound(err) {
 		return false, nil
 	}
-	return err == nil, StoreError(err, "tenant "+BootstrapTenant)
+	return err == nil, authcore.StoreError(err, "tenant "+BootstrapTenant)
 }
 
 // errNothingToBootstrap rolls back a bootstrap that found a tenant: its audit row with it.
-var errNothingToBootstrap = &Error{Code: "NothingToBootstrap"}
+var errNothingToBootstrap = &authcore.Error{Code: "NothingToBootstrap"}

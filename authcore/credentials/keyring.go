@@ -1,4 +1,4 @@
-package authcore
+package credentials
 
 import (
 	"context"
@@ -28,9 +28,9 @@ type keyring struct {
 // could not be asked for it. The token may be fine, so this is a 503, not a 401.
 var errKeyringUnavailable = errors.New("token signing keys could not be read")
 
-// keyReloadInterval bounds how often an unknown key id makes the keyring reread the
+// KeyReloadInterval bounds how often an unknown key id makes the keyring reread the
 // store, so a flood of forged key ids costs at most one query a second.
-const keyReloadInterval = time.Second
+const KeyReloadInterval = time.Second
 
 func loadKeyring(ctx context.Context, store storage.Store, now func() time.Time) (*keyring, error) {
 	k := &keyring{store: store, now: now}
@@ -105,5 +105,5 @@ func (k *keyring) lookup(kid string) (key []byte, ok, stale bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	key, ok = k.keys[kid]
-	return key, ok, k.now().Sub(k.lastReload) >= keyReloadInterval
+	return key, ok, k.now().Sub(k.lastReload) >= KeyReloadInterval
 }

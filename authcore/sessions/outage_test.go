@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -31,6 +34,13 @@ func (s *outageStore) KeyGrantByDigest(ctx context.Context, d []byte) (storage.K
 	return s.Store.KeyGrantByDigest(ctx, d)
 }
 
+func (s *outageStore) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	if s.down.Load() {
+		return errUnreachable
+	}
+	return s.Store.TouchAPIKeys(ctx, used)
+}
+
 func (s *outageStore) UserByUID(ctx context.Context, uid string) (storage.User, error) {
 	if s.down.Load() {
 		return storage.User{}, errUnreachable
@@ -47,7 +57,7 @@ func (s *outageStore) ProjectAccess(ctx context.Context, project, user string) (
 
 // staleCounter counts the "stale" cache results the Authenticator reports.
 type staleCounter struct {
-	NopObserver
+	authcore.NopObserver
 	n atomic.Int32
 }
 
@@ -69,7 +79,7 @@ func newOutageFixture(t *testing.T, staleIfError time.Duration) *outageFixture {
 	t.Helper()
 	f := newFixture(t)
 	o := &outageFixture{fixture: f, out: &outageStore{Store: f.store}, stale: new(staleCounter)}
-	auth, err := NewAuthenticator(t.Context(), Config{
+	auth, err := newGateway(t.Context(), credentials.Config{
 		Store: o.out, Now: f.clock.Now, CacheTTL: time.Minute, NegativeCacheTTL: time.Minute,
 		StaleIfError: staleIfError, Observer: o.stale,
 	})
@@ -119,10 +129,10 @@ func TestStaleKeyServedOnlyWhileTheStoreFails(t *testing.T) {
 func TestUnknownKeyDuringAnOutageIs503(t *testing.T) {
 	f := newOutageFixture(t, time.Hour)
 	ctx := t.Context()
-	remembered, _, _ := NewKey()
+	remembered, _, _ := authcore.NewKey()
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, remembered)), "CredentialInvalid")
 	f.out.down.Store(true)
-	never, _, _ := NewKey()
+	never, _, _ := authcore.NewKey()
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, never)), "StoreUnavailable")
 	// Within negative_cache_ttl the fresh negative entry answers, as it would anyway.
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, remembered)), "CredentialInvalid")
@@ -136,7 +146,7 @@ func TestInvalidatedKeysNeverComeBackStale(t *testing.T) {
 	f := newOutageFixture(t, time.Hour)
 	ctx := t.Context()
 	revoked, resynced := f.mustKey(t, f.user, "30d"), f.mustKey(t, f.user, "30d")
-	for _, k := range []CreatedAPIKey{revoked, resynced} {
+	for _, k := range []manage.CreatedAPIKey{revoked, resynced} {
 		if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
 			t.Fatal(err)
 		}
@@ -172,12 +182,12 @@ func TestStaleEntriesAreReloadedWhenTheStoreReturns(t *testing.T) {
 		t.Fatalf("during the outage: %v, want the stale decision", err)
 	}
 	f.out.down.Store(false)
-	// The stale decision was re-armed for staleRetryInterval when it was served.
-	f.clock.Advance(staleRetryInterval)
+	// The stale decision was re-armed for StaleRetryInterval when it was served.
+	f.clock.Advance(credentials.StaleRetryInterval)
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, k.Key)), "UserDisabled")
 }
 
-// During an outage a stale entry costs one store attempt per staleRetryInterval, not one
+// During an outage a stale entry costs one store attempt per StaleRetryInterval, not one
 // per request: against a database that does not answer, each attempt waits for a timeout.
 func TestStaleEntryRetriesTheStoreOncePerInterval(t *testing.T) {
 	f := newOutageFixture(t, time.Hour)
@@ -196,7 +206,7 @@ func TestStaleEntryRetriesTheStoreOncePerInterval(t *testing.T) {
 	if n := f.out.attempts.Load(); n != 1 {
 		t.Fatalf("10 requests within the retry interval made %d store attempts, want 1", n)
 	}
-	f.clock.Advance(staleRetryInterval)
+	f.clock.Advance(credentials.StaleRetryInterval)
 	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +252,7 @@ func TestProjectAccessDuringAnOutage(t *testing.T) {
 	if err := f.auth.AuthorizeProject(ctx, p, project.UID); err != nil {
 		t.Fatalf("a member during an outage: %v, want the stale decision", err)
 	}
-	wantCode(t, f.auth.AuthorizeProject(ctx, p, NewUID()), "StoreUnavailable")
+	wantCode(t, f.auth.AuthorizeProject(ctx, p, authcore.NewUID()), "StoreUnavailable")
 }
 
 // A token keeps working during an outage: through its user's stale record if cached,
@@ -265,7 +275,7 @@ func TestTokensWorkDuringAnOutage(t *testing.T) {
 		t.Fatalf("a token whose user is cached, stale: %+v, %v", p, err)
 	}
 	p, err = f.auth.AuthenticateToken(ctx, bobToken)
-	want := Principal{UserUID: bob.UID, Email: "bob@acme.test", TenantUID: bob.TenantUID, Role: storage.RoleTenantAdmin, Method: MethodToken}
+	want := authcore.Principal{UserUID: bob.UID, Email: "bob@acme.test", TenantUID: bob.TenantUID, Role: storage.RoleTenantAdmin, Method: authcore.MethodToken}
 	if err != nil || p.UserUID != want.UserUID || p.Email != want.Email || p.TenantUID != want.TenantUID || p.Role != want.Role || p.Method != want.Method || p.SessionID == "" {
 		t.Fatalf("a token whose user is not cached: %+v, %v\nwant %+v", p, err, want)
 	}
@@ -309,7 +319,7 @@ func TestTokensRefusedDuringAnOutage(t *testing.T) {
 
 func (f *fixture) withRole(t *testing.T, email, password string, role storage.Role) storage.User {
 	t.Helper()
-	u, err := f.admin.CreateUser(t.Context(), NewUser{TenantName: "acme", Email: email, Role: role, Password: password})
+	u, err := f.admin.CreateUser(t.Context(), manage.NewUser{TenantName: "acme", Email: email, Role: role, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,11 +330,11 @@ func (f *fixture) withRole(t *testing.T, email, password string, role storage.Ro
 // user's role and email.
 func (f *fixture) signWithoutRoleClaims(t *testing.T, u storage.User) string {
 	t.Helper()
-	kid, secret := f.auth.keys.signing()
+	kid, secret := f.signingKey(t)
 	now := f.clock.Now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": tokenIssuer, "sub": u.UID, "tid": u.TenantUID, "sid": NewUID(), "jti": NewUID(),
-		"iat": now.Unix(), "exp": now.Add(DefaultTokenTTL).Unix(),
+		"iss": "keygate", "sub": u.UID, "tid": u.TenantUID, "sid": authcore.NewUID(), "jti": authcore.NewUID(),
+		"iat": now.Unix(), "exp": now.Add(credentials.DefaultTokenTTL).Unix(),
 	})
 	tok.Header["kid"] = kid
 	s, err := tok.SignedString(secret)

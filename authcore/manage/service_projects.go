@@ -1,9 +1,10 @@
-package authcore
+package manage
 
 import (
 	"context"
 	"encoding/base64"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -14,15 +15,15 @@ type ProjectView struct {
 }
 
 // CreateProject adds a project to the admin's tenant.
-func (s *Service) CreateProject(ctx context.Context, a Actor, name string) (storage.Project, error) {
+func (s *Service) CreateProject(ctx context.Context, a authcore.Actor, name string) (storage.Project, error) {
 	if err := requireAdmin(a); err != nil {
 		return storage.Project{}, err
 	}
-	if err := CheckName("metadata.name", name); err != nil {
+	if err := authcore.CheckName("metadata.name", name); err != nil {
 		return storage.Project{}, err
 	}
-	p := storage.Project{UID: NewUID(), TenantUID: a.TenantUID, Name: name, CreatedAt: s.clock()}
-	err := s.commit(ctx, a, "project "+name, audit{"project.create", "project", p.UID, name}, func(tx storage.Tx) error {
+	p := storage.Project{UID: authcore.NewUID(), TenantUID: a.TenantUID, Name: name, CreatedAt: s.clock()}
+	err := s.commit(ctx, a, "project "+name, authcore.Audit{Action: "project.create", Kind: "project", Target: p.UID, Detail: name}, func(tx storage.Tx) error {
 		return tx.CreateProject(ctx, p)
 	})
 	return p, err
@@ -30,7 +31,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, name string) (stor
 
 // visibleProject loads a project the actor may see: any of the tenant's for admins, their
 // own projects for users; else 404.
-func (s *Service) visibleProject(ctx context.Context, a Actor, uid string) (storage.Project, error) {
+func (s *Service) visibleProject(ctx context.Context, a authcore.Actor, uid string) (storage.Project, error) {
 	p, err := s.store.ProjectByUID(ctx, uid)
 	if err != nil || p.TenantUID != a.TenantUID {
 		return storage.Project{}, notFoundOr(err, "project %s not found", uid)
@@ -45,20 +46,20 @@ func (s *Service) visibleProject(ctx context.Context, a Actor, uid string) (stor
 }
 
 // GetProject reads a project with its members.
-func (s *Service) GetProject(ctx context.Context, a Actor, uid string) (ProjectView, error) {
+func (s *Service) GetProject(ctx context.Context, a authcore.Actor, uid string) (ProjectView, error) {
 	p, err := s.visibleProject(ctx, a, uid)
 	if err != nil {
 		return ProjectView{}, err
 	}
 	members, err := s.store.ProjectMembers(ctx, uid)
 	if err != nil {
-		return ProjectView{}, StoreError(err, "project "+uid)
+		return ProjectView{}, authcore.StoreError(err, "project "+uid)
 	}
 	return ProjectView{Project: p, Members: members}, nil
 }
 
 // ListProjects lists the tenant's projects for admins, the caller's own for users.
-func (s *Service) ListProjects(ctx context.Context, a Actor, limit int, cursor string) ([]storage.Project, string, error) {
+func (s *Service) ListProjects(ctx context.Context, a authcore.Actor, limit int, cursor string) ([]storage.Project, string, error) {
 	pg, err := page(limit, cursor)
 	if err != nil {
 		return nil, "", err
@@ -76,11 +77,11 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, limit int, cursor s
 
 // MyProjects lists the projects the caller may act in: for admins every project of the
 // tenant, for users those they are a member of.
-func (s *Service) MyProjects(ctx context.Context, a Actor) ([]storage.Project, error) {
+func (s *Service) MyProjects(ctx context.Context, a authcore.Actor) ([]storage.Project, error) {
 	if !a.IsTenantAdmin() {
 		ps, err := s.store.UserProjects(ctx, a.UserUID)
 		if err != nil {
-			return nil, Unavailable(err)
+			return nil, authcore.Unavailable(err)
 		}
 		return ps, nil
 	}
@@ -89,7 +90,7 @@ func (s *Service) MyProjects(ctx context.Context, a Actor) ([]storage.Project, e
 	for {
 		ps, next, err := s.store.ListProjects(ctx, a.TenantUID, storage.Page{Limit: MaxPageSize, After: cursor})
 		if err != nil {
-			return nil, Unavailable(err)
+			return nil, authcore.Unavailable(err)
 		}
 		all = append(all, ps...)
 		if next == "" {
@@ -100,7 +101,7 @@ func (s *Service) MyProjects(ctx context.Context, a Actor) ([]storage.Project, e
 }
 
 // DeleteProject deletes a project and its memberships.
-func (s *Service) DeleteProject(ctx context.Context, a Actor, uid string) error {
+func (s *Service) DeleteProject(ctx context.Context, a authcore.Actor, uid string) error {
 	if err := requireAdmin(a); err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, uid string) error 
 	if err != nil {
 		return err
 	}
-	err = s.commit(ctx, a, "project "+uid, audit{"project.delete", "project", uid, p.Name}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "project "+uid, authcore.Audit{Action: "project.delete", Kind: "project", Target: uid, Detail: p.Name}, func(tx storage.Tx) error {
 		return tx.DeleteProject(ctx, uid)
 	})
 	if err == nil {
@@ -119,7 +120,7 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, uid string) error 
 
 // SetMember adds (member true) or removes a user from a project. Adding a member again
 // is not an error.
-func (s *Service) SetMember(ctx context.Context, a Actor, projectUID, userUID string, member bool) error {
+func (s *Service) SetMember(ctx context.Context, a authcore.Actor, projectUID, userUID string, member bool) error {
 	if err := requireAdmin(a); err != nil {
 		return err
 	}
@@ -129,10 +130,10 @@ func (s *Service) SetMember(ctx context.Context, a Actor, projectUID, userUID st
 	if _, err := s.visibleUser(ctx, a, userUID); err != nil {
 		return err
 	}
-	ev := audit{"membership.add", "membership", storage.MembershipRef(projectUID, userUID), ""}
+	ev := authcore.Audit{Action: "membership.add", Kind: "membership", Target: storage.MembershipRef(projectUID, userUID), Detail: ""}
 	change := func(tx storage.Tx) error { return tx.AddProjectMember(ctx, projectUID, userUID) }
 	if !member {
-		ev.action = "membership.remove"
+		ev.Action = "membership.remove"
 		change = func(tx storage.Tx) error { return tx.RemoveProjectMember(ctx, projectUID, userUID) }
 	}
 	err := s.commit(ctx, a, "membership of "+userUID+" in "+projectUID, ev, change)
@@ -143,7 +144,7 @@ func (s *Service) SetMember(ctx context.Context, a Actor, projectUID, userUID st
 }
 
 // ListAudit lists the tenant's audit events, newest first.
-func (s *Service) ListAudit(ctx context.Context, a Actor, limit int, cursor string) ([]storage.AuditEvent, string, error) {
+func (s *Service) ListAudit(ctx context.Context, a authcore.Actor, limit int, cursor string) ([]storage.AuditEvent, string, error) {
 	if err := requireAdmin(a); err != nil {
 		return nil, "", err
 	}
@@ -168,7 +169,7 @@ func pageOf[T any](items []T, id func(T) string, p storage.Page) ([]T, string, e
 			}
 		}
 		if start < 0 {
-			return nil, "", BadRequest("continue is not a cursor this listing returned")
+			return nil, "", authcore.BadRequest("continue is not a cursor this listing returned")
 		}
 	}
 	end := min(start+p.Limit, len(items))

@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
 )
 
 // A burst of concurrent wrong passwords cannot slip past the limit before any of them is
@@ -21,7 +23,7 @@ func TestConcurrentLoginBurstIsThrottled(t *testing.T) {
 		wg.Go(func() {
 			_, err := f.auth.Login(context.Background(), Login{Email: "ann@acme.test", Password: "wrong", ClientIP: "192.0.2.1"})
 			mu.Lock()
-			codes[AsError(err).Code]++
+			codes[authcore.AsError(err).Code]++
 			mu.Unlock()
 		})
 	}
@@ -44,7 +46,7 @@ func TestSuccessElsewhereDoesNotResetTheCount(t *testing.T) {
 	guesses := 0
 	for range 20 {
 		_, err := f.auth.Login(ctx, Login{Email: "sam@x.test", Password: "guess", Org: "acme", ClientIP: "198.51.100.1"})
-		if AsError(err).Code == "TooManyRequests" {
+		if authcore.AsError(err).Code == "TooManyRequests" {
 			break
 		}
 		guesses++
@@ -57,7 +59,7 @@ func TestSuccessElsewhereDoesNotResetTheCount(t *testing.T) {
 
 func TestTokensSignedOtherwiseAreRefused(t *testing.T) {
 	f := newFixture(t)
-	kid, secret := f.auth.keys.signing()
+	kid, secret := f.signingKey(t)
 	now := f.clock.Now()
 	claims := func(iss string, ttl time.Duration) jwt.MapClaims {
 		return jwt.MapClaims{"iss": iss, "sub": f.user.UID, "tid": f.user.TenantUID, "sid": "s1", "iat": now.Unix(), "exp": now.Add(ttl).Unix()}
@@ -77,12 +79,12 @@ func TestTokensSignedOtherwiseAreRefused(t *testing.T) {
 		"longer than token_ttl":   sign(jwt.SigningMethodHS256, claims("keygate", 24*time.Hour)),
 		"no session":              sign(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "keygate", "sub": f.user.UID, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}),
 	} {
-		if _, err := f.auth.AuthenticateToken(context.Background(), token); err == nil || AsError(err).Status != 401 {
+		if _, err := f.auth.AuthenticateToken(context.Background(), token); err == nil || authcore.AsError(err).Status != 401 {
 			t.Errorf("%s: got %v, want 401", name, err)
 		}
 	}
 	// The same claims, correctly signed, pass: the cases above fail for their one flaw.
-	if _, err := f.auth.parseToken(context.Background(), sign(jwt.SigningMethodHS256, claims("keygate", time.Minute)), true); err != nil {
+	if _, err := f.auth.TokenClaims(context.Background(), sign(jwt.SigningMethodHS256, claims("keygate", time.Minute))); err != nil {
 		t.Fatalf("a correctly signed token was refused: %v", err)
 	}
 }
@@ -93,7 +95,7 @@ func TestUnknownSigningKeyDuringAnOutageIs503(t *testing.T) {
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "keygate", "sub": "u", "sid": "s", "iat": f.clock.Now().Unix(), "exp": f.clock.Now().Add(time.Minute).Unix()})
 	tok.Header["kid"] = "added-by-another-node"
 	token, _ := tok.SignedString([]byte("secret-of-another-node-0123456789"))
-	f.clock.Advance(2 * keyReloadInterval)
+	f.clock.Advance(2 * credentials.KeyReloadInterval)
 	f.store.Store.Close()
 	wantCode(t, errOf(f.auth.AuthenticateToken(context.Background(), token)), "StoreUnavailable")
 }

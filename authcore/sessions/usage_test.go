@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -51,18 +51,22 @@ func TestLastUseIsRecordedInBatchesAtMostOnceAMinute(t *testing.T) {
 
 // A batch that cannot be written is kept for the next flush.
 func TestUnwrittenLastUseIsKept(t *testing.T) {
-	f := newFixture(t)
+	o := newOutageFixture(t, 0)
+	f := o.fixture
 	ctx := context.Background()
 	k := f.mustKey(t, f.user, "30d")
-	f.auth.AuthenticateAPIKey(ctx, k.Key)
-	f.store.Store.Close()
-	if err := f.auth.FlushUsage(ctx); err == nil {
-		t.Fatal("flushing into a closed store succeeded")
+	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
+		t.Fatal(err)
 	}
-	f.auth.usage.mu.Lock()
-	_, kept := f.auth.usage.pending[k.Record.UID]
-	f.auth.usage.mu.Unlock()
-	if !kept {
-		t.Fatal("the failed batch was dropped")
+	o.out.down.Store(true)
+	if err := f.auth.FlushUsage(ctx); err == nil {
+		t.Fatal("flushing into an unreachable store succeeded")
+	}
+	o.out.down.Store(false)
+	if err := f.auth.FlushUsage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := f.store.APIKeyByUID(ctx, k.Record.UID); err != nil || rec.LastUsedAt.IsZero() {
+		t.Fatalf("after the store came back the key's last use is %v (%v): the failed batch was dropped", rec.LastUsedAt, err)
 	}
 }

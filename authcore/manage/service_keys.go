@@ -1,4 +1,4 @@
-package authcore
+package manage
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -47,13 +48,13 @@ func (r KeyRequest) expiry() (string, error) {
 		r.Expiry = ""
 	}
 	if r.Expiry != "" && r.ExpiryPreset != "" {
-		return "", BadRequest("give spec.expiry or spec.expiryPreset, not both")
+		return "", authcore.BadRequest("give spec.expiry or spec.expiryPreset, not both")
 	}
 	return r.Expiry + r.ExpiryPreset, nil
 }
 
 // CreateKey mints a key. The plaintext is in the result only.
-func (s *Service) CreateKey(ctx context.Context, a Actor, r KeyRequest) (CreatedAPIKey, error) {
+func (s *Service) CreateKey(ctx context.Context, a authcore.Actor, r KeyRequest) (CreatedAPIKey, error) {
 	owner, err := s.keyOwner(ctx, a, r.UserUID)
 	if err != nil {
 		return CreatedAPIKey{}, err
@@ -65,27 +66,27 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, r KeyRequest) (Created
 	if expiry == "" {
 		expiry = defaultKeyExpiry
 	}
-	if err := CheckName("key name", r.Name); err != nil {
+	if err := authcore.CheckName("key name", r.Name); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	if err := CheckDescription(r.Description); err != nil {
+	if err := authcore.CheckDescription(r.Description); err != nil {
 		return CreatedAPIKey{}, err
 	}
 	now := s.clock()
-	expires, err := ParseExpiry(expiry, now, s.maxKeyLifetime)
+	expires, err := authcore.ParseExpiry(expiry, now, s.maxKeyLifetime)
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
-	key, digest, hint := NewKey()
+	key, digest, hint := authcore.NewKey()
 	rec := storage.APIKey{
-		UID: NewUID(), TenantUID: owner.TenantUID, UserUID: owner.UID,
+		UID: authcore.NewUID(), TenantUID: owner.TenantUID, UserUID: owner.UID,
 		Name: r.Name, Description: r.Description, Digest: digest[:], Hint: hint,
 		ExpiresAt: expires, Active: true, CreatedAt: now, UpdatedAt: now,
 	}
-	err = s.commit(ctx, a, "api key", audit{"apikey.create", "apikey", rec.UID, "for " + owner.Email}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "api key", authcore.Audit{Action: "apikey.create", Kind: "apikey", Target: rec.UID, Detail: "for " + owner.Email}, func(tx storage.Tx) error {
 		err := tx.CreateAPIKey(ctx, rec, s.maxKeysPerUser)
 		if errors.Is(err, storage.ErrLimitReached) {
-			return KeyLimitReached(owner, s.maxKeysPerUser)
+			return authcore.KeyLimitReached(owner, s.maxKeysPerUser)
 		}
 		return err
 	})
@@ -96,14 +97,14 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, r KeyRequest) (Created
 }
 
 // keyOwner resolves whose key a create is for.
-func (s *Service) keyOwner(ctx context.Context, a Actor, userUID string) (storage.User, error) {
+func (s *Service) keyOwner(ctx context.Context, a authcore.Actor, userUID string) (storage.User, error) {
 	if userUID == "" || userUID == a.UserUID || userUID == a.TenantUID {
 		if a.IsOperator() {
-			return storage.User{}, BadRequest("name the user the key is for")
+			return storage.User{}, authcore.BadRequest("name the user the key is for")
 		}
 		userUID = a.UserUID
 	} else if !a.IsTenantAdmin() {
-		return storage.User{}, Forbidden("only tenant admins may create keys for other users")
+		return storage.User{}, authcore.Forbidden("only tenant admins may create keys for other users")
 	}
 	u, err := s.store.UserByUID(ctx, userUID)
 	if err != nil || u.TenantUID != a.TenantUID {
@@ -113,7 +114,7 @@ func (s *Service) keyOwner(ctx context.Context, a Actor, userUID string) (storag
 }
 
 // visibleKey loads a key the actor may see, or answers 404.
-func (s *Service) visibleKey(ctx context.Context, a Actor, uid string) (storage.APIKey, error) {
+func (s *Service) visibleKey(ctx context.Context, a authcore.Actor, uid string) (storage.APIKey, error) {
 	k, err := s.store.APIKeyByUID(ctx, uid)
 	if err != nil || k.TenantUID != a.TenantUID || (!a.IsTenantAdmin() && k.UserUID != a.UserUID) {
 		return storage.APIKey{}, notFoundOr(err, "api key %s not found", uid)
@@ -122,21 +123,21 @@ func (s *Service) visibleKey(ctx context.Context, a Actor, uid string) (storage.
 }
 
 // GetKey reads one key with its owner.
-func (s *Service) GetKey(ctx context.Context, a Actor, uid string) (KeyView, error) {
+func (s *Service) GetKey(ctx context.Context, a authcore.Actor, uid string) (KeyView, error) {
 	k, err := s.visibleKey(ctx, a, uid)
 	if err != nil {
 		return KeyView{}, err
 	}
 	owner, err := s.store.UserByUID(ctx, k.UserUID)
 	if err != nil {
-		return KeyView{}, StoreError(err, "owner of api key "+uid)
+		return KeyView{}, authcore.StoreError(err, "owner of api key "+uid)
 	}
 	return KeyView{Key: k, Owner: owner}, nil
 }
 
 // ListKeys lists the caller's keys, or for tenant admins every key of the tenant,
 // optionally one user's.
-func (s *Service) ListKeys(ctx context.Context, a Actor, userUID string, limit int, cursor string) ([]KeyView, string, error) {
+func (s *Service) ListKeys(ctx context.Context, a authcore.Actor, userUID string, limit int, cursor string) ([]KeyView, string, error) {
 	p, err := page(limit, cursor)
 	if err != nil {
 		return nil, "", err
@@ -147,7 +148,7 @@ func (s *Service) ListKeys(ctx context.Context, a Actor, userUID string, limit i
 	f := storage.APIKeyFilter{TenantUID: a.TenantUID, UserUID: userUID}
 	if !a.IsTenantAdmin() {
 		if userUID != "" && userUID != a.UserUID {
-			return nil, "", Forbidden("only tenant admins may list other users' keys")
+			return nil, "", authcore.Forbidden("only tenant admins may list other users' keys")
 		}
 		f.UserUID = a.UserUID
 	}
@@ -161,7 +162,7 @@ func (s *Service) ListKeys(ctx context.Context, a Actor, userUID string, limit i
 		owner, ok := owners[k.UserUID]
 		if !ok {
 			if owner, err = s.store.UserByUID(ctx, k.UserUID); err != nil {
-				return nil, "", StoreError(err, "owner of api key "+k.UID)
+				return nil, "", authcore.StoreError(err, "owner of api key "+k.UID)
 			}
 			owners[k.UserUID] = owner
 		}
@@ -172,22 +173,22 @@ func (s *Service) ListKeys(ctx context.Context, a Actor, userUID string, limit i
 
 // UpdateKey edits a key's name, description and, when the request names one, its
 // expiry. An expiry moved earlier takes effect on the next request.
-func (s *Service) UpdateKey(ctx context.Context, a Actor, uid string, r KeyRequest) error {
+func (s *Service) UpdateKey(ctx context.Context, a authcore.Actor, uid string, r KeyRequest) error {
 	k, err := s.visibleKey(ctx, a, uid)
 	if err != nil {
 		return err
 	}
-	if err := CheckName("metadata.name", r.Name); err != nil {
+	if err := authcore.CheckName("metadata.name", r.Name); err != nil {
 		return err
 	}
-	if err := CheckDescription(r.Description); err != nil {
+	if err := authcore.CheckDescription(r.Description); err != nil {
 		return err
 	}
 	expires, err := s.movedExpiry(k, r)
 	if err != nil {
 		return err
 	}
-	err = s.commit(ctx, a, "api key "+uid, audit{"apikey.update", "apikey", uid, ""}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "api key "+uid, authcore.Audit{Action: "apikey.update", Kind: "apikey", Target: uid, Detail: ""}, func(tx storage.Tx) error {
 		return tx.UpdateAPIKey(ctx, uid, r.Name, r.Description, expires)
 	})
 	if err == nil {
@@ -208,20 +209,20 @@ func (s *Service) movedExpiry(k storage.APIKey, r KeyRequest) (time.Time, error)
 	if !k.ExpiresAt.After(now) {
 		return time.Time{}, KeyExpired(k)
 	}
-	expires, err := ParseExpiry(e, now, s.maxKeyLifetime)
+	expires, err := authcore.ParseExpiry(e, now, s.maxKeyLifetime)
 	if err != nil {
 		return time.Time{}, err
 	}
 	// The lifetime counts from creation, so repeated edits cannot extend a key forever.
 	if limit := k.CreatedAt.Add(s.maxKeyLifetime); expires.After(limit) {
-		return time.Time{}, BadRequest("expiry %s is more than %d days after the key was created",
+		return time.Time{}, authcore.BadRequest("expiry %s is more than %d days after the key was created",
 			expires.Format(time.RFC3339), int(s.maxKeyLifetime.Hours()/24))
 	}
 	return expires, nil
 }
 
 // SetKeyActive revokes or re-activates a key; re-activation is refused once it expired.
-func (s *Service) SetKeyActive(ctx context.Context, a Actor, uid string, active bool) error {
+func (s *Service) SetKeyActive(ctx context.Context, a authcore.Actor, uid string, active bool) error {
 	k, err := s.visibleKey(ctx, a, uid)
 	if err != nil {
 		return err
@@ -233,7 +234,7 @@ func (s *Service) SetKeyActive(ctx context.Context, a Actor, uid string, active 
 	if active {
 		action = "apikey.activate"
 	}
-	err = s.commit(ctx, a, "api key "+uid, audit{action, "apikey", uid, ""}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "api key "+uid, authcore.Audit{Action: action, Kind: "apikey", Target: uid, Detail: ""}, func(tx storage.Tx) error {
 		return tx.SetAPIKeyActive(ctx, uid, active)
 	})
 	if err == nil {
@@ -243,12 +244,12 @@ func (s *Service) SetKeyActive(ctx context.Context, a Actor, uid string, active 
 }
 
 // DeleteKey deletes a key; it stops working on the next request.
-func (s *Service) DeleteKey(ctx context.Context, a Actor, uid string) error {
+func (s *Service) DeleteKey(ctx context.Context, a authcore.Actor, uid string) error {
 	k, err := s.visibleKey(ctx, a, uid)
 	if err != nil {
 		return err
 	}
-	err = s.commit(ctx, a, "api key "+uid, audit{"apikey.delete", "apikey", uid, k.Name}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "api key "+uid, authcore.Audit{Action: "apikey.delete", Kind: "apikey", Target: uid, Detail: k.Name}, func(tx storage.Tx) error {
 		return tx.DeleteAPIKey(ctx, uid)
 	})
 	if err == nil {
@@ -258,6 +259,6 @@ func (s *Service) DeleteKey(ctx context.Context, a Actor, uid string) error {
 }
 
 // KeyExpired refuses to revive an expired key.
-func KeyExpired(k storage.APIKey) *Error {
-	return &Error{Status: http.StatusConflict, Code: "ApiKeyExpired", Message: "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + "; an expired key cannot be re-activated or extended"}
+func KeyExpired(k storage.APIKey) *authcore.Error {
+	return &authcore.Error{Status: http.StatusConflict, Code: "ApiKeyExpired", Message: "the key expired on " + k.ExpiresAt.Format(time.RFC3339) + "; an expired key cannot be re-activated or extended"}
 }

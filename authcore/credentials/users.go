@@ -1,4 +1,4 @@
-package authcore
+package credentials
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -25,23 +26,23 @@ var userSeed = maphash.MakeSeed()
 func userSlot(uid string) uint64 { return maphash.String(userSeed, uid) }
 
 // loadUser returns the user's record as of now, from the cache or the store.
-func (a *Authenticator) loadUser(ctx context.Context, uid string, now time.Time) (*userEntry, error) {
+func (v *Verifier) loadUser(ctx context.Context, uid string, now time.Time) (*userEntry, error) {
 	slot := userSlot(uid)
-	if e, ok := a.users.get(slot, now.UnixNano()); ok && e.uid == uid {
+	if e, ok := v.users.get(slot, now.UnixNano()); ok && e.uid == uid {
 		return e, nil
 	}
-	return a.users.load(ctx, slot, uid, now.UnixNano(), func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
+	return v.users.load(ctx, slot, uid, now.UnixNano(), func(e *userEntry) bool { return e.uid == uid }, func(ctx context.Context) (*userEntry, time.Duration, error) {
 		var u storage.User
-		err := a.timed("user_lookup", func() (err error) {
-			u, err = a.store.UserByUID(ctx, uid)
+		err := v.timed("user_lookup", func() (err error) {
+			u, err = v.store.UserByUID(ctx, uid)
 			return err
 		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, Unavailable(err)
+			return nil, 0, authcore.Unavailable(err)
 		}
 		if err != nil {
-			return &userEntry{uid: uid}, a.negativeTTL, nil
+			return &userEntry{uid: uid}, v.negativeTTL, nil
 		}
-		return &userEntry{uid: uid, found: true, user: u}, a.cacheTTL, nil
+		return &userEntry{uid: uid, found: true, user: u}, v.cacheTTL, nil
 	})
 }

@@ -1,4 +1,4 @@
-package authcore
+package sessions
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -49,13 +52,28 @@ func (s *countingStore) count() int {
 	return s.lookups
 }
 
+// gateway is the verification and session parts as the keygate handler holds them.
+type gateway struct {
+	*credentials.Verifier
+	*Issuer
+}
+
+// newGateway builds both parts on cfg's store, as the keygate app does.
+func newGateway(ctx context.Context, cfg credentials.Config) (*gateway, error) {
+	v, err := credentials.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &gateway{Verifier: v, Issuer: New(cfg.Store, v, Config{Now: cfg.Now, Observer: cfg.Observer})}, nil
+}
+
 // fixture is a real SQLite store with one tenant holding an admin and a user.
 type fixture struct {
 	path            string
 	store           *countingStore
 	clock           *fakeClock
-	auth            *Authenticator
-	admin           Operator
+	auth            *gateway
+	admin           manage.Operator
 	adminUser, user storage.User
 }
 
@@ -69,7 +87,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	t.Cleanup(func() { raw.Close() })
 	f := &fixture{path: path, store: &countingStore{Store: raw}, clock: &fakeClock{now: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}}
-	f.auth, err = NewAuthenticator(context.Background(), Config{Store: f.store, Now: f.clock.Now, CacheTTL: time.Minute, NegativeCacheTTL: time.Minute})
+	f.auth, err = newGateway(context.Background(), credentials.Config{Store: f.store, Now: f.clock.Now, CacheTTL: time.Minute, NegativeCacheTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,26 +103,26 @@ func newFixture(t testing.TB) *fixture {
 
 // operator is the service as the command line uses it, dropping what it changes from
 // caches (nil: none, like the command line's).
-func (f *fixture) operator(caches *Authenticator) Operator {
-	svc := NewService(ServiceConfig{Store: f.store, Now: f.clock.Now})
+func (f *fixture) operator(caches *gateway) manage.Operator {
+	svc := manage.NewService(manage.ServiceConfig{Store: f.store, Now: f.clock.Now})
 	if caches != nil {
-		svc = NewService(ServiceConfig{Store: f.store, Caches: caches, Now: f.clock.Now})
+		svc = manage.NewService(manage.ServiceConfig{Store: f.store, Caches: caches.Verifier, Now: f.clock.Now})
 	}
-	return Operator{Service: svc, OSUser: "tester"}
+	return manage.Operator{Service: svc, OSUser: "tester"}
 }
 
 func (f *fixture) mustUser(t testing.TB, tenant, email string, role storage.Role) storage.User {
 	t.Helper()
-	u, err := f.admin.CreateUser(context.Background(), NewUser{TenantName: tenant, Email: email, Role: role})
+	u, err := f.admin.CreateUser(context.Background(), manage.NewUser{TenantName: tenant, Email: email, Role: role})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return u
 }
 
-func (f *fixture) mustKey(t testing.TB, u storage.User, expiry string) CreatedAPIKey {
+func (f *fixture) mustKey(t testing.TB, u storage.User, expiry string) manage.CreatedAPIKey {
 	t.Helper()
-	k, err := f.admin.CreateAPIKey(context.Background(), NewAPIKey{User: u, Name: "test key", Expiry: expiry})
+	k, err := f.admin.CreateAPIKey(context.Background(), manage.NewAPIKey{User: u, Name: "test key", Expiry: expiry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +135,18 @@ func wantCode(t *testing.T, err error, code string) {
 	if err == nil {
 		t.Fatalf("got no error, want %s", code)
 	}
-	if got := AsError(err).Code; got != code {
+	if got := authcore.AsError(err).Code; got != code {
 		t.Fatalf("got %v, want code %s", err, code)
 	}
+}
+
+// signingKey is the store's newest token signing key, for forging tokens.
+func (f *fixture) signingKey(t testing.TB) (kid string, secret []byte) {
+	t.Helper()
+	keys, err := f.store.SigningKeys(context.Background())
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("signing keys: %v, %v", keys, err)
+	}
+	newest := keys[len(keys)-1]
+	return newest.KID, newest.Secret
 }

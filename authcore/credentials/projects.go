@@ -1,4 +1,4 @@
-package authcore
+package credentials
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"time"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -35,42 +36,42 @@ func accessSlot(projectUID, userUID string) uint64 {
 // AuthorizeProject checks that p may act in the project named by a ProjectUid header:
 // the project must be in p's tenant and p a member of it or a tenant admin. Unknown
 // projects and other tenants' projects are refused alike, so uids cannot be probed.
-func (a *Authenticator) AuthorizeProject(ctx context.Context, p *Principal, projectUID string) error {
-	if !PlausibleUID(projectUID) {
-		return ErrProjectForbidden
+func (v *Verifier) AuthorizeProject(ctx context.Context, p *authcore.Principal, projectUID string) error {
+	if !authcore.PlausibleUID(projectUID) {
+		return authcore.ErrProjectForbidden
 	}
 	slot := accessSlot(projectUID, p.UserUID)
-	now := a.now().UnixNano()
-	e, ok := a.access.get(slot, now)
+	now := v.now().UnixNano()
+	e, ok := v.access.get(slot, now)
 	if !ok || e.projectUID != projectUID || e.userUID != p.UserUID {
 		var err error
-		if e, err = a.loadAccess(ctx, projectUID, p.UserUID, slot, now); err != nil {
+		if e, err = v.loadAccess(ctx, projectUID, p.UserUID, slot, now); err != nil {
 			return err
 		}
 	}
 	if !e.found || e.access.TenantUID != p.TenantUID {
-		return ErrProjectForbidden
+		return authcore.ErrProjectForbidden
 	}
 	if e.access.Member || p.IsTenantAdmin() {
 		return nil
 	}
-	return ErrProjectForbidden
+	return authcore.ErrProjectForbidden
 }
 
-func (a *Authenticator) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64, now int64) (*accessEntry, error) {
-	return a.access.load(ctx, slot, storage.MembershipRef(projectUID, userUID), now, func(e *accessEntry) bool { return e.projectUID == projectUID && e.userUID == userUID }, func(ctx context.Context) (*accessEntry, time.Duration, error) {
+func (v *Verifier) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64, now int64) (*accessEntry, error) {
+	return v.access.load(ctx, slot, storage.MembershipRef(projectUID, userUID), now, func(e *accessEntry) bool { return e.projectUID == projectUID && e.userUID == userUID }, func(ctx context.Context) (*accessEntry, time.Duration, error) {
 		var access storage.ProjectAccess
-		err := a.timed("project_access", func() (err error) {
-			access, err = a.store.ProjectAccess(ctx, projectUID, userUID)
+		err := v.timed("project_access", func() (err error) {
+			access, err = v.store.ProjectAccess(ctx, projectUID, userUID)
 			return err
 		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, Unavailable(err)
+			return nil, 0, authcore.Unavailable(err)
 		}
 		e := &accessEntry{projectUID: projectUID, userUID: userUID, found: err == nil, access: access}
 		if !e.found || !e.access.Member {
-			return e, a.negativeTTL, nil
+			return e, v.negativeTTL, nil
 		}
-		return e, a.cacheTTL, nil
+		return e, v.cacheTTL, nil
 	})
 }

@@ -1,10 +1,11 @@
-package authcore
+package manage
 
 import (
 	"context"
 	"net/http"
 	"strings"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 )
@@ -22,39 +23,39 @@ type UserRequest struct {
 
 // errLastAdmin refuses a change that would leave a tenant without an enabled admin:
 // nobody but the operator could then manage it.
-var errLastAdmin = &Error{Status: http.StatusConflict, Code: "LastTenantAdmin",
+var errLastAdmin = &authcore.Error{Status: http.StatusConflict, Code: "LastTenantAdmin",
 	Message: "the tenant must keep at least one enabled tenant admin"}
 
 // CreateUser adds a user to the actor's tenant.
-func (s *Service) CreateUser(ctx context.Context, a Actor, r UserRequest) (storage.User, error) {
+func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserRequest) (storage.User, error) {
 	if err := requireAdmin(a); err != nil {
 		return storage.User{}, err
 	}
-	if err := CheckEmail(r.Email); err != nil {
+	if err := authcore.CheckEmail(r.Email); err != nil {
 		return storage.User{}, err
 	}
 	if !r.Role.Valid() {
-		return storage.User{}, BadRequest("role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
+		return storage.User{}, authcore.BadRequest("role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
 	}
 	if err := checkNames(r.FirstName, r.LastName); err != nil {
 		return storage.User{}, err
 	}
 	now := s.clock()
 	u := storage.User{
-		UID: NewUID(), TenantUID: a.TenantUID, Email: strings.ToLower(r.Email),
+		UID: authcore.NewUID(), TenantUID: a.TenantUID, Email: strings.ToLower(r.Email),
 		FirstName: r.FirstName, LastName: r.LastName, Role: r.Role, CreatedAt: now, UpdatedAt: now,
 	}
 	if r.Password != "" {
 		u.PasswordHash = protect.HashPassword(r.Password)
 	}
-	err := s.commit(ctx, a, "user "+u.Email, audit{"user.create", "user", u.UID, u.Email}, func(tx storage.Tx) error {
+	err := s.commit(ctx, a, "user "+u.Email, authcore.Audit{Action: "user.create", Kind: "user", Target: u.UID, Detail: u.Email}, func(tx storage.Tx) error {
 		return tx.CreateUser(ctx, u)
 	})
 	return u, err
 }
 
 // visibleUser loads a user of the admin's tenant, or answers 404.
-func (s *Service) visibleUser(ctx context.Context, a Actor, uid string) (storage.User, error) {
+func (s *Service) visibleUser(ctx context.Context, a authcore.Actor, uid string) (storage.User, error) {
 	if err := requireAdmin(a); err != nil {
 		return storage.User{}, err
 	}
@@ -66,21 +67,21 @@ func (s *Service) visibleUser(ctx context.Context, a Actor, uid string) (storage
 }
 
 // GetUser reads a user of the admin's tenant.
-func (s *Service) GetUser(ctx context.Context, a Actor, uid string) (storage.User, error) {
+func (s *Service) GetUser(ctx context.Context, a authcore.Actor, uid string) (storage.User, error) {
 	return s.visibleUser(ctx, a, uid)
 }
 
 // Me reads the caller's own user, whatever their role.
-func (s *Service) Me(ctx context.Context, a Actor) (storage.User, error) {
+func (s *Service) Me(ctx context.Context, a authcore.Actor) (storage.User, error) {
 	u, err := s.store.UserByUID(ctx, a.UserUID)
 	if err != nil {
-		return storage.User{}, StoreError(err, "user "+a.UserUID)
+		return storage.User{}, authcore.StoreError(err, "user "+a.UserUID)
 	}
 	return u, nil
 }
 
 // ListUsers lists the admin's tenant's users.
-func (s *Service) ListUsers(ctx context.Context, a Actor, limit int, cursor string) ([]storage.User, string, error) {
+func (s *Service) ListUsers(ctx context.Context, a authcore.Actor, limit int, cursor string) ([]storage.User, string, error) {
 	if err := requireAdmin(a); err != nil {
 		return nil, "", err
 	}
@@ -95,7 +96,7 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, limit int, cursor stri
 // UpdateUser changes names, role or status, in one transaction. A demoted admin's keys
 // and tokens lose admin rights, and a disabled user's stop working, on the next request;
 // a change that would leave the tenant without an enabled admin is refused.
-func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserRequest) (storage.User, error) {
+func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, r UserRequest) (storage.User, error) {
 	u, err := s.visibleUser(ctx, a, uid)
 	if err != nil {
 		return u, err
@@ -105,7 +106,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 		return u, err
 	}
 	if uid == a.UserUID && (next.Role != storage.RoleTenantAdmin || next.Disabled) {
-		return u, BadRequest("tenant admins cannot demote or disable themselves")
+		return u, authcore.BadRequest("tenant admins cannot demote or disable themselves")
 	}
 	changed := userChanges(u, next)
 	if len(changed) == 0 {
@@ -115,7 +116,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 	if err != nil {
 		return u, err
 	}
-	ev := audit{"user.update", "user", uid, u.Email + ": " + strings.Join(changed, ", ")}
+	ev := authcore.Audit{Action: "user.update", Kind: "user", Target: uid, Detail: u.Email + ": " + strings.Join(changed, ", ")}
 	err = s.commit(ctx, a, "user "+uid, ev, func(tx storage.Tx) error {
 		if err := applyUserEdit(ctx, tx, u, next); err != nil {
 			return err
@@ -134,13 +135,13 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, uid string, r UserReq
 // editedUser is u with r's edits applied and checked.
 func editedUser(u storage.User, r UserRequest) (storage.User, error) {
 	if r.Email != "" && !strings.EqualFold(r.Email, u.Email) {
-		return u, BadRequest("a user's email cannot be changed")
+		return u, authcore.BadRequest("a user's email cannot be changed")
 	}
 	if r.Password != "" {
-		return u, BadRequest("a password cannot be changed here")
+		return u, authcore.BadRequest("a password cannot be changed here")
 	}
 	if r.Role != "" && !r.Role.Valid() {
-		return u, BadRequest("spec.role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
+		return u, authcore.BadRequest("spec.role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
 	}
 	next := u
 	next.FirstName, next.LastName = pick(r.FirstName, u.FirstName), pick(r.LastName, u.LastName)
@@ -200,25 +201,25 @@ func keepsAnAdmin(ctx context.Context, tx storage.Tx, before, after storage.User
 
 // SetUserDisabled disables or re-enables a user; a disabled user's keys and tokens stop
 // at once.
-func (s *Service) SetUserDisabled(ctx context.Context, a Actor, uid string, disabled bool) (storage.User, error) {
+func (s *Service) SetUserDisabled(ctx context.Context, a authcore.Actor, uid string, disabled bool) (storage.User, error) {
 	active := !disabled
 	return s.UpdateUser(ctx, a, uid, UserRequest{Active: &active})
 }
 
 // DeleteUser removes a user with their keys, sessions and memberships.
-func (s *Service) DeleteUser(ctx context.Context, a Actor, uid string) error {
+func (s *Service) DeleteUser(ctx context.Context, a authcore.Actor, uid string) error {
 	u, err := s.visibleUser(ctx, a, uid)
 	if err != nil {
 		return err
 	}
 	if uid == a.UserUID {
-		return BadRequest("tenant admins cannot delete themselves")
+		return authcore.BadRequest("tenant admins cannot delete themselves")
 	}
 	keys, err := userKeyRecords(ctx, s.store, u)
 	if err != nil {
 		return err
 	}
-	err = s.commit(ctx, a, "user "+uid, audit{"user.delete", "user", uid, u.Email}, func(tx storage.Tx) error {
+	err = s.commit(ctx, a, "user "+uid, authcore.Audit{Action: "user.delete", Kind: "user", Target: uid, Detail: u.Email}, func(tx storage.Tx) error {
 		if err := tx.DeleteUser(ctx, uid); err != nil {
 			return err
 		}
@@ -234,19 +235,19 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, uid string) error {
 
 // FindUser finds a user by email, for the operator: in the tenant named tenantName, or
 // in any tenant when it is empty and the email is in one tenant only.
-func (s *Service) FindUser(ctx context.Context, a Actor, email, tenantName string) (storage.User, error) {
+func (s *Service) FindUser(ctx context.Context, a authcore.Actor, email, tenantName string) (storage.User, error) {
 	if err := requireOperator(a); err != nil {
 		return storage.User{}, err
 	}
 	users, err := s.store.UsersByEmail(ctx, email)
 	if err != nil {
-		return storage.User{}, StoreError(err, "user "+email)
+		return storage.User{}, authcore.StoreError(err, "user "+email)
 	}
 	var tenantUID string
 	if tenantName != "" {
 		t, err := s.store.TenantByName(ctx, tenantName)
 		if err != nil {
-			return storage.User{}, StoreError(err, "tenant "+tenantName)
+			return storage.User{}, authcore.StoreError(err, "tenant "+tenantName)
 		}
 		tenantUID = t.UID
 	}
@@ -258,11 +259,11 @@ func (s *Service) FindUser(ctx context.Context, a Actor, email, tenantName strin
 	}
 	switch len(found) {
 	case 0:
-		return storage.User{}, NotFound("user %s not found", email)
+		return storage.User{}, authcore.NotFound("user %s not found", email)
 	case 1:
 		return found[0], nil
 	}
-	return storage.User{}, BadRequest("%s is a user in %d tenants; name the tenant", email, len(found))
+	return storage.User{}, authcore.BadRequest("%s is a user in %d tenants; name the tenant", email, len(found))
 }
 
 // userKeyRecords lists every key of a user, so their cached decisions can be dropped.
@@ -272,7 +273,7 @@ func userKeyRecords(ctx context.Context, store storage.Store, u storage.User) ([
 	for {
 		keys, next, err := store.ListAPIKeys(ctx, storage.APIKeyFilter{TenantUID: u.TenantUID, UserUID: u.UID}, p)
 		if err != nil {
-			return nil, Unavailable(err)
+			return nil, authcore.Unavailable(err)
 		}
 		all = append(all, keys...)
 		if next == "" {
@@ -297,8 +298,8 @@ func checkNames(first, last string) error {
 }
 
 func checkOptionalName(field, v string) error {
-	if len([]rune(v)) > MaxNameLen {
-		return BadRequest("%s must be at most %d characters", field, MaxNameLen)
+	if len([]rune(v)) > authcore.MaxNameLen {
+		return authcore.BadRequest("%s must be at most %d characters", field, authcore.MaxNameLen)
 	}
 	return nil
 }

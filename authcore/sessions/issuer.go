@@ -1,0 +1,77 @@
+// Package sessions logs users in (by password or API key), refreshes their tokens once
+// each, and ends their sessions; it throttles failed attempts per account and per client
+// network. Tokens are signed and verified through a credentials.Verifier.
+package sessions
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
+	"github.com/keygate/keygate/authcore/protect"
+	"github.com/keygate/keygate/storage"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultLoginFailures  = 5
+	DefaultClientFailures = 20
+	DefaultFailureWindow  = time.Minute
+	// MaxSessionAge bounds how long a login can be kept alive by refreshing.
+	MaxSessionAge = 7 * 24 * time.Hour
+)
+
+// Config configures an Issuer. Zero values mean the defaults.
+type Config struct {
+	// TokenTTL is how long a token lives. Default: credentials.DefaultTokenTTL.
+	TokenTTL time.Duration
+	// LoginFailures blocks an account after this many failed logins in FailureWindow.
+	LoginFailures int
+	// ClientFailures blocks a client IP after this many rejected credentials (logins or
+	// proxied requests) in FailureWindow.
+	ClientFailures int
+	FailureWindow  time.Duration
+	Now            func() time.Time  // the clock; injected by tests
+	Observer       authcore.Observer // metrics; default none
+}
+
+// Issuer starts, refreshes and ends sessions. It is safe for concurrent use.
+type Issuer struct {
+	store     storage.Store
+	verifier  *credentials.Verifier
+	tokenTTL  time.Duration
+	now       func() time.Time
+	obs       authcore.Observer
+	logins    *protect.Throttle // per account
+	clients   *protect.Throttle // per client network
+	hashSlots chan struct{}
+}
+
+// New returns the Issuer of sessions in store, whose tokens verifier signs and checks.
+func New(store storage.Store, verifier *credentials.Verifier, cfg Config) *Issuer {
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = credentials.DefaultTokenTTL
+	}
+	if cfg.LoginFailures <= 0 {
+		cfg.LoginFailures = DefaultLoginFailures
+	}
+	if cfg.ClientFailures <= 0 {
+		cfg.ClientFailures = DefaultClientFailures
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = DefaultFailureWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = authcore.NopObserver{}
+	}
+	return &Issuer{
+		store: store, verifier: verifier, tokenTTL: cfg.TokenTTL, now: cfg.Now, obs: cfg.Observer,
+		logins:    protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
+		clients:   protect.NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
+		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+	}
+}
