@@ -212,3 +212,13 @@ func (c *decisionCache[V]) close() {
 		c.rc.Close()
 	}
 }
+
+// Defaults for Config's zero values.
+const (
+	DefaultCacheMaxEntries  = 100_000
+	DefaultCacheTTL         = 5 * time.Minute
+	DefaultNegativeCacheTTL = 30 * time.Second
+	DefaultStaleIfError     = time.Minute
+	// loadTimeout bounds one store lookup shared by every request waiting on it.
+	loadTimeout = 5 * time.Second
+)

@@ -3,35 +3,11 @@ package credentials
 import (
 	"context"
 	"errors"
-	"hash/maphash"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
-
-// accessEntry is a cached answer to "may this user act in this project?".
-type accessEntry struct {
-	projectUID string
-	userUID    string
-	found      bool // whether the project exists
-	access     storage.ProjectAccess
-}
-
-// positive: the answer for a project that exists may be served stale (member or not:
-// a tenant admin needs no membership); an unknown project's may not.
-func (e *accessEntry) positive() bool { return e.found }
-
-var accessSeed = maphash.MakeSeed()
-
-func accessSlot(projectUID, userUID string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(accessSeed)
-	h.WriteString(projectUID)
-	h.WriteByte('/')
-	h.WriteString(userUID)
-	return h.Sum64()
-}
 
 // AuthorizeProject checks that p may act in the project named by a ProjectUid header:
 // the project must be in p's tenant and p a member of it or a tenant admin. Unknown

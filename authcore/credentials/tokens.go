@@ -2,7 +2,6 @@ package credentials
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"strings"
 	"time"
@@ -10,50 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/keygate/keygate/authcore"
-	"github.com/keygate/keygate/storage"
 )
-
-// Tokens are HS256 JWTs: {"kid"} in the header, and iss, sub (user uid), tid (tenant
-// uid), sid (session id), jti (unique per token), iat and exp in the claims, plus the
-// user's role and email at issue (used only while the store cannot answer: see
-// claimsPrincipal). HMAC keeps verification local and cheap; the verified result is
-// cached under the token's digest, so a token seen before costs one SHA-256 and a cache
-// lookup.
-const (
-	tokenIssuer = "keygate"
-	// maxTokenLen rejects absurd inputs before hashing or parsing them.
-	maxTokenLen = 2048
-	// DefaultTokenTTL is how long an Authorization token lives.
-	DefaultTokenTTL = 15 * time.Minute
-	// TokenSkew allows for clocks and configurations that differ a little between nodes.
-	TokenSkew = time.Minute
-)
-
-// Claims are a token's claims, as sessions issue them and the Verifier reads them.
-type Claims struct {
-	TenantUID string `json:"tid"`
-	SessionID string `json:"sid"`
-	// Role and Email are absent from tokens issued before they were added.
-	Role  storage.Role `json:"role,omitempty"`
-	Email string       `json:"email,omitempty"`
-	jwt.RegisteredClaims
-}
-
-// tokenEntry is a verified token, cached under its digest.
-type tokenEntry struct {
-	digest    authcore.Digest
-	userUID   string
-	tenantUID string
-	sessionID string
-	tokenID   string       // the jti: only a session's newest token may be refreshed
-	role      storage.Role // as claimed at issue; "" if not claimed
-	email     string
-	expiresAt time.Time
-}
-
-// positive: a verified token is cached until it expires and never reloaded, so there is
-// no failed reload to stand in for.
-func (e *tokenEntry) positive() bool { return false }
 
 // AuthenticateToken resolves an Authorization token (without any "Bearer " prefix).
 func (v *Verifier) AuthenticateToken(ctx context.Context, token string) (*authcore.Principal, error) {
@@ -89,15 +45,6 @@ func (v *Verifier) verifiedToken(ctx context.Context, token string) (*tokenEntry
 	e := newTokenEntry(digest, claims)
 	v.tokens.set(slot, e, e.expiresAt.Sub(now), since, now.UnixNano())
 	return e, now, nil
-}
-
-func (e *tokenEntry) matches(d authcore.Digest) bool { return e.digest == d }
-
-func newTokenEntry(d authcore.Digest, c *Claims) *tokenEntry {
-	return &tokenEntry{
-		digest: d, userUID: c.Subject, tenantUID: c.TenantUID, sessionID: c.SessionID,
-		tokenID: c.ID, role: c.Role, email: c.Email, expiresAt: c.ExpiresAt.Time,
-	}
 }
 
 // tokenPrincipal checks a verified token against the clock, revocations and its user's
@@ -187,14 +134,6 @@ func (v *Verifier) parseToken(ctx context.Context, token string, checkExpiry boo
 		return nil, authcore.ErrCredentialExpired
 	}
 	return claims, nil
-}
-
-// tokenDigest hashes a token of at most maxTokenLen bytes from a stack copy: converting
-// the string to a slice would allocate on every request, cached or not.
-func tokenDigest(token string) authcore.Digest {
-	var buf [maxTokenLen]byte
-	n := copy(buf[:], token)
-	return sha256.Sum256(buf[:n])
 }
 
 // SignToken signs c with the newest signing key, naming it in the token's kid header,

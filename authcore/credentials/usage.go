@@ -2,19 +2,8 @@ package credentials
 
 import (
 	"context"
-	"sync"
 	"time"
 )
-
-// usageInterval is how often a key's last use is recorded, at most.
-const usageInterval = time.Minute
-
-// usageLog collects keys' last-use times off the request path; FlushUsage writes them to
-// the store in one batch.
-type usageLog struct {
-	mu      sync.Mutex
-	pending map[string]time.Time // key uid -> last use
-}
 
 // noteUse records a use of e's key if the last one recorded is older than usageInterval:
 // one atomic load per request, a locked map write at most once a minute per key.

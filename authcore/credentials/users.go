@@ -3,27 +3,11 @@ package credentials
 import (
 	"context"
 	"errors"
-	"hash/maphash"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
 )
-
-// userEntry is a cached user record, so a token can act with its user's current role and
-// status without a store query per request.
-type userEntry struct {
-	uid   string
-	found bool
-	user  storage.User
-}
-
-// positive: a user that exists may be served stale; an unknown uid may not.
-func (e *userEntry) positive() bool { return e.found }
-
-var userSeed = maphash.MakeSeed()
-
-func userSlot(uid string) uint64 { return maphash.String(userSeed, uid) }
 
 // loadUser returns the user's record as of now, from the cache or the store.
 func (v *Verifier) loadUser(ctx context.Context, uid string, now time.Time) (*userEntry, error) {

@@ -2,25 +2,12 @@ package credentials
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
-)
-
-// Defaults for Config's zero values.
-const (
-	DefaultCacheMaxEntries  = 100_000
-	DefaultCacheTTL         = 5 * time.Minute
-	DefaultNegativeCacheTTL = 30 * time.Second
-	DefaultStaleIfError     = time.Minute
-	// loadTimeout bounds one store lookup shared by every request waiting on it.
-	loadTimeout = 5 * time.Second
 )
 
 // Config configures a Verifier. Zero values mean the defaults above.
@@ -145,120 +132,6 @@ func (v *Verifier) Close() {
 	v.tokens.close()
 	v.users.close()
 }
-
-// keyEntry is a cached lookup of one key digest: the key's state at load time, or the
-// fact that no such key exists. The decision is made against the clock on every use.
-type keyEntry struct {
-	digest    authcore.Digest
-	found     bool
-	active    bool
-	disabled  bool
-	principal authcore.Principal
-	lastNoted atomic.Int64 // Unix seconds of the last use passed to the usage log
-}
-
-// positive: a key that exists may be served stale; an unknown one may not.
-func (e *keyEntry) positive() bool { return e.found }
-
-func (e *keyEntry) decide(now time.Time) (*authcore.Principal, error) {
-	switch {
-	case !e.found:
-		return nil, authcore.ErrCredentialInvalid
-	case !e.active:
-		return nil, authcore.ErrCredentialRevoked
-	case !e.principal.ExpiresAt.IsZero() && !now.Before(e.principal.ExpiresAt):
-		return nil, authcore.ErrCredentialExpired
-	case e.disabled:
-		return nil, authcore.ErrUserDisabled
-	}
-	return &e.principal, nil
-}
-
-// AuthenticateAPIKey resolves a presented API key. Errors are *Error values: a rejected
-// credential (401) or ErrStoreUnavailable (503).
-func (v *Verifier) AuthenticateAPIKey(ctx context.Context, key string) (*authcore.Principal, error) {
-	if key == "" {
-		return nil, authcore.ErrCredentialMissing
-	}
-	digest, ok := authcore.ParseKey(key)
-	if !ok {
-		return nil, authcore.ErrCredentialMalformed
-	}
-	now := v.now() // the one clock read: freshness, expiry and the usage log
-	slot := digestSlot(digest)
-	e, ok := v.apiKeys.get(slot, now.UnixNano())
-	switch {
-	case ok && e.matches(digest) && e.found:
-		v.obs.CacheResult("hit")
-	case ok && e.matches(digest):
-		v.obs.CacheResult("negative_hit")
-	default:
-		v.obs.CacheResult("miss")
-		var err error
-		if e, err = v.loadKey(ctx, digest, slot, now); err != nil {
-			return nil, err
-		}
-	}
-	p, err := e.decide(now)
-	if err == nil {
-		v.noteUse(e, now)
-	}
-	return p, err
-}
-
-func (e *keyEntry) matches(d authcore.Digest) bool {
-	return subtle.ConstantTimeCompare(e.digest[:], d[:]) == 1
-}
-
-// loadKey fetches a digest from the store once however many requests want it at the
-// same moment, and caches the answer.
-func (v *Verifier) loadKey(ctx context.Context, digest authcore.Digest, slot uint64, now time.Time) (*keyEntry, error) {
-	return v.apiKeys.load(ctx, slot, string(digest[:]), now.UnixNano(), func(e *keyEntry) bool { return e.matches(digest) }, func(ctx context.Context) (*keyEntry, time.Duration, error) {
-		var grant storage.KeyGrant
-		err := v.timed("key_lookup", func() (err error) {
-			grant, err = v.store.KeyGrantByDigest(ctx, digest[:])
-			return err
-		})
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, 0, authcore.Unavailable(err)
-		}
-		e := newKeyEntry(digest, grant, err == nil)
-		return e, v.keyTTL(e, now), nil
-	})
-}
-
-func newKeyEntry(digest authcore.Digest, g storage.KeyGrant, found bool) *keyEntry {
-	e := &keyEntry{digest: digest, found: found}
-	if !found {
-		return e
-	}
-	e.active, e.disabled = g.Key.Active, g.User.Disabled
-	e.principal = authcore.Principal{
-		UserUID:   g.User.UID,
-		Email:     g.User.Email,
-		TenantUID: g.User.TenantUID,
-		Role:      g.User.Role,
-		Method:    authcore.MethodAPIKey,
-		KeyUID:    g.Key.UID,
-		ExpiresAt: g.Key.ExpiresAt,
-	}
-	return e
-}
-
-// keyTTL caches unknown keys briefly, and a usable key no longer than it stays valid.
-func (v *Verifier) keyTTL(e *keyEntry, now time.Time) time.Duration {
-	if !e.found {
-		return v.negativeTTL
-	}
-	ttl := v.cacheTTL
-	if left := e.principal.ExpiresAt.Sub(now); !e.principal.ExpiresAt.IsZero() && left > 0 && left < ttl {
-		ttl = left
-	}
-	return ttl
-}
-
-// digestSlot is the cache key of a digest: its first 8 bytes, already uniformly random.
-func digestSlot(d authcore.Digest) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
 
 // timed runs a store query for a request and reports its duration.
 func (v *Verifier) timed(op string, query func() error) error {
