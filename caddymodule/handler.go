@@ -159,6 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.reject(w, r, err)
 	}
 	h.identity.set(r, p, projectUID)
+	h.guardTrailers(r)
 	return next.ServeHTTP(w, r)
 }
 
