@@ -132,6 +132,11 @@ func spoofCases() []spoofCase {
 			t.Errorf("the harmless trailer X-Checksum = %q, want it passed on", got)
 		}
 	}
+	keepsTheme := func(t *testing.T, e echoed) {
+		if c, err := (&http.Request{Header: e.Header}).Cookie("theme"); err != nil || c.Value != "dark" {
+			t.Errorf("cookie theme lost: %v (Cookie %q)", err, e.Header.Values("Cookie"))
+		}
+	}
 	keepsQuery := func(t *testing.T, e echoed) {
 		if e.RawQuery != "a=1" {
 			t.Errorf("upstream query %q, want a=1", e.RawQuery)
@@ -154,6 +159,16 @@ func spoofCases() []spoofCase {
 		spoofCase{name: "Trailer header without a chunked body", header: withKey("Trailer: X-User-Uid, ApiKey"), method: "apikey"},
 		spoofCase{name: "identity trailers", wire: "h2c", header: withKey(), trailer: append([]string{"X-Checksum: 1"}, allTrailers...), method: "apikey", want: checksum},
 		spoofCase{name: "credential trailers", wire: "h2c", header: withKey(), trailer: []string{"X-Checksum: 1", "ApiKey: {leak}", "Cookie: Authorization={leak}"}, method: "apikey", want: checksum},
+
+		spoofCase{name: "token cookie", header: byCookie("Cookie: theme=dark; Authorization={token}"), method: "token", want: keepsTheme},
+		spoofCase{name: "token cookie with a space before =", header: byCookie("Cookie: theme=dark; Authorization ={token}"), method: "token", want: keepsTheme},
+		spoofCase{name: "token cookie with tabs", header: byCookie("Cookie: theme=dark;\tAuthorization\t={token}\t"), method: "token", want: keepsTheme},
+		spoofCase{name: "quoted token cookie", header: byCookie(`Cookie: Authorization="{token}"; theme=dark`), method: "token", want: keepsTheme},
+		spoofCase{name: "token cookie twice", header: byCookie("Cookie: Authorization={token}; theme=dark; Authorization ={leak}"), method: "token", want: keepsTheme},
+		spoofCase{name: "token cookie in a second Cookie header", header: byCookie("Cookie: theme=dark", "Cookie:   Authorization ={token} ;"), method: "token", want: keepsTheme},
+		spoofCase{name: "token cookie with a space before =", wire: "h2c", header: byCookie("Cookie: theme=dark; Authorization ={token}", "Cookie: Authorization={leak}"), method: "token", want: keepsTheme},
+		spoofCase{name: "token header and another token cookie", header: []string{"Authorization: {token}", "Cookie: Authorization ={leak}; theme=dark"}, method: "token", want: keepsTheme},
+		spoofCase{name: "API key and a token cookie", header: withKey("Cookie: theme=dark; Authorization =\"{leak}\""), method: "apikey", want: keepsTheme},
 
 		spoofCase{name: "query ApiKey", target: "/spoof?ApiKey={key}&a=1", method: "apikey", want: keepsQuery},
 		spoofCase{name: "query apikey", target: "/spoof?a=1&apikey={key}", method: "apikey", want: keepsQuery},
