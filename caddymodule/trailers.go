@@ -13,8 +13,8 @@ import (
 // gets a trailer map of its own, with the allowed declared names now and, when the body
 // ends, the allowed trailers that arrived.
 //
-// Requests that declare no trailers and are not chunked cannot carry any, and pass
-// without an allocation.
+// A request that declares no trailers can carry none over HTTP/2 (Go keeps only declared
+// ones there), nor over HTTP/1 unless chunked: it passes without an allocation.
 func (h *Handler) guardTrailers(r *http.Request) {
 	if r.Trailer == nil && !slices.Contains(r.TransferEncoding, "chunked") {
 		return
