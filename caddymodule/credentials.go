@@ -2,7 +2,9 @@ package caddymodule
 
 import (
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -110,30 +112,36 @@ func takeToken(r *http.Request, remove bool) (token string, fromCookie bool) {
 	if _, ok := r.Header["Cookie"]; !ok {
 		return strings.TrimSpace(token), false
 	}
-	if c, err := r.Cookie(tokenCookie); err == nil {
-		if token == "" {
-			token, fromCookie = c.Value, true
-		}
-		if remove {
-			dropCookie(r.Header, tokenCookie)
-		}
+	if c, err := r.Cookie(tokenCookie); err == nil && token == "" {
+		token, fromCookie = c.Value, true
+	}
+	if remove {
+		dropCookie(r.Header, tokenCookie)
 	}
 	return strings.TrimSpace(token), fromCookie
 }
 
-// dropCookie removes one cookie from the Cookie header and leaves every other byte as the
-// client sent it (reserialising would drop cookies Go cannot parse).
+// dropCookie removes the cookie name from the Cookie headers, in every spelling Go's
+// cookie parser reads as that name (it trims spaces and tabs around the name, and reads
+// every Cookie header), whatever the value: a value Go refuses may still be one an
+// upstream accepts. The other cookies are kept as the client sent them (reserialising
+// would drop cookies Go cannot parse), in one Cookie header.
 func dropCookie(h http.Header, name string) {
+	lines := h["Cookie"]
+	if !slices.ContainsFunc(lines, func(line string) bool { return strings.Contains(line, name) }) {
+		return
+	}
 	var kept []string
-	for _, line := range h.Values("Cookie") {
+	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
-			if n, _, _ := strings.Cut(strings.TrimSpace(part), "="); n != name {
-				kept = append(kept, strings.TrimSpace(part))
+			part = textproto.TrimString(part)
+			if n, _, _ := strings.Cut(part, "="); part != "" && textproto.TrimString(n) != name {
+				kept = append(kept, part)
 			}
 		}
 	}
-	h.Del("Cookie")
+	delete(h, "Cookie")
 	if len(kept) > 0 {
-		h.Set("Cookie", strings.Join(kept, "; "))
+		h["Cookie"] = []string{strings.Join(kept, "; ")}
 	}
 }

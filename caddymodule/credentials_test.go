@@ -89,3 +89,26 @@ func TestUnicodeCaseFoldingDoesNotNameTheKey(t *testing.T) {
 		t.Fatalf("a Unicode look-alike parameter name was read as the key: %q", key)
 	}
 }
+
+func TestTakeTokenDropsEveryCookieGoReadsAsTheToken(t *testing.T) {
+	for _, tc := range []struct {
+		cookies []string
+		token   string
+	}{
+		{[]string{"Authorization =tok; theme=dark"}, "tok"},
+		{[]string{"theme=dark;\tAuthorization\t=tok\t"}, "tok"},
+		{[]string{`theme=dark; Authorization="tok"`}, "tok"},
+		{[]string{"Authorization=tok; theme=dark; Authorization =other"}, "tok"},
+		{[]string{"theme=dark", "  Authorization =tok ;"}, "tok"},
+		{[]string{`theme=dark; Authorization=to\ken`}, ""}, // a value Go refuses
+	} {
+		r := &http.Request{Header: http.Header{"Cookie": tc.cookies}, URL: &url.URL{}}
+		token, _ := takeToken(r, true)
+		if token != tc.token {
+			t.Errorf("%q: token %q, want %q", tc.cookies, token, tc.token)
+		}
+		if got := r.Header["Cookie"]; len(got) != 1 || got[0] != "theme=dark" {
+			t.Errorf("%q: Cookie left %q, want only theme=dark", tc.cookies, got)
+		}
+	}
+}

@@ -163,6 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.reject(w, r, err)
 	}
 	h.identity.set(r, p, projectUID)
+	h.guardTrailers(r)
 	return next.ServeHTTP(w, r)
 }
 
@@ -261,8 +262,22 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) erro
 			c.Write(zap.String("client_ip", clientIP(r)))
 		}
 	}
+	closeAfterRefusal(w, r)
 	writeError(w, r, e)
 	return nil
+}
+
+// closeAfterRefusal closes an HTTP/1 connection after refusing a request that may have
+// a body still to come. Go's server reads such a body after the handler, before it sends
+// the answer, to keep the connection for the next request. It would know not to if the
+// client waits for "100 Continue", but Caddy wraps r.Body, which hides that: the client
+// then waits for the answer and the server for the body, and a client that never sends
+// the body never gets an answer. (An HTTP/2 stream ends on its own, and there a
+// Connection header would close every other stream of the connection too.)
+func closeAfterRefusal(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // Interface guards.

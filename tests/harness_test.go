@@ -36,10 +36,12 @@ type gateway struct {
 	store    storage.Store   // the same store, for fixtures the service would refuse
 }
 
-// echoed is what the upstream saw.
+// echoed is what the upstream saw; the trailers as they were once the body was read.
 type echoed struct {
 	Header   http.Header `json:"header"`
+	Trailer  http.Header `json:"trailer,omitempty"`
 	RawQuery string      `json:"rawQuery"`
+	Body     string      `json:"body,omitempty"`
 }
 
 func startGateway(t testing.TB, handlerBlock string) *gateway {
@@ -49,6 +51,18 @@ func startGateway(t testing.TB, handlerBlock string) *gateway {
 
 // startGatewayWith adds keygateOptions to the keygate global options block.
 func startGatewayWith(t testing.TB, keygateOptions, handlerBlock string) *gateway {
+	t.Helper()
+	return startGatewayServers(t, underscoreAndDotSpellings, keygateOptions, handlerBlock)
+}
+
+// underscoreAndDotSpellings lets some underscore and dot spellings of identity headers
+// through Caddy's own filter, to show that Keygate strips them by itself. (Caddy then
+// drops their hyphenated spellings.)
+const underscoreAndDotSpellings = `expected_underscore_headers x_tenant_uid x_auth_method project_uid
+		expected_dot_headers x.user.role`
+
+// startGatewayServers is startGatewayWith with servers as the servers global options.
+func startGatewayServers(t testing.TB, servers, keygateOptions, handlerBlock string) *gateway {
 	t.Helper()
 	g := &gateway{dataDir: t.TempDir()}
 	g.dbPath = filepath.Join(g.dataDir, "keygate.db")
@@ -63,11 +77,8 @@ func startGatewayWith(t testing.TB, keygateOptions, handlerBlock string) *gatewa
 	admin off
 	persist_config off
 	auto_https off
-	# Let the underscore and dot spellings through Caddy's own filter, to show that
-	# Keygate strips them by itself.
 	servers {
-		expected_underscore_headers x_tenant_uid x_auth_method project_uid
-		expected_dot_headers x.user.role
+		%s
 	}
 	keygate {
 		storage sqlite %s
@@ -79,7 +90,7 @@ http://127.0.0.1:%d {
 	keygate %s
 	reverse_proxy %s
 }
-`, g.dbPath, keygateOptions, port, handlerBlock, strings.TrimPrefix(g.upstream.URL, "http://"))
+`, servers, g.dbPath, keygateOptions, port, handlerBlock, strings.TrimPrefix(g.upstream.URL, "http://"))
 	loadCaddyfile(t, caddyfile)
 	t.Cleanup(stopCaddy)
 
@@ -103,11 +114,13 @@ func operatorOn(store storage.Store) manage.Operator {
 	return manage.Operator{Service: manage.NewService(manage.ServiceConfig{Store: store}), OSUser: "tester"}
 }
 
-// newEchoServer is the upstream: it answers with the headers and query it received.
+// newEchoServer is the upstream: it answers with the headers, query, body and trailers
+// it received.
 func newEchoServer() *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body) // the trailers arrive after it
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(echoed{Header: r.Header, RawQuery: r.URL.RawQuery})
+		json.NewEncoder(w).Encode(echoed{Header: r.Header, Trailer: r.Trailer, RawQuery: r.URL.RawQuery, Body: string(body)})
 	}))
 }
 
