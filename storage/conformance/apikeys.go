@@ -3,7 +3,6 @@ package conformance
 import (
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -352,16 +351,7 @@ func testAPIKeyLimitPerUserConcurrent(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
 	const limit, racers = 5, 12
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.CreateAPIKey(ctx(t), newKey(u), limit)
-		}()
-	}
-	wg.Wait()
+	errs := AtOnce(racers, func(int) error { return s.CreateAPIKey(ctx(t), newKey(u), limit) })
 	created := 0
 	for i, err := range errs {
 		if err == nil {
