@@ -1,6 +1,10 @@
 package conformance
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
 
 // AtOnce calls f(0) … f(n-1), each in its own goroutine, all released together (as
 // nodes or clients racing each other would be), and returns their errors by index once
@@ -20,4 +24,20 @@ func AtOnce(n int, f func(i int) error) []error {
 	close(start)
 	wg.Wait()
 	return errs
+}
+
+// countWins returns how many of errs, the results of racing calls, are nil, and fails the
+// test for each other one that is not target: the error a call that lost must return.
+// what names the calls in the failures, with the index of the one that failed.
+func countWins(t *testing.T, what string, errs []error, target error) int {
+	t.Helper()
+	won := 0
+	for i, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		wantErr(t, fmt.Sprintf("%s %d", what, i), err, target)
+	}
+	return won
 }

@@ -240,14 +240,7 @@ func testSessionRotateTokenConcurrent(t *testing.T, s storage.Store) {
 	errs := AtOnce(racers, func(i int) error {
 		return s.RotateSessionToken(ctx(t), sess.ID, sess.TokenID, fmt.Sprintf("jti-racer-%d", i))
 	})
-	won := 0
-	for i, err := range errs {
-		if err == nil {
-			won++
-			continue
-		}
-		wantErr(t, fmt.Sprintf("losing RotateSessionToken %d", i), err, storage.ErrConflict)
-	}
+	won := countWins(t, "losing RotateSessionToken", errs, storage.ErrConflict)
 	if won != 1 {
 		t.Errorf("%d of %d concurrent refreshes of one token succeeded, want exactly 1", won, racers)
 	}
