@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	selectAPIKey     = "SELECT " + columns("", apiKeyColumns...) + " FROM api_keys"
-	insertAPIKeyStmt = "INSERT INTO api_keys (" + columns("", apiKeyColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	selectAPIKey     = selectFrom("api_keys", apiKeyColumns)
+	insertAPIKeyStmt = insertInto("api_keys", apiKeyColumns)
 	selectKeyGrant   = "SELECT " + columns("k", apiKeyColumns...) + ", " + columns("u", userColumns...) +
 		" FROM api_keys k JOIN users u ON u.uid = k.user_uid WHERE k.digest = ?"
 )

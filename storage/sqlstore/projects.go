@@ -8,12 +8,15 @@ import (
 	"github.com/keygate/keygate/storage"
 )
 
-var selectProject = "SELECT " + columns("", projectColumns...) + " FROM projects"
+var (
+	selectProject     = selectFrom("projects", projectColumns)
+	insertProjectStmt = insertInto("projects", projectColumns)
+)
 
 // CreateProject inserts p. ErrConflict when its uid is taken; ErrNotFound when its tenant
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
-	_, err := s.exec(ctx, s.writer(), "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.writer(), insertProjectStmt,
 		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt))
 	if err == nil {
 		return nil

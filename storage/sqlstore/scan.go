@@ -63,6 +63,17 @@ func columns(alias string, names ...string) string {
 	return alias + "." + strings.Join(names, ", "+alias+".")
 }
 
+// selectFrom is a SELECT of the columns named, in order, from table.
+func selectFrom(table string, names []string) string {
+	return "SELECT " + columns("", names...) + " FROM " + table
+}
+
+// insertInto is an INSERT of one row into table: the columns named, a placeholder each.
+func insertInto(table string, names []string) string {
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")
+	return "INSERT INTO " + table + " (" + columns("", names...) + ") VALUES (" + placeholders + ")"
+}
+
 var tenantColumns = []string{"uid", "name", "created_at"}
 
 type tenantRow struct {

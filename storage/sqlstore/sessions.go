@@ -11,8 +11,8 @@ import (
 )
 
 var (
-	selectSession     = "SELECT " + columns("", sessionColumns...) + " FROM sessions"
-	insertSessionStmt = "INSERT INTO sessions (" + columns("", sessionColumns...) + ") VALUES (?, ?, ?, ?, ?, ?)"
+	selectSession     = selectFrom("sessions", sessionColumns)
+	insertSessionStmt = insertInto("sessions", sessionColumns)
 )
 
 // errZeroRevokeTime refuses RevokeSession at the zero time, which is stored as 0, the

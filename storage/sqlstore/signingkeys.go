@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	selectSigningKeys    = "SELECT " + columns("", signingKeyColumns...) + " FROM signing_keys ORDER BY created_at, kid"
-	insertSigningKeyStmt = "INSERT INTO signing_keys (" + columns("", signingKeyColumns...) + ") VALUES (?, ?, ?)"
+	selectSigningKeys    = selectFrom("signing_keys", signingKeyColumns) + " ORDER BY created_at, kid"
+	insertSigningKeyStmt = insertInto("signing_keys", signingKeyColumns)
 )
 
 // errEmptySecret refuses a signing key without a secret: an empty HMAC key would let

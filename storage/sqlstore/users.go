@@ -15,8 +15,8 @@ import (
 )
 
 var (
-	selectUser     = "SELECT " + columns("", userColumns...) + " FROM users"
-	insertUserStmt = "INSERT INTO users (" + columns("", userColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	selectUser     = selectFrom("users", userColumns)
+	insertUserStmt = insertInto("users", userColumns)
 )
 
 // CreateUser inserts u with its email lower-cased. ErrConflict when its uid or its email
