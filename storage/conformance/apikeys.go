@@ -1,9 +1,8 @@
 package conformance
 
 import (
-	"fmt"
+	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +16,15 @@ var apiKeyTests = []suiteTest{
 	{"APIKey/DuplicateUID", testAPIKeyDuplicateUID},
 	{"APIKey/UnknownOwner", testAPIKeyUnknownOwner},
 	{"APIKey/SetActive", testAPIKeySetActive},
-	{"APIKey/SetActiveNotFound", testAPIKeySetActiveNotFound},
+	{"APIKey/SetActiveNotFound", unknownIsNotFound("SetAPIKeyActive(unknown)", func(c context.Context, s storage.Store) error {
+		return s.SetAPIKeyActive(c, "no-such-key", false)
+	})},
 	{"APIKey/GrantFollowsOwner", testKeyGrantFollowsOwner},
 	{"APIKey/LastUsedRoundTrip", testAPIKeyLastUsedRoundTrip},
 	{"APIKey/Update", testAPIKeyUpdate},
-	{"APIKey/UpdateNotFound", testAPIKeyUpdateNotFound},
+	{"APIKey/UpdateNotFound", unknownIsNotFound("UpdateAPIKey(unknown)", func(c context.Context, s storage.Store) error {
+		return s.UpdateAPIKey(c, "no-such-key", "n", "d", t0)
+	})},
 	{"APIKey/Delete", testAPIKeyDelete},
 	{"APIKey/Touch", testAPIKeyTouch},
 	{"APIKey/LimitPerUser", testAPIKeyLimitPerUser},
@@ -115,13 +118,11 @@ func testAPIKeySetActive(t *testing.T, s storage.Store) {
 	k := mustKey(t, s, u)
 	other := mustKey(t, s, u)
 	for _, active := range []bool{false, true, false} {
-		before := time.Now().Add(-time.Second)
+		before := time.Now()
 		mustOK(t, "SetAPIKeyActive", s.SetAPIKeyActive(ctx(t), k.UID, active))
 		got, err := s.APIKeyByUID(ctx(t), k.UID)
 		mustOK(t, "APIKeyByUID", err)
-		if got.UpdatedAt.Before(before) || got.UpdatedAt.After(time.Now().Add(time.Second)) {
-			t.Errorf("after SetAPIKeyActive: UpdatedAt = %v, want about now", got.UpdatedAt)
-		}
+		aboutNow(t, "UpdatedAt after SetAPIKeyActive", got.UpdatedAt, before)
 		want := k
 		want.Active, want.UpdatedAt = active, got.UpdatedAt
 		sameRecord(t, "APIKeyByUID after SetAPIKeyActive", got, want)
@@ -131,14 +132,7 @@ func testAPIKeySetActive(t *testing.T, s storage.Store) {
 			t.Errorf("KeyGrantByDigest after SetAPIKeyActive(%v): Active = %v", active, g.Key.Active)
 		}
 	}
-	got, err := s.APIKeyByUID(ctx(t), other.UID)
-	mustOK(t, "APIKeyByUID(other)", err)
-	sameRecord(t, "other key", got, other)
-}
-
-func testAPIKeySetActiveNotFound(t *testing.T, s storage.Store) {
-	err := s.SetAPIKeyActive(ctx(t), "no-such-key", false)
-	wantErr(t, "SetAPIKeyActive(unknown)", err, storage.ErrNotFound)
+	mustKeyEverywhere(t, s, "other key", other)
 }
 
 // testKeyGrantFollowsOwner checks that a grant carries the owner's current state, not the
@@ -259,11 +253,6 @@ func testAPIKeyUpdate(t *testing.T, s storage.Store) {
 	mustKeyEverywhere(t, s, "other key", other)
 }
 
-func testAPIKeyUpdateNotFound(t *testing.T, s storage.Store) {
-	err := s.UpdateAPIKey(ctx(t), "no-such-key", "n", "d", t0)
-	wantErr(t, "UpdateAPIKey(unknown)", err, storage.ErrNotFound)
-}
-
 func testAPIKeyDelete(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
@@ -352,24 +341,8 @@ func testAPIKeyLimitPerUserConcurrent(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
 	const limit, racers = 5, 12
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.CreateAPIKey(ctx(t), newKey(u), limit)
-		}()
-	}
-	wg.Wait()
-	created := 0
-	for i, err := range errs {
-		if err == nil {
-			created++
-			continue
-		}
-		wantErr(t, fmt.Sprintf("refused concurrent CreateAPIKey %d", i), err, storage.ErrLimitReached)
-	}
+	errs := AtOnce(racers, func(int) error { return s.CreateAPIKey(ctx(t), newKey(u), limit) })
+	created := countWins(t, "refused concurrent CreateAPIKey", errs, storage.ErrLimitReached)
 	keys, _, err := s.ListAPIKeys(ctx(t), storage.APIKeyFilter{TenantUID: tn.UID, UserUID: u.UID}, storage.Page{Limit: 50})
 	mustOK(t, "ListAPIKeys", err)
 	if created != limit || len(keys) != limit {

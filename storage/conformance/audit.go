@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -34,14 +33,6 @@ func newEvent(tenantUID string, at time.Time) storage.AuditEvent {
 	}
 }
 
-func eventIDs(events []storage.AuditEvent) []string {
-	ids := make([]string, len(events))
-	for i, e := range events {
-		ids[i] = e.ID
-	}
-	return ids
-}
-
 // newestFirst sorts events as ListAudit orders them: by time, to the millisecond, then
 // id, both descending.
 func newestFirst(events []storage.AuditEvent) []storage.AuditEvent {
@@ -58,16 +49,6 @@ func tenantAudit(t *testing.T, s storage.Store, tenantUID string) lister[storage
 	}
 }
 
-func sameEvents(t *testing.T, what string, got, want []storage.AuditEvent) {
-	t.Helper()
-	if !slices.Equal(eventIDs(got), eventIDs(want)) {
-		t.Fatalf("%s = %v,\nwant %v", what, eventIDs(got), eventIDs(want))
-	}
-	for i := range want {
-		sameRecord(t, fmt.Sprintf("%s[%d]", what, i), got[i], want[i])
-	}
-}
-
 func testAuditRoundTrip(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	full := newEvent(tn.UID, t0)
@@ -81,7 +62,7 @@ func testAuditRoundTrip(t *testing.T, s storage.Store) {
 	if next != "" {
 		t.Errorf("ListAudit of two events: next cursor %q, want none", next)
 	}
-	sameEvents(t, "ListAudit", got, []storage.AuditEvent{anonymous, full})
+	sameList(t, "ListAudit", got, []storage.AuditEvent{anonymous, full}, eventID)
 }
 
 // testAuditPages: 120 events in pages of 50 are 50, 50 and 20, newest first, each once.
@@ -89,14 +70,10 @@ func testAuditPages(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	events := mustEvents(t, s, tn.UID, 120)
 	mustOK(t, "AppendAudit(other tenant)", s.AppendAudit(ctx(t), newEvent(mustTenant(t, s, "other").UID, t0)))
-	got, sizes := collect(t, "ListAudit", 50, tenantAudit(t, s, tn.UID), nil)
-	if !slices.Equal(sizes, []int{50, 50, 20}) {
-		t.Errorf("ListAudit page sizes = %v, want [50 50 20]", sizes)
-	}
-	sameEvents(t, "ListAudit", got, newestFirst(events))
+	mustPages(t, "ListAudit", 50, tenantAudit(t, s, tn.UID), []int{50, 50, 20}, newestFirst(events), eventID)
 	// An odd page size ends pages inside pairs of events that share a time.
-	got, _ = collect(t, "ListAudit(limit 7)", 7, tenantAudit(t, s, tn.UID), nil)
-	sameEvents(t, "ListAudit(limit 7)", got, newestFirst(events))
+	got, _ := collect(t, "ListAudit(limit 7)", 7, tenantAudit(t, s, tn.UID), nil)
+	sameList(t, "ListAudit(limit 7)", got, newestFirst(events), eventID)
 	// The default page size.
 	page, next, err := s.ListAudit(ctx(t), tn.UID, storage.Page{})
 	mustOK(t, "ListAudit(default page)", err)
@@ -144,7 +121,7 @@ func testAuditGrowing(t *testing.T, s storage.Store) {
 	if !slices.Equal(sizes, []int{50, 50, 21}) {
 		t.Errorf("ListAudit page sizes = %v, want [50 50 21]", sizes)
 	}
-	sameEvents(t, "ListAudit while appending", got, newestFirst(want))
+	sameList(t, "ListAudit while appending", got, newestFirst(want), eventID)
 }
 
 // testAuditAtomic: a batch with a taken or repeated id is refused whole, as ErrConflict.
@@ -161,5 +138,5 @@ func testAuditAtomic(t *testing.T, s storage.Store) {
 
 	got, _, err := s.ListAudit(ctx(t), tn.UID, storage.Page{})
 	mustOK(t, "ListAudit", err)
-	sameEvents(t, "ListAudit after refused batches", got, []storage.AuditEvent{first})
+	sameList(t, "ListAudit after refused batches", got, []storage.AuditEvent{first}, eventID)
 }

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/keygate/keygate/storage"
@@ -86,18 +85,14 @@ func testBootstrapAtomic(t *testing.T, s storage.Store) {
 func testBootstrapConcurrent(t *testing.T, s storage.Store) {
 	const racers = 6
 	tenants := make([]storage.Tenant, racers)
-	created := make([]bool, racers)
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
 	for i := range racers {
 		tenants[i] = newTenant(fmt.Sprintf("racer-%d", i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			created[i], errs[i] = s.Bootstrap(ctx(t), tenants[i], newAdmin(tenants[i].UID))
-		}()
 	}
-	wg.Wait()
+	created := make([]bool, racers)
+	errs := AtOnce(racers, func(i int) (err error) {
+		created[i], err = s.Bootstrap(ctx(t), tenants[i], newAdmin(tenants[i].UID))
+		return err
+	})
 	winners := 0
 	for i := range racers {
 		mustOK(t, "concurrent Bootstrap", errs[i])

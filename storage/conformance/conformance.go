@@ -29,21 +29,21 @@ type suiteTest struct {
 // Run runs every conformance test, each as a subtest on its own store from open. open
 // must return a fresh, empty store and register its cleanup with t.
 func Run(t *testing.T, open func(t *testing.T) storage.Store) {
-	var tests []suiteTest
-	tests = append(tests, tenantTests...)
-	tests = append(tests, userTests...)
-	tests = append(tests, projectTests...)
-	tests = append(tests, apiKeyTests...)
-	tests = append(tests, signingKeyTests...)
-	tests = append(tests, sessionTests...)
-	tests = append(tests, bootstrapTests...)
-	tests = append(tests, listingTests...)
-	tests = append(tests, auditTests...)
-	tests = append(tests, watchTests...)
-	tests = append(tests, miscTests...)
-	tests = append(tests, updateTests...)
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	for _, tests := range [][]suiteTest{
+		tenantTests, userTests, projectTests, apiKeyTests, signingKeyTests, sessionTests,
+		bootstrapTests, listingTests, auditTests, watchTests, miscTests, updateTests,
+	} {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+		}
+	}
+}
+
+// unknownIsNotFound is a test that op, a write that names a record the store does not
+// hold, fails with storage.ErrNotFound; what names the write in the failure.
+func unknownIsNotFound(what string, op func(c context.Context, s storage.Store) error) func(*testing.T, storage.Store) {
+	return func(t *testing.T, s storage.Store) {
+		wantErr(t, what, op(ctx(t), s), storage.ErrNotFound)
 	}
 }
 

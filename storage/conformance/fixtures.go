@@ -151,15 +151,6 @@ func lowerEmail(u storage.User) storage.User {
 	return u
 }
 
-// userUIDs lists the uids of users, in order.
-func userUIDs(users []storage.User) []string {
-	uids := make([]string, len(users))
-	for i, u := range users {
-		uids[i] = u.UID
-	}
-	return uids
-}
-
 // newSession returns a live session of u, created age after t0.
 func newSession(u storage.User, age time.Duration) storage.Session {
 	id := newUID("session")

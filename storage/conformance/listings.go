@@ -65,20 +65,34 @@ func collect[T any](t *testing.T, what string, limit int, list lister[T], betwee
 	}
 }
 
-func keyUIDs(keys []storage.APIKey) []string {
-	uids := make([]string, len(keys))
-	for i, k := range keys {
-		uids[i] = k.UID
+// uidsOf lists the uids of items, in order.
+func uidsOf[T any](items []T, uid func(T) string) []string {
+	uids := make([]string, len(items))
+	for i, item := range items {
+		uids[i] = uid(item)
 	}
 	return uids
 }
 
-func projectUIDs(projects []storage.Project) []string {
-	uids := make([]string, len(projects))
-	for i, p := range projects {
-		uids[i] = p.UID
+func userUID(u storage.User) string       { return u.UID }
+func keyUID(k storage.APIKey) string      { return k.UID }
+func projectUID(p storage.Project) string { return p.UID }
+func eventID(e storage.AuditEvent) string { return e.ID }
+
+func userUIDs(users []storage.User) []string          { return uidsOf(users, userUID) }
+func keyUIDs(keys []storage.APIKey) []string          { return uidsOf(keys, keyUID) }
+func projectUIDs(projects []storage.Project) []string { return uidsOf(projects, projectUID) }
+func eventIDs(events []storage.AuditEvent) []string   { return uidsOf(events, eventID) }
+
+// sameList checks that got lists exactly want's records (by uid), in want's order.
+func sameList[T any](t *testing.T, what string, got, want []T, uid func(T) string) {
+	t.Helper()
+	if !slices.Equal(uidsOf(got, uid), uidsOf(want, uid)) {
+		t.Fatalf("%s = %v,\nwant %v", what, uidsOf(got, uid), uidsOf(want, uid))
 	}
-	return uids
+	for i := range want {
+		sameRecord(t, fmt.Sprintf("%s[%d]", what, i), got[i], want[i])
+	}
 }
 
 // byCreated sorts records as listings order them: by creation time, to the millisecond,
@@ -92,7 +106,7 @@ func byCreated[T any](items []T, created func(T) time.Time, uid func(T) string) 
 }
 
 func keysByCreated(keys []storage.APIKey) []storage.APIKey {
-	return byCreated(keys, func(k storage.APIKey) time.Time { return k.CreatedAt }, func(k storage.APIKey) string { return k.UID })
+	return byCreated(keys, func(k storage.APIKey) time.Time { return k.CreatedAt }, keyUID)
 }
 
 // mustKeysInPairs creates n keys of u (n even) whose creation order is neither insertion
@@ -119,15 +133,23 @@ func tenantKeys(t *testing.T, s storage.Store, tenantUID string) lister[storage.
 	}
 }
 
-// sameKeys checks that got lists exactly want's records, in want's order.
-func sameKeys(t *testing.T, what string, got, want []storage.APIKey) {
+func tenantUsers(t *testing.T, s storage.Store, tenantUID string) lister[storage.User] {
+	return func(p storage.Page) ([]storage.User, string, error) { return s.ListUsers(ctx(t), tenantUID, p) }
+}
+
+func tenantProjects(t *testing.T, s storage.Store, tenantUID string) lister[storage.Project] {
+	return func(p storage.Page) ([]storage.Project, string, error) { return s.ListProjects(ctx(t), tenantUID, p) }
+}
+
+// mustPages pages through a listing with the given limit (see collect) and checks that
+// its pages have the sizes given and that together they list exactly want, in order.
+func mustPages[T any](t *testing.T, what string, limit int, list lister[T], sizes []int, want []T, uid func(T) string) {
 	t.Helper()
-	if !slices.Equal(keyUIDs(got), keyUIDs(want)) {
-		t.Fatalf("%s = %v,\nwant %v", what, keyUIDs(got), keyUIDs(want))
+	got, gotSizes := collect(t, what, limit, list, nil)
+	if !slices.Equal(gotSizes, sizes) {
+		t.Errorf("%s page sizes = %v, want %v", what, gotSizes, sizes)
 	}
-	for i := range want {
-		sameRecord(t, fmt.Sprintf("%s[%d]", what, i), got[i], want[i])
-	}
+	sameList(t, what, got, want, uid)
 }
 
 // testListAPIKeysPages: 120 keys in pages of 50 are 50, 50 and 20, each key exactly once,
@@ -135,11 +157,7 @@ func sameKeys(t *testing.T, what string, got, want []storage.APIKey) {
 func testListAPIKeysPages(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	keys := mustKeysInPairs(t, s, mustUser(t, s, tn.UID, "alice@example.com", 0), 120)
-	got, sizes := collect(t, "ListAPIKeys", 50, tenantKeys(t, s, tn.UID), nil)
-	if !slices.Equal(sizes, []int{50, 50, 20}) {
-		t.Errorf("ListAPIKeys page sizes = %v, want [50 50 20]", sizes)
-	}
-	sameKeys(t, "ListAPIKeys", got, keysByCreated(keys))
+	mustPages(t, "ListAPIKeys", 50, tenantKeys(t, s, tn.UID), []int{50, 50, 20}, keysByCreated(keys), keyUID)
 }
 
 // testListAPIKeysPageSizes: the default and exact fits. A page that ends the listing has
@@ -212,10 +230,10 @@ func testListAPIKeysGrowing(t *testing.T, s storage.Store) {
 	if !slices.Equal(sizes, []int{50, 50, 23}) {
 		t.Errorf("page sizes = %v, want [50 50 23]", sizes)
 	}
-	sameKeys(t, "ListAPIKeys while adding keys", got, keysByCreated(want))
+	sameList(t, "ListAPIKeys while adding keys", got, keysByCreated(want), keyUID)
 	// A listing started afresh has them all.
 	got, _ = collect(t, "ListAPIKeys afresh", 50, tenantKeys(t, s, tn.UID), nil)
-	sameKeys(t, "ListAPIKeys afresh", got, keysByCreated(append(want, early)))
+	sameList(t, "ListAPIKeys afresh", got, keysByCreated(append(want, early)), keyUID)
 }
 
 func testListAPIKeysOfUser(t *testing.T, s storage.Store) {
@@ -239,13 +257,9 @@ func testListAPIKeysOfUser(t *testing.T, s storage.Store) {
 			return s.ListAPIKeys(ctx(t), storage.APIKeyFilter{TenantUID: tenantUID, UserUID: userUID}, p)
 		}
 	}
-	got, sizes := collect(t, "ListAPIKeys(alice)", 7, of(tn.UID, alice.UID), nil)
-	sameKeys(t, "ListAPIKeys(alice)", got, keysByCreated(aliceKeys))
-	if !slices.Equal(sizes, []int{7, 7, 7, 7, 2}) {
-		t.Errorf("ListAPIKeys(alice) page sizes = %v, want [7 7 7 7 2]", sizes)
-	}
-	got, _ = collect(t, "ListAPIKeys(tenant)", 7, of(tn.UID, ""), nil)
-	sameKeys(t, "ListAPIKeys(tenant)", got, keysByCreated(all))
+	mustPages(t, "ListAPIKeys(alice)", 7, of(tn.UID, alice.UID), []int{7, 7, 7, 7, 2}, keysByCreated(aliceKeys), keyUID)
+	got, _ := collect(t, "ListAPIKeys(tenant)", 7, of(tn.UID, ""), nil)
+	sameList(t, "ListAPIKeys(tenant)", got, keysByCreated(all), keyUID)
 	for name, f := range map[string]lister[storage.APIKey]{
 		"unknown user":             of(tn.UID, "no-such-user"),
 		"user of another tenant":   of(tn.UID, stranger.UID),
@@ -268,19 +282,8 @@ func testListUsers(t *testing.T, s storage.Store) {
 		users = append(users, lowerEmail(u))
 	}
 	mustUser(t, s, mustTenant(t, s, "other").UID, "user0@example.com", 0)
-	want := byCreated(users, func(u storage.User) time.Time { return u.CreatedAt }, func(u storage.User) string { return u.UID })
-	got, sizes := collect(t, "ListUsers", 3, func(p storage.Page) ([]storage.User, string, error) {
-		return s.ListUsers(ctx(t), tn.UID, p)
-	}, nil)
-	if !slices.Equal(sizes, []int{3, 3, 1}) {
-		t.Errorf("ListUsers page sizes = %v, want [3 3 1]", sizes)
-	}
-	if !slices.Equal(userUIDs(got), userUIDs(want)) {
-		t.Fatalf("ListUsers = %v, want %v", userUIDs(got), userUIDs(want))
-	}
-	for i := range want {
-		sameRecord(t, fmt.Sprintf("ListUsers[%d]", i), got[i], want[i])
-	}
+	want := byCreated(users, func(u storage.User) time.Time { return u.CreatedAt }, userUID)
+	mustPages(t, "ListUsers", 3, tenantUsers(t, s, tn.UID), []int{3, 3, 1}, want, userUID)
 }
 
 func testListProjects(t *testing.T, s storage.Store) {
@@ -292,19 +295,8 @@ func testListProjects(t *testing.T, s storage.Store) {
 		projects = append(projects, p)
 	}
 	mustProject(t, s, mustTenant(t, s, "other").UID, "elsewhere")
-	want := byCreated(projects, func(p storage.Project) time.Time { return p.CreatedAt }, func(p storage.Project) string { return p.UID })
-	got, sizes := collect(t, "ListProjects", 2, func(p storage.Page) ([]storage.Project, string, error) {
-		return s.ListProjects(ctx(t), tn.UID, p)
-	}, nil)
-	if !slices.Equal(sizes, []int{2, 2, 1}) {
-		t.Errorf("ListProjects page sizes = %v, want [2 2 1]", sizes)
-	}
-	if !slices.Equal(projectUIDs(got), projectUIDs(want)) {
-		t.Fatalf("ListProjects = %v, want %v", projectUIDs(got), projectUIDs(want))
-	}
-	for i := range want {
-		sameRecord(t, fmt.Sprintf("ListProjects[%d]", i), got[i], want[i])
-	}
+	want := byCreated(projects, func(p storage.Project) time.Time { return p.CreatedAt }, projectUID)
+	mustPages(t, "ListProjects", 2, tenantProjects(t, s, tn.UID), []int{2, 2, 1}, want, projectUID)
 }
 
 // badCursors are cursors no listing returns.
@@ -365,16 +357,10 @@ func testListTenantIsolation(t *testing.T, s storage.Store) {
 		data = append(data, d)
 	}
 	for _, d := range data {
-		users, _ := collect(t, "ListUsers", 2, func(p storage.Page) ([]storage.User, string, error) {
-			return s.ListUsers(ctx(t), d.tn.UID, p)
-		}, nil)
+		users, _ := collect(t, "ListUsers", 2, tenantUsers(t, s, d.tn.UID), nil)
 		keys, _ := collect(t, "ListAPIKeys", 2, tenantKeys(t, s, d.tn.UID), nil)
-		projects, _ := collect(t, "ListProjects", 2, func(p storage.Page) ([]storage.Project, string, error) {
-			return s.ListProjects(ctx(t), d.tn.UID, p)
-		}, nil)
-		events, _ := collect(t, "ListAudit", 2, func(p storage.Page) ([]storage.AuditEvent, string, error) {
-			return s.ListAudit(ctx(t), d.tn.UID, p)
-		}, nil)
+		projects, _ := collect(t, "ListProjects", 2, tenantProjects(t, s, d.tn.UID), nil)
+		events, _ := collect(t, "ListAudit", 2, tenantAudit(t, s, d.tn.UID), nil)
 		for _, c := range []struct {
 			what      string
 			got, want []string

@@ -3,7 +3,6 @@ package conformance
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/keygate/keygate/storage"
@@ -20,20 +19,14 @@ var miscTests = []suiteTest{
 func testConcurrentWrites(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	const workers, each = 8, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				errs <- concurrentWrite(t, s, tn, fmt.Sprintf("w%d-%d@example.com", w, i))
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	errs := AtOnce(workers, func(w int) error {
+		var errs []error
+		for i := range each {
+			errs = append(errs, concurrentWrite(t, s, tn, fmt.Sprintf("w%d-%d@example.com", w, i)))
+		}
+		return errors.Join(errs...)
+	})
+	for _, err := range errs {
 		if err != nil {
 			t.Error(err)
 		}

@@ -125,13 +125,29 @@ func mustMembers(t *testing.T, s storage.Store, p storage.Project, want ...strin
 	}
 }
 
-func testRemoveMember(t *testing.T, s storage.Store) {
-	tn := mustTenant(t, s, "acme")
-	p, q := mustProject(t, s, tn.UID, "p"), mustProject(t, s, tn.UID, "q")
-	u, v := mustUser(t, s, tn.UID, "alice@example.com", 0), mustUser(t, s, tn.UID, "bob@example.com", 0)
-	for _, m := range [][2]string{{p.UID, u.UID}, {p.UID, v.UID}, {q.UID, u.UID}} {
+// projectsWithMembers is tenant acme with projects p and q and users u and v, where u is a
+// member of both projects and v of p only.
+type projectsWithMembers struct {
+	tn   storage.Tenant
+	p, q storage.Project
+	u, v storage.User
+}
+
+func mustProjectsWithMembers(t *testing.T, s storage.Store) projectsWithMembers {
+	t.Helper()
+	var f projectsWithMembers
+	f.tn = mustTenant(t, s, "acme")
+	f.p, f.q = mustProject(t, s, f.tn.UID, "p"), mustProject(t, s, f.tn.UID, "q")
+	f.u, f.v = mustUser(t, s, f.tn.UID, "alice@example.com", 0), mustUser(t, s, f.tn.UID, "bob@example.com", 0)
+	for _, m := range [][2]string{{f.p.UID, f.u.UID}, {f.p.UID, f.v.UID}, {f.q.UID, f.u.UID}} {
 		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), m[0], m[1]))
 	}
+	return f
+}
+
+func testRemoveMember(t *testing.T, s storage.Store) {
+	f := mustProjectsWithMembers(t, s)
+	p, q, u, v := f.p, f.q, f.u, f.v
 	mustOK(t, "RemoveProjectMember", s.RemoveProjectMember(ctx(t), p.UID, u.UID))
 	checkAccess(t, s, p, u.UID, false)
 	checkAccess(t, s, p, v.UID, true)
@@ -167,12 +183,8 @@ func testProjectMembers(t *testing.T, s storage.Store) {
 }
 
 func testProjectDelete(t *testing.T, s storage.Store) {
-	tn := mustTenant(t, s, "acme")
-	p, q := mustProject(t, s, tn.UID, "p"), mustProject(t, s, tn.UID, "q")
-	u, v := mustUser(t, s, tn.UID, "alice@example.com", 0), mustUser(t, s, tn.UID, "bob@example.com", 0)
-	for _, m := range [][2]string{{p.UID, u.UID}, {p.UID, v.UID}, {q.UID, u.UID}} {
-		mustOK(t, "AddProjectMember", s.AddProjectMember(ctx(t), m[0], m[1]))
-	}
+	f := mustProjectsWithMembers(t, s)
+	tn, p, q, u, v := f.tn, f.p, f.q, f.u, f.v
 	mustOK(t, "DeleteProject", s.DeleteProject(ctx(t), p.UID))
 
 	_, err := s.ProjectByUID(ctx(t), p.UID)
@@ -217,7 +229,7 @@ func testUserProjects(t *testing.T, s storage.Store) {
 		mine = append(mine, p)
 	}
 	mustProject(t, s, tn.UID, "not mine")
-	want := byCreated(mine, func(p storage.Project) time.Time { return p.CreatedAt }, func(p storage.Project) string { return p.UID })
+	want := byCreated(mine, func(p storage.Project) time.Time { return p.CreatedAt }, projectUID)
 	got, err := s.UserProjects(ctx(t), u.UID)
 	mustOK(t, "UserProjects", err)
 	if !slices.Equal(projectUIDs(got), projectUIDs(want)) {

@@ -3,7 +3,6 @@ package conformance
 import (
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -115,17 +114,10 @@ func testSessionRevokeConcurrent(t *testing.T, s storage.Store) {
 	sess := mustSession(t, s, mustUser(t, s, tn.UID, "alice@example.com", 0), 0)
 	const racers = 6
 	times := make([]time.Time, racers)
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
 	for i := range racers {
 		times[i] = t0.Add(time.Duration(i+1) * time.Minute)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.RevokeSession(ctx(t), sess.ID, times[i])
-		}()
 	}
-	wg.Wait()
+	errs := AtOnce(racers, func(i int) error { return s.RevokeSession(ctx(t), sess.ID, times[i]) })
 	for i, err := range errs {
 		mustOK(t, fmt.Sprintf("concurrent RevokeSession %d", i), err)
 	}
@@ -245,24 +237,10 @@ func testSessionRotateTokenConcurrent(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	sess := mustSession(t, s, mustUser(t, s, tn.UID, "alice@example.com", 0), 0)
 	const racers = 6
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.RotateSessionToken(ctx(t), sess.ID, sess.TokenID, fmt.Sprintf("jti-racer-%d", i))
-		}()
-	}
-	wg.Wait()
-	won := 0
-	for i, err := range errs {
-		if err == nil {
-			won++
-			continue
-		}
-		wantErr(t, fmt.Sprintf("losing RotateSessionToken %d", i), err, storage.ErrConflict)
-	}
+	errs := AtOnce(racers, func(i int) error {
+		return s.RotateSessionToken(ctx(t), sess.ID, sess.TokenID, fmt.Sprintf("jti-racer-%d", i))
+	})
+	won := countWins(t, "losing RotateSessionToken", errs, storage.ErrConflict)
 	if won != 1 {
 		t.Errorf("%d of %d concurrent refreshes of one token succeeded, want exactly 1", won, racers)
 	}

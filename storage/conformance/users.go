@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -16,9 +17,13 @@ var userTests = []suiteTest{
 	{"User/UnknownTenant", testUserUnknownTenant},
 	{"User/SameEmailInTwoTenants", testUserSameEmailTwoTenants},
 	{"User/SetDisabled", testUserSetDisabled},
-	{"User/SetDisabledNotFound", testUserSetDisabledNotFound},
+	{"User/SetDisabledNotFound", unknownIsNotFound("SetUserDisabled(unknown)", func(c context.Context, s storage.Store) error {
+		return s.SetUserDisabled(c, "no-such-user", true)
+	})},
 	{"User/Update", testUserUpdate},
-	{"User/UpdateNotFound", testUserUpdateNotFound},
+	{"User/UpdateNotFound", unknownIsNotFound("UpdateUser(unknown)", func(c context.Context, s storage.Store) error {
+		return s.UpdateUser(c, "no-such-user", "a", "b", storage.RoleUser)
+	})},
 	{"User/Delete", testUserDelete},
 }
 
@@ -43,6 +48,14 @@ func testUserRoundTrip(t *testing.T, s storage.Store) {
 		t.Fatalf("UsersByEmail = %v, want one user", userUIDs(got))
 	}
 	sameRecord(t, "UsersByEmail", got[0], lowerEmail(want))
+}
+
+// mustUserByUID checks that UserByUID returns want.
+func mustUserByUID(t *testing.T, s storage.Store, what string, want storage.User) {
+	t.Helper()
+	got, err := s.UserByUID(ctx(t), want.UID)
+	mustOK(t, what+": UserByUID", err)
+	sameRecord(t, what, got, want)
 }
 
 func testUserNotFound(t *testing.T, s storage.Store) {
@@ -83,9 +96,7 @@ func testUserDuplicateUID(t *testing.T, s storage.Store) {
 	if len(users) != 0 {
 		t.Errorf("UsersByEmail(bob) = %v, want none after the refused write", userUIDs(users))
 	}
-	got, err := s.UserByUID(ctx(t), first.UID)
-	mustOK(t, "UserByUID", err)
-	sameRecord(t, "UserByUID", got, first)
+	mustUserByUID(t, s, "UserByUID after a refused duplicate", first)
 }
 
 func testUserUnknownTenant(t *testing.T, s storage.Store) {
@@ -116,28 +127,19 @@ func testUserSetDisabled(t *testing.T, s storage.Store) {
 	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
 	other := mustUser(t, s, tn.UID, "bob@example.com", 0)
 	for _, disabled := range []bool{true, false, true} {
-		before := time.Now().Add(-time.Second)
+		before := time.Now()
 		mustOK(t, "SetUserDisabled", s.SetUserDisabled(ctx(t), u.UID, disabled))
 		got, err := s.UserByUID(ctx(t), u.UID)
 		mustOK(t, "UserByUID", err)
 		if got.Disabled != disabled {
 			t.Errorf("after SetUserDisabled(%v): Disabled = %v", disabled, got.Disabled)
 		}
-		if got.UpdatedAt.Before(before) || got.UpdatedAt.After(time.Now().Add(time.Second)) {
-			t.Errorf("after SetUserDisabled: UpdatedAt = %v, want about now", got.UpdatedAt)
-		}
+		aboutNow(t, "UpdatedAt after SetUserDisabled", got.UpdatedAt, before)
 		want := lowerEmail(u)
 		want.Disabled, want.UpdatedAt = disabled, got.UpdatedAt
 		sameRecord(t, "UserByUID after SetUserDisabled", got, want)
 	}
-	got, err := s.UserByUID(ctx(t), other.UID)
-	mustOK(t, "UserByUID(other)", err)
-	sameRecord(t, "other user", got, other)
-}
-
-func testUserSetDisabledNotFound(t *testing.T, s storage.Store) {
-	err := s.SetUserDisabled(ctx(t), "no-such-user", true)
-	wantErr(t, "SetUserDisabled(unknown)", err, storage.ErrNotFound)
+	mustUserByUID(t, s, "other user", other)
 }
 
 func testUserUpdate(t *testing.T, s storage.Store) {
@@ -168,14 +170,7 @@ func testUserUpdate(t *testing.T, s storage.Store) {
 		mustOK(t, "KeyGrantByDigest", err)
 		sameRecord(t, "KeyGrant.User after UpdateUser", g.User, want)
 	}
-	got, err := s.UserByUID(ctx(t), other.UID)
-	mustOK(t, "UserByUID(other)", err)
-	sameRecord(t, "other user", got, other)
-}
-
-func testUserUpdateNotFound(t *testing.T, s storage.Store) {
-	err := s.UpdateUser(ctx(t), "no-such-user", "a", "b", storage.RoleUser)
-	wantErr(t, "UpdateUser(unknown)", err, storage.ErrNotFound)
+	mustUserByUID(t, s, "other user", other)
 }
 
 // testUserDelete: the user goes with their keys, sessions (live or revoked) and

@@ -3,13 +3,13 @@ package postgres_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/conformance"
 	"github.com/keygate/keygate/storage/postgres"
 	"github.com/keygate/keygate/storage/postgres/pgtest"
 )
@@ -140,20 +140,13 @@ func TestWatchIgnoresOtherSchemas(t *testing.T) {
 func TestOpenConcurrently(t *testing.T) {
 	dsn := pgtest.Schema(t)
 	const nodes = 4
-	var wg sync.WaitGroup
-	errs := make([]error, nodes)
-	for i := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
-			if err == nil {
-				s.Close()
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
+	errs := conformance.AtOnce(nodes, func(int) error {
+		s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
+		if err == nil {
+			s.Close()
+		}
+		return err
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("node %d: %v", i, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/conformance"
 	"github.com/keygate/keygate/storage/sqlite"
 )
 
@@ -39,27 +40,10 @@ func (w *writeTimes) slowest() time.Duration { return slices.Max(w.times) }
 // management client makes: it creates user and key "<round>-<i>", revokes the key,
 // disables the user, opens and revokes a session and appends an audit event.
 func runWriters(ctx context.Context, s storage.Store, name, round string, n int, times *writeTimes) []error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if err := writeAsClient(ctx, s, name, fmt.Sprintf("%s-%d", round, i), times); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
+	errs := conformance.AtOnce(n, func(i int) error {
+		return writeAsClient(ctx, s, name, fmt.Sprintf("%s-%d", round, i), times)
+	})
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
 }
 
 // writeAsClient is one writer of runWriters; id names what it creates.

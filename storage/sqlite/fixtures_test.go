@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlite"
 )
 
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -46,6 +47,33 @@ func mustSeed(t *testing.T, s storage.Store, name string) storage.APIKey {
 		t.Fatalf("seed %s: %v", name, err)
 	}
 	return k
+}
+
+// openWithTwoKeys opens a store seeded with "alice" (see seed) and a second key of
+// alice's, k-alice-2, whose digest is digestOf("alice-2").
+func openWithTwoKeys(t *testing.T) (s *sqlite.Store, k, k2 storage.APIKey) {
+	t.Helper()
+	s = open(t, sqlite.Options{Path: tempPath(t)})
+	k = mustSeed(t, s, "alice")
+	k2 = k
+	k2.UID, k2.Digest = "k-alice-2", digestOf("alice-2")
+	if err := s.CreateAPIKey(context.Background(), k2, 0); err != nil {
+		t.Fatal(err)
+	}
+	return s, k, k2
+}
+
+// openWithSession opens a store seeded with "alice" (see seed) and a live session of
+// alice's, s-1.
+func openWithSession(t *testing.T) (*sqlite.Store, storage.Session) {
+	t.Helper()
+	s := open(t, sqlite.Options{Path: tempPath(t)})
+	mustSeed(t, s, "alice")
+	sess := storage.Session{ID: "s-1", UserUID: "u-alice", TenantUID: "t-alice", CreatedAt: t0}
+	if err := s.CreateSession(context.Background(), sess); err != nil {
+		t.Fatal(err)
+	}
+	return s, sess
 }
 
 func ref(k storage.APIKey) string { return hex.EncodeToString(k.Digest) }

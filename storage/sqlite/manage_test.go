@@ -43,13 +43,7 @@ func mustRecordNothing(t *testing.T, s *sqlite.Store, what string, target error,
 // record nothing.
 func TestManagementChanges(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, sqlite.Options{Path: tempPath(t)})
-	k := mustSeed(t, s, "alice")
-	k2 := k
-	k2.UID, k2.Digest = "k-alice-2", digestOf("alice-2")
-	if err := s.CreateAPIKey(ctx, k2, 0); err != nil {
-		t.Fatal(err)
-	}
+	s, k, k2 := openWithTwoKeys(t)
 	for _, sess := range []storage.Session{
 		{ID: "s-live", UserUID: "u-alice", TenantUID: "t-alice", CreatedAt: t0},
 		{ID: "s-revoked", UserUID: "u-alice", TenantUID: "t-alice", CreatedAt: t0, RevokedAt: t0.Add(time.Minute)},

@@ -20,12 +20,53 @@ import (
 
 func rawDB(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", writerDSN(Options{Path: filepath.Join(t.TempDir(), "m.db")}.withDefaults()))
+	return rawDBAt(t, filepath.Join(t.TempDir(), "m.db"))
+}
+
+// rawDBAt opens the database at path without migrating it, until the test ends.
+func rawDBAt(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", writerDSN(Options{Path: path}.withDefaults()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// oldDB makes a database in a fresh file with only the named migrations applied, as a
+// store of that version left it, and returns it open with its path.
+func oldDB(t *testing.T, names ...string) (*sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db := rawDBAt(t, path)
+	old := fstest.MapFS{}
+	for _, name := range names {
+		body, err := fs.ReadFile(migrationFiles, "migrations/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[name] = &fstest.MapFile{Data: body}
+	}
+	if err := sqlstore.Migrate(context.Background(), db, dialect{}, old); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
+// openUpgraded opens the store at path, which migrates it, until the test ends, and
+// checks that every migration is then recorded.
+func openUpgraded(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
+	}
+	return s
 }
 
 func tableExists(t *testing.T, db *sql.DB, name string) bool {
@@ -114,18 +155,7 @@ func TestMigrateFailureLeavesNothing(t *testing.T) {
 // must add the new tables and keep the data, and sessions must work on the old users.
 func TestUpgradeFrom0001(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", writerDSN(Options{Path: path}.withDefaults()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	initSQL, err := fs.ReadFile(migrationFiles, "migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sqlstore.Migrate(ctx, db, dialect{}, fstest.MapFS{"0001_init.sql": {Data: initSQL}}); err != nil {
-		t.Fatal(err)
-	}
+	db, path := oldDB(t, "0001_init.sql")
 	old := sqlstore.New(sqlstore.Pools{Reads: db, Writes: db}, dialect{})
 	if _, err := old.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
 		t.Fatal(err)
@@ -135,14 +165,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
-	}
+	s := openUpgraded(t, path)
 	if _, err := s.UserByUID(ctx, "u1"); err != nil {
 		t.Fatalf("user made before the upgrade: %v", err)
 	}
@@ -159,22 +182,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 // key), the audit table and the listing indexes, and keep the data.
 func TestUpgradeFrom0002(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", writerDSN(Options{Path: path}.withDefaults()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := fstest.MapFS{}
-	for _, name := range []string{"0001_init.sql", "0002_tokens.sql"} {
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old[name] = &fstest.MapFile{Data: body}
-	}
-	if err := sqlstore.Migrate(ctx, db, dialect{}, old); err != nil {
-		t.Fatal(err)
-	}
+	db, path := oldDB(t, "0001_init.sql", "0002_tokens.sql")
 	// The old schema has no last_used_at: insert as a store of that version did.
 	for _, q := range []string{
 		"INSERT INTO tenants (uid, name, created_at) VALUES ('t1', 'acme', 1000)",
@@ -193,14 +201,7 @@ func TestUpgradeFrom0002(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
-	}
+	s := openUpgraded(t, path)
 	k, err := s.APIKeyByUID(ctx, "k1")
 	if err != nil || !k.LastUsedAt.IsZero() || k.CreatedAt.UnixMilli() != 2000 {
 		t.Fatalf("key made before the upgrade = %+v, %v; want it, never used", k, err)

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,64 +38,35 @@ func latestSeq(t *testing.T, s *sqlite.Store) int64 {
 // then one ChangeAPIKey per key; and nothing when the user does not exist.
 func TestSetUserDisabledChanges(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, sqlite.Options{Path: tempPath(t)})
-	k := mustSeed(t, s, "alice")
-	k2 := k
-	k2.UID, k2.Digest = "k-alice-2", digestOf("alice-2")
-	if err := s.CreateAPIKey(ctx, k2, 0); err != nil {
-		t.Fatal(err)
-	}
-	seq := latestSeq(t, s)
-	if err := s.SetUserDisabled(ctx, "u-alice", true); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"user u-alice", "apikey " + ref(k), "apikey " + ref(k2)}
-	if got := changesSince(t, s, seq); !slices.Equal(got, want) {
-		t.Errorf("changes recorded by SetUserDisabled = %q, want %q", got, want)
-	}
-	seq = latestSeq(t, s)
-	if err := s.SetUserDisabled(ctx, "no-such-user", true); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("SetUserDisabled(unknown) = %v, want ErrNotFound", err)
-	}
-	if got := changesSince(t, s, seq); len(got) != 0 {
-		t.Errorf("SetUserDisabled(unknown) recorded %q", got)
-	}
+	s, k, k2 := openWithTwoKeys(t)
+	mustRecord(t, s, "SetUserDisabled", func() error { return s.SetUserDisabled(ctx, "u-alice", true) },
+		"user u-alice", "apikey "+ref(k), "apikey "+ref(k2))
+	mustRecordNothing(t, s, "SetUserDisabled(unknown)", storage.ErrNotFound,
+		func() error { return s.SetUserDisabled(ctx, "no-such-user", true) })
 }
 
 // TestRevokeSessionChanges pins that a revocation is announced once: revoking again
 // changes nothing and records nothing, and neither does a refused revocation.
 func TestRevokeSessionChanges(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, sqlite.Options{Path: tempPath(t)})
-	mustSeed(t, s, "alice")
-	sess := storage.Session{ID: "s-1", UserUID: "u-alice", TenantUID: "t-alice", CreatedAt: t0}
-	if err := s.CreateSession(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
-	seq := latestSeq(t, s)
-	for range 3 {
-		if err := s.RevokeSession(ctx, sess.ID, t0.Add(time.Minute)); err != nil {
-			t.Fatal(err)
+	s, sess := openWithSession(t)
+	mustRecord(t, s, "RevokeSession three times", func() error {
+		for range 3 {
+			if err := s.RevokeSession(ctx, sess.ID, t0.Add(time.Minute)); err != nil {
+				return err
+			}
 		}
-	}
-	if err := s.RevokeSession(ctx, "no-such-session", t0); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("RevokeSession(unknown) = %v, want ErrNotFound", err)
-	}
-	if got, want := changesSince(t, s, seq), []string{"session s-1"}; !slices.Equal(got, want) {
-		t.Errorf("changes recorded = %q, want %q", got, want)
-	}
+		return nil
+	}, "session s-1")
+	mustRecordNothing(t, s, "RevokeSession(unknown)", storage.ErrNotFound,
+		func() error { return s.RevokeSession(ctx, "no-such-session", t0) })
 }
 
 // TestRevokeSessionZeroTime: the zero time is stored as "live", so revoking at it would
 // report success and revoke nothing. It is refused, and not as ErrNotFound.
 func TestRevokeSessionZeroTime(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, sqlite.Options{Path: tempPath(t)})
-	mustSeed(t, s, "alice")
-	sess := storage.Session{ID: "s-1", UserUID: "u-alice", TenantUID: "t-alice", CreatedAt: t0}
-	if err := s.CreateSession(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
+	s, sess := openWithSession(t)
 	seq := latestSeq(t, s)
 	err := s.RevokeSession(ctx, sess.ID, time.Time{})
 	if err == nil || errors.Is(err, storage.ErrNotFound) {
@@ -130,14 +100,9 @@ func TestSigningKeyEmptySecret(t *testing.T) {
 // a signing key's secret never appears in one.
 func TestTokenErrorMessages(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, sqlite.Options{Path: tempPath(t)})
-	mustSeed(t, s, "alice")
+	s, sess := openWithSession(t)
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	if err := s.CreateSigningKey(ctx, storage.SigningKey{KID: "kid-1", Secret: secret, CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	sess := storage.Session{ID: "s-1", UserUID: "u-alice", TenantUID: "t-alice", CreatedAt: t0}
-	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
 	keyErr := s.CreateSigningKey(ctx, storage.SigningKey{KID: "kid-1", Secret: secret, CreatedAt: t0})

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,8 +12,8 @@ import (
 )
 
 var (
-	selectAPIKey     = "SELECT " + columns("", apiKeyColumns...) + " FROM api_keys"
-	insertAPIKeyStmt = "INSERT INTO api_keys (" + columns("", apiKeyColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	selectAPIKey     = selectFrom("api_keys", apiKeyColumns)
+	insertAPIKeyStmt = insertInto("api_keys", apiKeyColumns)
 	selectKeyGrant   = "SELECT " + columns("k", apiKeyColumns...) + ", " + columns("u", userColumns...) +
 		" FROM api_keys k JOIN users u ON u.uid = k.user_uid WHERE k.digest = ?"
 )
@@ -90,20 +89,22 @@ func (s *Store) KeyGrantByDigest(ctx context.Context, digest []byte) (storage.Ke
 // SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey in the same
 // transaction.
 func (s *Store) SetAPIKeyActive(ctx context.Context, uid string, active bool) error {
-	what := fmt.Sprintf("set api key %q active", uid)
+	return s.updateKey(ctx, fmt.Sprintf("set api key %q active", uid), uid, "active = ?", active)
+}
+
+// updateKey sets columns of a key (set is "col = ?, ..." with args) and updated_at, and
+// records a ChangeAPIKey, in one transaction. ErrNotFound when there is no such key.
+func (s *Store) updateKey(ctx context.Context, what, uid, set string, args ...any) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var digest []byte
 		// RETURNING (SQLite 3.35+, PostgreSQL) saves a second round trip for the digest.
-		err := s.queryRow(ctx, tx, "UPDATE api_keys SET active = ?, updated_at = ? WHERE uid = ? RETURNING digest",
-			active, millis(now), uid).Scan(&digest)
+		err := s.queryRow(ctx, tx, "UPDATE api_keys SET "+set+", updated_at = ? WHERE uid = ? RETURNING digest",
+			append(slices.Clip(args), millis(now), uid)...).Scan(&digest)
 		if err != nil {
 			return notFound(err, what)
 		}
-		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(digest), now); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
+		return s.recordChanges(ctx, tx, what, storage.ChangeAPIKey, now, keyRefs(digest)...)
 	})
 }
 
@@ -111,21 +112,8 @@ func (s *Store) SetAPIKeyActive(ctx context.Context, uid string, active bool) er
 // and records a ChangeAPIKey in the same transaction. ErrNotFound when there is no such
 // key.
 func (s *Store) UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error {
-	what := fmt.Sprintf("update api key %q", uid)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
-		var digest []byte
-		err := s.queryRow(ctx, tx,
-			"UPDATE api_keys SET name = ?, description = ?, expires_at = ?, updated_at = ? WHERE uid = ? RETURNING digest",
-			name, description, millis(expiresAt), millis(now), uid).Scan(&digest)
-		if err != nil {
-			return notFound(err, what)
-		}
-		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(digest), now); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
-	})
+	return s.updateKey(ctx, fmt.Sprintf("update api key %q", uid), uid,
+		"name = ?, description = ?, expires_at = ?", name, description, millis(expiresAt))
 }
 
 // DeleteAPIKey deletes a key and records a ChangeAPIKey in the same transaction.
@@ -137,10 +125,7 @@ func (s *Store) DeleteAPIKey(ctx context.Context, uid string) error {
 		if err := s.queryRow(ctx, tx, "DELETE FROM api_keys WHERE uid = ? RETURNING digest", uid).Scan(&digest); err != nil {
 			return notFound(err, what)
 		}
-		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(digest), s.now()); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
+		return s.recordChanges(ctx, tx, what, storage.ChangeAPIKey, s.now(), keyRefs(digest)...)
 	})
 }
 

@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	selectAudit     = "SELECT " + columns("", auditColumns...) + " FROM audit_events"
-	insertAuditStmt = "INSERT INTO audit_events (" + columns("", auditColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	selectAudit     = selectFrom("audit_events", auditColumns)
+	insertAuditStmt = insertInto("audit_events", auditColumns)
 )
 
 // AppendAudit inserts events in one transaction: all of them or, on error, none.

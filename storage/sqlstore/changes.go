@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -24,17 +25,30 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, kind storage.Chang
 	return nil
 }
 
+// recordChanges records a change of kind for each of refs, in order, all at now; what
+// names the write that causes them in errors.
+func (s *Store) recordChanges(ctx context.Context, tx *sql.Tx, what string, kind storage.ChangeKind, now time.Time, refs ...string) error {
+	for _, ref := range refs {
+		if err := s.recordChange(ctx, tx, kind, ref, now); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+// keyRefs are the refs of ChangeAPIKey changes for keys with these digests.
+func keyRefs(digests ...[]byte) []string {
+	refs := make([]string, len(digests))
+	for i, d := range digests {
+		refs[i] = hex.EncodeToString(d)
+	}
+	return refs
+}
+
 // ChangesAfter returns up to limit changes with Seq > afterSeq, in Seq order.
 func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, limit int) ([]storage.Change, error) {
-	rows, err := s.query(ctx, s.reads, "SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
-	}
-	changes, err := collect(rows, scanChange)
-	if err != nil {
-		return nil, fmt.Errorf("changes after %d: %w", afterSeq, err)
-	}
-	return changes, nil
+	return queryAll(ctx, s, s.reads, fmt.Sprintf("changes after %d", afterSeq), scanChange,
+		"SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
 }
 
 func scanChange(sc scanner) (storage.Change, error) {
@@ -69,16 +83,8 @@ func (s *Store) changeSeq(ctx context.Context, agg string) (int64, error) {
 // always keeps the newest change, so that LatestChangeSeq stays the true high-water mark
 // and a watcher starting from it never mistakes the pruned log for a gap.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.writes,
+	return s.execCount(ctx, s.writes, "prune changes",
 		"DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)", millis(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune changes: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune changes: %w", err)
-	}
-	return n, nil
 }
 
 // ChangePruner prunes the change log from a running watcher's loop, at most once per

@@ -8,12 +8,15 @@ import (
 	"github.com/keygate/keygate/storage"
 )
 
-var selectProject = "SELECT " + columns("", projectColumns...) + " FROM projects"
+var (
+	selectProject     = selectFrom("projects", projectColumns)
+	insertProjectStmt = insertInto("projects", projectColumns)
+)
 
 // CreateProject inserts p. ErrConflict when its uid is taken; ErrNotFound when its tenant
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
-	_, err := s.exec(ctx, s.writer(), "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.writer(), insertProjectStmt,
 		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt))
 	if err == nil {
 		return nil
@@ -111,15 +114,11 @@ func (s *Store) ProjectMembers(ctx context.Context, projectUID string) ([]string
 	what := fmt.Sprintf("members of project %q", projectUID)
 	// The LEFT JOIN yields one row with a NULL member for a project without members, and
 	// no row for an unknown project: one query tells the two apart.
-	rows, err := s.query(ctx, s.reader(),
+	members, err := queryAll(ctx, s, s.reader(), what, scanValue[sql.NullString],
 		"SELECT m.user_uid FROM projects p LEFT JOIN project_members m ON m.project_uid = p.uid"+
 			" WHERE p.uid = ? ORDER BY m.created_at, m.user_uid", projectUID)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	members, err := collect(rows, scanValue[sql.NullString])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
 	if len(members) == 0 {
 		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
@@ -170,16 +169,12 @@ func (s *Store) ListProjects(ctx context.Context, tenantUID string, p storage.Pa
 // none (or an unknown user) is an empty result, not an error.
 func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Project, error) {
 	what := fmt.Sprintf("projects of user %q", userUID)
-	rows, err := s.query(ctx, s.reader(),
+	projects, err := queryAll(ctx, s, s.reader(), what, scanProject,
 		"SELECT "+columns("p", projectColumns...)+" FROM projects p"+
 			" JOIN project_members m ON m.project_uid = p.uid"+
 			" WHERE m.user_uid = ? ORDER BY p.created_at, p.uid", userUID)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	projects, err := collect(rows, scanProject)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
 	if projects == nil {
 		projects = []storage.Project{} // none is an empty slice, never nil

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -48,6 +50,21 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 	return items, nil
 }
 
+// queryAll runs query on q and reads every row with scan (see collect); what names the
+// query in its errors.
+func queryAll[T any](ctx context.Context, s *Store, q querier, what string, scan func(scanner) (T, error),
+	query string, args ...any) ([]T, error) {
+	rows, err := s.query(ctx, q, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	items, err := collect(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return items, nil
+}
+
 // scanValue reads a row of one column.
 func scanValue[T any](sc scanner) (T, error) {
 	var v T
@@ -61,6 +78,17 @@ func columns(alias string, names ...string) string {
 		return strings.Join(names, ", ")
 	}
 	return alias + "." + strings.Join(names, ", "+alias+".")
+}
+
+// selectFrom is a SELECT of the columns named, in order, from table.
+func selectFrom(table string, names []string) string {
+	return "SELECT " + columns("", names...) + " FROM " + table
+}
+
+// insertInto is an INSERT of one row into table: the columns named, a placeholder each.
+func insertInto(table string, names []string) string {
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")
+	return "INSERT INTO " + table + " (" + columns("", names...) + ") VALUES (" + placeholders + ")"
 }
 
 var tenantColumns = []string{"uid", "name", "created_at"}

@@ -11,8 +11,8 @@ import (
 )
 
 var (
-	selectSession     = "SELECT " + columns("", sessionColumns...) + " FROM sessions"
-	insertSessionStmt = "INSERT INTO sessions (" + columns("", sessionColumns...) + ") VALUES (?, ?, ?, ?, ?, ?)"
+	selectSession     = selectFrom("sessions", sessionColumns)
+	insertSessionStmt = insertInto("sessions", sessionColumns)
 )
 
 // errZeroRevokeTime refuses RevokeSession at the zero time, which is stored as 0, the
@@ -94,10 +94,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 			}
 			return nil
 		}
-		if err := s.recordChange(ctx, tx, storage.ChangeSession, id, s.now()); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
+		return s.recordChanges(ctx, tx, what, storage.ChangeSession, s.now(), id)
 	})
 }
 
@@ -105,28 +102,13 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // particular order; none is an empty result, not an error.
 func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]string, error) {
 	// revoked_at <> 0 keeps live sessions out when since is the zero time (stored as 0).
-	rows, err := s.query(ctx, s.reader(), "SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
-	if err != nil {
-		return nil, fmt.Errorf("revoked sessions: %w", err)
-	}
-	ids, err := collect(rows, scanValue[string])
-	if err != nil {
-		return nil, fmt.Errorf("revoked sessions: %w", err)
-	}
-	return ids, nil
+	return queryAll(ctx, s, s.reader(), "revoked sessions", scanValue[string],
+		"SELECT id FROM sessions WHERE revoked_at >= ? AND revoked_at <> 0", millis(since))
 }
 
 // PruneSessions deletes the sessions created before before, live or revoked, and reports
 // how many it deleted. It records no change: it is meant for sessions older than any
 // token they could have issued.
 func (s *Store) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.writer(), "DELETE FROM sessions WHERE created_at < ?", millis(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune sessions: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune sessions: %w", err)
-	}
-	return n, nil
+	return s.execCount(ctx, s.writer(), "prune sessions", "DELETE FROM sessions WHERE created_at < ?", millis(before))
 }

@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	selectSigningKeys    = "SELECT " + columns("", signingKeyColumns...) + " FROM signing_keys ORDER BY created_at, kid"
-	insertSigningKeyStmt = "INSERT INTO signing_keys (" + columns("", signingKeyColumns...) + ") VALUES (?, ?, ?)"
+	selectSigningKeys    = selectFrom("signing_keys", signingKeyColumns) + " ORDER BY created_at, kid"
+	insertSigningKeyStmt = insertInto("signing_keys", signingKeyColumns)
 )
 
 // errEmptySecret refuses a signing key without a secret: an empty HMAC key would let
@@ -19,15 +19,7 @@ var errEmptySecret = errors.New("empty secret")
 
 // SigningKeys returns every token signing key, oldest first (ties by kid).
 func (s *Store) SigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	rows, err := s.query(ctx, s.reader(), selectSigningKeys)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	keys, err := collect(rows, scanSigningKey)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	return keys, nil
+	return queryAll(ctx, s, s.reader(), "signing keys", scanSigningKey, selectSigningKeys)
 }
 
 // CreateSigningKey inserts k; ErrConflict when its kid is taken. A key without a secret

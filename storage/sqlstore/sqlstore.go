@@ -127,6 +127,20 @@ func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...a
 	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
 }
 
+// execCount runs query on q and reports how many rows it affected; what names it in
+// errors.
+func (s *Store) execCount(ctx context.Context, q querier, what, query string, args ...any) (int64, error) {
+	res, err := s.exec(ctx, q, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
+}
+
 // reader is where a query runs: Update's transaction, else the read pool.
 func (s *Store) reader() querier {
 	if s.tx != nil {

@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	selectTenant     = "SELECT " + columns("", tenantColumns...) + " FROM tenants"
-	insertTenantStmt = "INSERT INTO tenants (uid, name, created_at) VALUES (?, ?, ?)"
+	selectTenant     = selectFrom("tenants", tenantColumns)
+	insertTenantStmt = insertInto("tenants", tenantColumns)
 )
 
 // Bootstrap creates tenant and admin in one transaction if the store holds no tenant yet.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,8 +14,8 @@ import (
 )
 
 var (
-	selectUser     = "SELECT " + columns("", userColumns...) + " FROM users"
-	insertUserStmt = "INSERT INTO users (" + columns("", userColumns...) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	selectUser     = selectFrom("users", userColumns)
+	insertUserStmt = insertInto("users", userColumns)
 )
 
 // CreateUser inserts u with its email lower-cased. ErrConflict when its uid or its email
@@ -58,15 +57,8 @@ func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error)
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
 // first; none is an empty result, not an error.
 func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User, error) {
-	rows, err := s.query(ctx, s.reader(), selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
-	if err != nil {
-		return nil, fmt.Errorf("users by email: %w", err)
-	}
-	users, err := collect(rows, scanUser)
-	if err != nil {
-		return nil, fmt.Errorf("users by email: %w", err)
-	}
-	return users, nil
+	return queryAll(ctx, s, s.reader(), "users by email", scanUser,
+		selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
 }
 
 // SetUserDisabled sets the user's Disabled flag and, in the same transaction, records a
@@ -135,33 +127,21 @@ func (s *Store) ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, 
 // recordUserChange records a ChangeUser for the user and a ChangeAPIKey for each of the
 // user's keys, so that every cache drops them.
 func (s *Store) recordUserChange(ctx context.Context, tx *sql.Tx, what, uid string, now time.Time) error {
-	if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	if err := s.recordChanges(ctx, tx, what, storage.ChangeUser, now, uid); err != nil {
+		return err
 	}
 	digests, err := s.userKeyDigests(ctx, tx, uid)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	for _, d := range digests {
-		if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(d), now); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-	}
-	return nil
+	return s.recordChanges(ctx, tx, what, storage.ChangeAPIKey, now, keyRefs(digests...)...)
 }
 
 // userKeyDigests reads the digests of the user's keys. The change rows are inserted from
 // Go because hex-encoding a blob is not portable SQL.
 func (s *Store) userKeyDigests(ctx context.Context, q querier, userUID string) ([][]byte, error) {
-	rows, err := s.query(ctx, q, "SELECT digest FROM api_keys WHERE user_uid = ? ORDER BY created_at, uid", userUID)
-	if err != nil {
-		return nil, fmt.Errorf("list key digests: %w", err)
-	}
-	digests, err := collect(rows, scanValue[[]byte])
-	if err != nil {
-		return nil, fmt.Errorf("list key digests: %w", err)
-	}
-	return digests, nil
+	return queryAll(ctx, s, q, "list key digests", scanValue[[]byte],
+		"SELECT digest FROM api_keys WHERE user_uid = ? ORDER BY created_at, uid", userUID)
 }
 
 // errInvalidRole refuses a role Keygate does not know: a user holding one could match no
@@ -212,33 +192,23 @@ func (s *Store) DeleteUser(ctx context.Context, uid string) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		now := s.now()
-		if err := s.recordChange(ctx, tx, storage.ChangeUser, uid, now); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+		if err := s.recordChanges(ctx, tx, what, storage.ChangeUser, now, uid); err != nil {
+			return err
 		}
-		for _, d := range digests {
-			if err := s.recordChange(ctx, tx, storage.ChangeAPIKey, hex.EncodeToString(d), now); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
+		if err := s.recordChanges(ctx, tx, what, storage.ChangeAPIKey, now, keyRefs(digests...)...); err != nil {
+			return err
 		}
-		for _, id := range live {
-			if err := s.recordChange(ctx, tx, storage.ChangeSession, id, now); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-		}
-		return nil
+		return s.recordChanges(ctx, tx, what, storage.ChangeSession, now, live...)
 	})
 }
 
 // deleteUserKeys deletes the user's keys and returns their digests, sorted so that the
 // changes are recorded in a stable order.
 func (s *Store) deleteUserKeys(ctx context.Context, tx *sql.Tx, userUID string) ([][]byte, error) {
-	rows, err := s.query(ctx, tx, "DELETE FROM api_keys WHERE user_uid = ? RETURNING digest", userUID)
+	digests, err := queryAll(ctx, s, tx, "delete api keys", scanValue[[]byte],
+		"DELETE FROM api_keys WHERE user_uid = ? RETURNING digest", userUID)
 	if err != nil {
-		return nil, fmt.Errorf("delete api keys: %w", err)
-	}
-	digests, err := collect(rows, scanValue[[]byte])
-	if err != nil {
-		return nil, fmt.Errorf("delete api keys: %w", err)
+		return nil, err
 	}
 	slices.SortFunc(digests, bytes.Compare)
 	return digests, nil
@@ -247,17 +217,10 @@ func (s *Store) deleteUserKeys(ctx context.Context, tx *sql.Tx, userUID string) 
 // deleteUserSessions deletes the user's sessions and returns the ids of those that were
 // live, sorted. Revoked ones were announced when they were revoked.
 func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID string) ([]string, error) {
-	rows, err := s.query(ctx, tx, "DELETE FROM sessions WHERE user_uid = ? RETURNING id, revoked_at", userUID)
+	deleted, err := queryAll(ctx, s, tx, "delete sessions", scanDeletedSession,
+		"DELETE FROM sessions WHERE user_uid = ? RETURNING id, revoked_at", userUID)
 	if err != nil {
-		return nil, fmt.Errorf("delete sessions: %w", err)
-	}
-	deleted, err := collect(rows, func(sc scanner) (deletedSession, error) {
-		var d deletedSession
-		err := sc.Scan(&d.id, &d.revoked)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("delete sessions: %w", err)
+		return nil, err
 	}
 	var live []string
 	for _, d := range deleted {
@@ -273,6 +236,12 @@ func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID stri
 type deletedSession struct {
 	id      string
 	revoked int64 // 0 while live
+}
+
+func scanDeletedSession(sc scanner) (deletedSession, error) {
+	var d deletedSession
+	err := sc.Scan(&d.id, &d.revoked)
+	return d, err
 }
 
 // ListUsers returns one page of a tenant's users, ordered by creation time then uid, and
