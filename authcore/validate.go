@@ -115,3 +115,10 @@ func ParseExpiry(s string, now time.Time, maxLifetime time.Duration) (time.Time,
 }
 
 func IsNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// SetDefault sets *v to def when it is zero or negative: a configuration left unset.
+func SetDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

@@ -29,24 +29,18 @@ type Config struct {
 }
 
 func (cfg *Config) applyDefaults() {
-	setDefault(&cfg.CacheMaxEntries, DefaultCacheMaxEntries)
-	setDefault(&cfg.CacheTTL, DefaultCacheTTL)
-	setDefault(&cfg.NegativeCacheTTL, DefaultNegativeCacheTTL)
+	authcore.SetDefault(&cfg.CacheMaxEntries, DefaultCacheMaxEntries)
+	authcore.SetDefault(&cfg.CacheTTL, DefaultCacheTTL)
+	authcore.SetDefault(&cfg.NegativeCacheTTL, DefaultNegativeCacheTTL)
 	if cfg.StaleIfError == 0 { // negative means off: not a default to fill in
 		cfg.StaleIfError = DefaultStaleIfError
 	}
-	setDefault(&cfg.TokenTTL, DefaultTokenTTL)
+	authcore.SetDefault(&cfg.TokenTTL, DefaultTokenTTL)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = authcore.NopObserver{}
-	}
-}
-
-func setDefault[T int | int64 | time.Duration](v *T, def T) {
-	if *v <= 0 {
-		*v = def
 	}
 }
 

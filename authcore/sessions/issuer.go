@@ -50,18 +50,10 @@ type Issuer struct {
 
 // New returns the Issuer of sessions in store, whose tokens verifier signs and checks.
 func New(store storage.Store, verifier *credentials.Verifier, cfg Config) *Issuer {
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = credentials.DefaultTokenTTL
-	}
-	if cfg.LoginFailures <= 0 {
-		cfg.LoginFailures = DefaultLoginFailures
-	}
-	if cfg.ClientFailures <= 0 {
-		cfg.ClientFailures = DefaultClientFailures
-	}
-	if cfg.FailureWindow <= 0 {
-		cfg.FailureWindow = DefaultFailureWindow
-	}
+	authcore.SetDefault(&cfg.TokenTTL, credentials.DefaultTokenTTL)
+	authcore.SetDefault(&cfg.LoginFailures, DefaultLoginFailures)
+	authcore.SetDefault(&cfg.ClientFailures, DefaultClientFailures)
+	authcore.SetDefault(&cfg.FailureWindow, DefaultFailureWindow)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
