@@ -280,7 +280,6 @@ func TestUsersManageOnlyTheirOwnKeys(t *testing.T) {
 func TestTenantAdminManagesTheTenantAndNothingElse(t *testing.T) {
 	g := startGateway(t, "")
 	s := g.seed(t)
-	ctx := context.Background()
 	admin := g.mustKey(t, s.admin, "30d").Key
 
 	var made struct{ APIKey, UID string }
@@ -304,15 +303,7 @@ func TestTenantAdminManagesTheTenantAndNothingElse(t *testing.T) {
 		t.Fatal("revoked by admin, still accepted")
 	}
 
-	// A second tenant and its admin.
-	if _, err := g.admin.CreateTenant(ctx, "beta"); err != nil {
-		t.Fatal(err)
-	}
-	betaAdmin, err := g.admin.CreateUser(ctx, manage.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	beta := g.mustKey(t, betaAdmin, "30d").Key
+	beta := g.otherTenantAdminKey(t) // a second tenant's admin
 	for _, path := range []string{"/v1/apiKeys/" + s.userKeyRecord.UID, "/v1/users/" + s.user.UID, "/v1/projects/" + s.project.UID} {
 		if code := g.api(t, beta, "GET", path, "", nil); code != 404 {
 			t.Errorf("other tenant's admin GET %s: %d, want 404", path, code)
@@ -441,17 +432,9 @@ func (g *gateway) mustKeyFor(t *testing.T, userUID string) string {
 func TestOtherUsersAndTenantsCannotTouchAKey(t *testing.T) {
 	g := startGateway(t, "")
 	s := g.seed(t)
-	ctx := context.Background()
 	other := g.mustUser(t, "other@acme.test", storage.RoleUser)
 	otherKey := g.mustKey(t, other, "30d").Key
-	if _, err := g.admin.CreateTenant(ctx, "beta"); err != nil {
-		t.Fatal(err)
-	}
-	betaAdmin, err := g.admin.CreateUser(ctx, manage.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	beta := g.mustKey(t, betaAdmin, "30d").Key
+	beta := g.otherTenantAdminKey(t)
 	uid := s.userKeyRecord.UID
 	for who, key := range map[string]string{"another user": otherKey, "another tenant's admin": beta} {
 		for _, tc := range []struct{ method, path, body string }{
@@ -594,4 +577,17 @@ func TestUsersPageThroughTheirOwnProjects(t *testing.T) {
 	if code := g.api(t, s.userKey, "GET", "/v1/projects?continue=bogus", "", nil); code != 400 {
 		t.Fatalf("bad cursor: %d", code)
 	}
+}
+
+// otherTenantAdminKey makes tenant "beta" with an admin and returns the admin's key.
+func (g *gateway) otherTenantAdminKey(t *testing.T) string {
+	t.Helper()
+	if _, err := g.admin.CreateTenant(context.Background(), "beta"); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := g.admin.CreateUser(context.Background(), manage.NewUser{TenantName: "beta", Email: "boss@beta.test", Role: storage.RoleTenantAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.mustKey(t, admin, "30d").Key
 }
