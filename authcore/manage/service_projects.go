@@ -145,6 +145,13 @@ func (s *Service) SetMember(ctx context.Context, a authcore.Actor, projectUID, u
 
 // ListAudit lists the tenant's audit events, newest first.
 func (s *Service) ListAudit(ctx context.Context, a authcore.Actor, limit int, cursor string) ([]storage.AuditEvent, string, error) {
+	return adminListing(a, limit, cursor, func(p storage.Page) ([]storage.AuditEvent, string, error) {
+		return s.store.ListAudit(ctx, a.TenantUID, p)
+	})
+}
+
+// adminListing serves a tenant admin one page of a listing of the whole tenant.
+func adminListing[T any](a authcore.Actor, limit int, cursor string, list func(storage.Page) ([]T, string, error)) ([]T, string, error) {
 	if err := requireAdmin(a); err != nil {
 		return nil, "", err
 	}
@@ -152,8 +159,8 @@ func (s *Service) ListAudit(ctx context.Context, a authcore.Actor, limit int, cu
 	if err != nil {
 		return nil, "", err
 	}
-	events, next, err := s.store.ListAudit(ctx, a.TenantUID, p)
-	return events, next, listError(err)
+	items, next, err := list(p)
+	return items, next, listError(err)
 }
 
 // pageOf pages a short list held in memory (a user's own projects) the way the store

@@ -82,15 +82,9 @@ func (s *Service) Me(ctx context.Context, a authcore.Actor) (storage.User, error
 
 // ListUsers lists the admin's tenant's users.
 func (s *Service) ListUsers(ctx context.Context, a authcore.Actor, limit int, cursor string) ([]storage.User, string, error) {
-	if err := requireAdmin(a); err != nil {
-		return nil, "", err
-	}
-	p, err := page(limit, cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	users, next, err := s.store.ListUsers(ctx, a.TenantUID, p)
-	return users, next, listError(err)
+	return adminListing(a, limit, cursor, func(p storage.Page) ([]storage.User, string, error) {
+		return s.store.ListUsers(ctx, a.TenantUID, p)
+	})
 }
 
 // UpdateUser changes names, role or status, in one transaction. A demoted admin's keys
