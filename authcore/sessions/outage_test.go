@@ -96,10 +96,7 @@ func newOutageFixture(t *testing.T, staleIfError time.Duration) *outageFixture {
 func TestStaleKeyServedOnlyWhileTheStoreFails(t *testing.T) {
 	f := newOutageFixture(t, time.Minute)
 	ctx := t.Context()
-	k := f.mustKey(t, f.user, "30d")
-	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
-		t.Fatal(err)
-	}
+	k := f.cachedKey(t)
 	// Past its TTL with the store answering, the entry is a miss and is reloaded.
 	f.clock.Advance(90 * time.Second)
 	before := f.store.count()
@@ -169,10 +166,7 @@ func TestInvalidatedKeysNeverComeBackStale(t *testing.T) {
 func TestStaleEntriesAreReloadedWhenTheStoreReturns(t *testing.T) {
 	f := newOutageFixture(t, time.Hour)
 	ctx := t.Context()
-	k := f.mustKey(t, f.user, "30d")
-	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
-		t.Fatal(err)
-	}
+	k := f.cachedKey(t)
 	if err := f.store.Store.SetUserDisabled(ctx, f.user.UID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -192,10 +186,7 @@ func TestStaleEntriesAreReloadedWhenTheStoreReturns(t *testing.T) {
 func TestStaleEntryRetriesTheStoreOncePerInterval(t *testing.T) {
 	f := newOutageFixture(t, time.Hour)
 	ctx := t.Context()
-	k := f.mustKey(t, f.user, "30d")
-	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
-		t.Fatal(err)
-	}
+	k := f.cachedKey(t)
 	f.out.down.Store(true)
 	f.clock.Advance(2 * time.Minute)
 	for range 10 {
@@ -219,10 +210,7 @@ func TestStaleEntryRetriesTheStoreOncePerInterval(t *testing.T) {
 func TestStaleIfErrorOff(t *testing.T) {
 	f := newOutageFixture(t, -1)
 	ctx := t.Context()
-	k := f.mustKey(t, f.user, "30d")
-	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
-		t.Fatal(err)
-	}
+	k := f.cachedKey(t)
 	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
 	token := f.login(t, "ann@acme.test", "pw-ann-123").Token
 	f.out.down.Store(true)
@@ -342,4 +330,14 @@ func (f *fixture) signWithoutRoleClaims(t *testing.T, u storage.User) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// cachedKey makes a key of f.user and uses it once, so its decision is cached.
+func (f *fixture) cachedKey(t *testing.T) manage.CreatedAPIKey {
+	t.Helper()
+	k := f.mustKey(t, f.user, "30d")
+	if _, err := f.auth.AuthenticateAPIKey(t.Context(), k.Key); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

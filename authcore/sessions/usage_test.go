@@ -54,10 +54,7 @@ func TestUnwrittenLastUseIsKept(t *testing.T) {
 	o := newOutageFixture(t, 0)
 	f := o.fixture
 	ctx := context.Background()
-	k := f.mustKey(t, f.user, "30d")
-	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
-		t.Fatal(err)
-	}
+	k := f.cachedKey(t)
 	o.out.down.Store(true)
 	if err := f.auth.FlushUsage(ctx); err == nil {
 		t.Fatal("flushing into an unreachable store succeeded")

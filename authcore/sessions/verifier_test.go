@@ -153,10 +153,7 @@ func TestChangesFromAnotherProcessInvalidateTheCache(t *testing.T) {
 	defer cancel()
 	go f.auth.FollowChanges(ctx)
 
-	k := f.mustKey(t, f.user, "30d")
-	if _, err := f.auth.AuthenticateAPIKey(ctx, k.Key); err != nil {
-		t.Fatal(err)
-	}
+	k := f.cachedKey(t)
 	other, err := sqlite.Open(ctx, sqlite.Options{Path: f.path})
 	if err != nil {
 		t.Fatal(err)
