@@ -100,11 +100,6 @@ func serveList[T, J any](w http.ResponseWriter, r *http.Request, fetch func(limi
 	return writeJSON(w, http.StatusOK, list[J]{Items: items, ListMeta: listMeta{Continue: next, Count: len(items), Limit: limit}})
 }
 
-func noContent(w http.ResponseWriter) error {
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	var body apiKeyBody
 	if err := decodeJSON(r, &body); err != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -19,9 +18,6 @@ import (
 
 // maxBodyBytes bounds the JSON bodies the endpoints read.
 const maxBodyBytes = 64 << 10
-
-// tokenCookie is the cookie that carries a token when a login asks for setCookie.
-const tokenCookie = "Authorization"
 
 // endpoint serves one of Keygate's own routes.
 type endpoint func(h *Handler, w http.ResponseWriter, r *http.Request, param string) error
@@ -151,10 +147,9 @@ func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, _ string) 
 	}
 	h.logger.Info("tokens revoked", zap.String("user_uid", p.UserUID), zap.Int("count", max(len(body.Tokens), 1)))
 	if len(body.Tokens) == 0 { // a logout: the browser forgets its cookie too
-		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+		clearTokenCookie(w)
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w)
 }
 
 func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -175,16 +170,6 @@ func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued sess
 		setTokenCookie(w, issued)
 	}
 	return writeJSON(w, http.StatusOK, tokenResponse{Authorization: issued.Token})
-}
-
-// setTokenCookie sets the token as the Authorization cookie: HttpOnly so no script can
-// read it, SameSite=Strict so no other site's page sends it, living as long as the token.
-func setTokenCookie(w http.ResponseWriter, issued sessions.Issued) {
-	http.SetCookie(w, &http.Cookie{
-		Name: tokenCookie, Value: issued.Token, Path: "/",
-		Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-	})
 }
 
 func (h *Handler) logLogin(r *http.Request, issued sessions.Issued, err error) {
@@ -224,13 +209,6 @@ func decodeJSON(r *http.Request, v any) error {
 		return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body could not be read"}
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
 }
 
 // clientIP is the client's address as Caddy determined it (honouring trusted_proxies).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -246,38 +245,6 @@ var errCSRF = &authcore.Error{Status: http.StatusForbidden, Code: "CsrfHeaderMis
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-// reject answers a failed request with the JSON error of the wire contract.
-func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) error {
-	e := authcore.AsError(err)
-	switch {
-	case e.Code == "StoreUnavailable":
-		h.logger.Warn("credential store unavailable", zap.String("code", e.Code), zap.String("error", e.Detail()))
-	case e.Status >= http.StatusInternalServerError:
-		h.logger.Warn("request refused", zap.String("code", e.Code), zap.String("error", e.Detail()))
-	case e.Status == http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
-		if c := h.logger.Check(zap.WarnLevel, "client throttled"); c != nil {
-			c.Write(zap.String("client_ip", clientIP(r)))
-		}
-	}
-	closeAfterRefusal(w, r)
-	writeError(w, r, e)
-	return nil
-}
-
-// closeAfterRefusal closes an HTTP/1 connection after refusing a request that may have
-// a body still to come. Go's server reads such a body after the handler, before it sends
-// the answer, to keep the connection for the next request. It would know not to if the
-// client waits for "100 Continue", but Caddy wraps r.Body, which hides that: the client
-// then waits for the answer and the server for the body, and a client that never sends
-// the body never gets an answer. (An HTTP/2 stream ends on its own, and there a
-// Connection header would close every other stream of the connection too.)
-func closeAfterRefusal(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 1 && r.ContentLength != 0 {
-		w.Header().Set("Connection", "close")
-	}
 }
 
 // Interface guards.
