@@ -89,7 +89,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keygate handler: %w", err)
 	}
 	app := appIface.(*App)
-	h.verifier, h.issuer, h.service, h.metrics = app.state.verifier, app.state.issuer, app.state.service, keygateMetrics()
+	h.verifier, h.issuer, h.service, h.metrics = app.verifier(), app.issuer(), app.service(), keygateMetrics()
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
