@@ -271,20 +271,12 @@ func (h *Handler) parseHeaders(d *caddyfile.Dispenser) error {
 	if h.Headers == nil {
 		h.Headers = new(IdentityHeaders)
 	}
-	fields := map[string]*string{
-		"user_uid":    &h.Headers.UserUID,
-		"user_email":  &h.Headers.UserEmail,
-		"tenant_uid":  &h.Headers.TenantUID,
-		"user_role":   &h.Headers.UserRole,
-		"auth_method": &h.Headers.AuthMethod,
-		"api_key_uid": &h.Headers.APIKeyUID,
-		"project_uid": &h.Headers.ProjectUID,
-	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		field, ok := fields[d.Val()]
+		ih, ok := identityKey(d.Val())
 		if !ok {
-			return d.Errf("unknown identity header %q (want user_uid, user_email, tenant_uid, user_role, auth_method, api_key_uid or project_uid)", d.Val())
+			return d.Errf("unknown identity header %q (want %s)", d.Val(), identityKeys())
 		}
+		field := ih.field(h.Headers)
 		if !d.Args(field) || d.NextArg() {
 			return d.ArgErr()
 		}
@@ -293,6 +285,14 @@ func (h *Handler) parseHeaders(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// alternatives lists names for a message: "a, b or c".
+func alternatives(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // Interface guards.
