@@ -3,67 +3,12 @@ package caddymodule
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
-
-// apiHandler serves one management route for an authenticated caller.
-type apiHandler func(w http.ResponseWriter, r *http.Request, a authcore.Actor) error
-
-// buildAPI routes the management API under prefix, and returns the first path segments
-// it owns. Only these exact method and path pairs are Keygate's; everything else goes on
-// to the upstream.
-func (h *Handler) buildAPI(prefix string) (*http.ServeMux, map[string]bool) {
-	mux := http.NewServeMux()
-	routes := map[string]apiHandler{
-		"POST apiKeys":                            h.createKey,
-		"GET apiKeys":                             h.listKeys,
-		"GET apiKeys/{uid}":                       h.getKey,
-		"PUT apiKeys/{uid}":                       h.updateKey,
-		"PATCH apiKeys/{uid}":                     h.setKeyState,
-		"PUT apiKeys/{uid}/state":                 h.setKeyState,
-		"DELETE apiKeys/{uid}":                    h.deleteKey,
-		"POST users":                              h.createUser,
-		"GET users":                               h.listUsers,
-		"GET users/{uid}":                         h.getUser,
-		"GET users/me":                            h.getMe,
-		"PATCH users/{uid}":                       h.updateUser,
-		"DELETE users/{uid}":                      h.deleteUser,
-		"POST projects":                           h.createProject,
-		"GET projects":                            h.listProjects,
-		"GET projects/{uid}":                      h.getProject,
-		"DELETE projects/{uid}":                   h.deleteProject,
-		"PUT projects/{uid}/members/{userUid}":    h.addMember,
-		"DELETE projects/{uid}/members/{userUid}": h.removeMember,
-		"GET dashboard/projects/metadata":         h.dashboardProjects,
-		"GET audit":                               h.listAudit,
-	}
-	resources := map[string]bool{}
-	for route, fn := range routes {
-		method, path, _ := strings.Cut(route, " ")
-		mux.HandleFunc(method+" "+prefix+path, h.api(fn))
-		first, _, _ := strings.Cut(path, "/")
-		resources[first] = true
-	}
-	return mux, resources
-}
-
-// api authenticates the caller, runs fn, and answers its error in the wire contract.
-func (h *Handler) api(fn apiHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.authenticate(r)
-		if err == nil {
-			err = fn(w, r, authcore.Actor{Principal: p, IP: clientIP(r)})
-		}
-		if err != nil {
-			h.reject(w, r, err)
-		}
-	}
-}
 
 // listParams reads ?limit= and ?continue=.
 func listParams(r *http.Request) (int, string, error) {
