@@ -77,10 +77,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, a authcore.A
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.service.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()))
 }
 
 func (h *Handler) setKeyState(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -88,17 +85,11 @@ func (h *Handler) setKeyState(w http.ResponseWriter, r *http.Request, a authcore
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.service.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive))
 }
 
 func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.DeleteKey(r.Context(), a, r.PathValue("uid")); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.DeleteKey(r.Context(), a, r.PathValue("uid")))
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -142,17 +133,12 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a authcore.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if _, err := h.service.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
-		return err
-	}
-	return noContent(w)
+	_, err := h.service.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request())
+	return noContentUnless(w, err)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.DeleteUser(r.Context(), a, r.PathValue("uid")); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.DeleteUser(r.Context(), a, r.PathValue("uid")))
 }
 
 func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -189,24 +175,15 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a authcore.
 }
 
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.DeleteProject(r.Context(), a, r.PathValue("uid")); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.DeleteProject(r.Context(), a, r.PathValue("uid")))
 }
 
 func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true))
 }
 
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false))
 }
 
 type dashboardProject struct {

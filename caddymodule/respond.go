@@ -30,6 +30,14 @@ func noContent(w http.ResponseWriter) error {
 	return nil
 }
 
+// noContentUnless answers 204 unless err, which it returns to be answered.
+func noContentUnless(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
 // errorBody is the wire contract's error shape.
 type errorBody struct {
 	Code    string `json:"code"`
