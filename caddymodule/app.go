@@ -15,7 +15,6 @@ import (
 
 	"github.com/keygate/keygate/authcore/credentials"
 	"github.com/keygate/keygate/authcore/manage"
-	"github.com/keygate/keygate/authcore/sessions"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -216,12 +215,6 @@ func (a *App) keysPerUser() int {
 	}
 	return *a.MaxKeysPerUser
 }
-
-// The shared state's parts, for the handlers of this config.
-
-func (a *App) verifier() *credentials.Verifier { return a.state.verifier }
-func (a *App) issuer() *sessions.Issuer        { return a.state.issuer }
-func (a *App) service() *manage.Service        { return a.state.service }
 
 // Start implements caddy.App. The shared state is already running.
 func (a *App) Start() error { return nil }
