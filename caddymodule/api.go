@@ -3,67 +3,12 @@ package caddymodule
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
-
-// apiHandler serves one management route for an authenticated caller.
-type apiHandler func(w http.ResponseWriter, r *http.Request, a authcore.Actor) error
-
-// buildAPI routes the management API under prefix, and returns the first path segments
-// it owns. Only these exact method and path pairs are Keygate's; everything else goes on
-// to the upstream.
-func (h *Handler) buildAPI(prefix string) (*http.ServeMux, map[string]bool) {
-	mux := http.NewServeMux()
-	routes := map[string]apiHandler{
-		"POST apiKeys":                            h.createKey,
-		"GET apiKeys":                             h.listKeys,
-		"GET apiKeys/{uid}":                       h.getKey,
-		"PUT apiKeys/{uid}":                       h.updateKey,
-		"PATCH apiKeys/{uid}":                     h.setKeyState,
-		"PUT apiKeys/{uid}/state":                 h.setKeyState,
-		"DELETE apiKeys/{uid}":                    h.deleteKey,
-		"POST users":                              h.createUser,
-		"GET users":                               h.listUsers,
-		"GET users/{uid}":                         h.getUser,
-		"GET users/me":                            h.getMe,
-		"PATCH users/{uid}":                       h.updateUser,
-		"DELETE users/{uid}":                      h.deleteUser,
-		"POST projects":                           h.createProject,
-		"GET projects":                            h.listProjects,
-		"GET projects/{uid}":                      h.getProject,
-		"DELETE projects/{uid}":                   h.deleteProject,
-		"PUT projects/{uid}/members/{userUid}":    h.addMember,
-		"DELETE projects/{uid}/members/{userUid}": h.removeMember,
-		"GET dashboard/projects/metadata":         h.dashboardProjects,
-		"GET audit":                               h.listAudit,
-	}
-	resources := map[string]bool{}
-	for route, fn := range routes {
-		method, path, _ := strings.Cut(route, " ")
-		mux.HandleFunc(method+" "+prefix+path, h.api(fn))
-		first, _, _ := strings.Cut(path, "/")
-		resources[first] = true
-	}
-	return mux, resources
-}
-
-// api authenticates the caller, runs fn, and answers its error in the wire contract.
-func (h *Handler) api(fn apiHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.authenticate(r)
-		if err == nil {
-			err = fn(w, r, authcore.Actor{Principal: p, IP: clientIP(r)})
-		}
-		if err != nil {
-			h.reject(w, r, err)
-		}
-	}
-}
 
 // listParams reads ?limit= and ?continue=.
 func listParams(r *http.Request) (int, string, error) {
@@ -100,11 +45,6 @@ func serveList[T, J any](w http.ResponseWriter, r *http.Request, fetch func(limi
 	return writeJSON(w, http.StatusOK, list[J]{Items: items, ListMeta: listMeta{Continue: next, Count: len(items), Limit: limit}})
 }
 
-func noContent(w http.ResponseWriter) error {
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	var body apiKeyBody
 	if err := decodeJSON(r, &body); err != nil {
@@ -137,10 +77,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, a authcore.A
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.service.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.UpdateKey(r.Context(), a, r.PathValue("uid"), body.request()))
 }
 
 func (h *Handler) setKeyState(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -148,17 +85,11 @@ func (h *Handler) setKeyState(w http.ResponseWriter, r *http.Request, a authcore
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := h.service.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.SetKeyActive(r.Context(), a, r.PathValue("uid"), body.IsActive))
 }
 
 func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.DeleteKey(r.Context(), a, r.PathValue("uid")); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.DeleteKey(r.Context(), a, r.PathValue("uid")))
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -202,17 +133,12 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a authcore.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if _, err := h.service.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request()); err != nil {
-		return err
-	}
-	return noContent(w)
+	_, err := h.service.UpdateUser(r.Context(), a, r.PathValue("uid"), body.request())
+	return noContentUnless(w, err)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.DeleteUser(r.Context(), a, r.PathValue("uid")); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.DeleteUser(r.Context(), a, r.PathValue("uid")))
 }
 
 func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -249,24 +175,15 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a authcore.
 }
 
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.DeleteProject(r.Context(), a, r.PathValue("uid")); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.DeleteProject(r.Context(), a, r.PathValue("uid")))
 }
 
 func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), true))
 }
 
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	if err := h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false); err != nil {
-		return err
-	}
-	return noContent(w)
+	return noContentUnless(w, h.service.SetMember(r.Context(), a, r.PathValue("uid"), r.PathValue("userUid"), false))
 }
 
 type dashboardProject struct {

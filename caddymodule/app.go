@@ -124,9 +124,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.backend = backend
-	a.poolKey = fmt.Sprintf("%s|%d|%s|%s|%s|%s|%d|%d|%s|%s|%d", backend.StoreKey(), a.CacheMaxEntries,
-		time.Duration(a.CacheTTL), time.Duration(a.NegativeCacheTTL), time.Duration(a.StaleIfError), time.Duration(a.TokenTTL),
-		a.LoginFailureLimit, a.ClientFailureLimit, time.Duration(a.FailureWindow), time.Duration(a.MaxKeyLifetime), a.keysPerUser())
+	if a.poolKey, err = a.stateKey(); err != nil {
+		return fmt.Errorf("keygate: %w", err)
+	}
 	val, _, err := statePool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		return newSharedState(a, a.logger)
 	})
@@ -135,6 +135,24 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.state = val.(*sharedState)
 	return nil
+}
+
+// stateKey names the shared state these settings make, so configs with the same ones
+// share it: the store by its StoreKey (the storage config may hold a password), then
+// every other setting as JSON, with MaxKeysPerUser's default applied (unset and 20 are
+// one state). Every field of App is in it unless left out here, so a new option cannot
+// be forgotten. Left out is BootstrapAdmin: it acts only when a state is first made, on
+// an empty store, and it may hold a password.
+func (a *App) stateKey() (string, error) {
+	settings := *a
+	settings.StorageRaw, settings.BootstrapAdmin = nil, nil
+	perUser := a.keysPerUser()
+	settings.MaxKeysPerUser = &perUser
+	b, err := json.Marshal(settings)
+	if err != nil {
+		return "", err
+	}
+	return a.backend.StoreKey() + "|" + string(b), nil
 }
 
 // loadStorageBackend loads the configured storage module, or the default SQLite one.

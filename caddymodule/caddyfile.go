@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,47 +53,51 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	options := a.options()
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
-		var err error
 		sub := d.Val()
 		if seen[sub] {
 			return d.Errf("keygate option %q is given twice", sub)
 		}
 		seen[sub] = true
-		switch sub {
-		case "storage":
-			err = a.parseStorage(d)
-		case "cache_max_entries":
-			err = parsePositiveInt(d, &a.CacheMaxEntries)
-		case "cache_ttl":
-			err = parseDuration(d, &a.CacheTTL)
-		case "negative_cache_ttl":
-			err = parseDuration(d, &a.NegativeCacheTTL)
-		case "stale_if_error":
-			err = parseDurationOrOff(d, &a.StaleIfError)
-		case "max_key_lifetime":
-			err = parseDuration(d, &a.MaxKeyLifetime)
-		case "max_keys_per_user":
-			err = parseKeyLimit(d, &a.MaxKeysPerUser)
-		case "token_ttl":
-			err = parseDuration(d, &a.TokenTTL)
-		case "login_failure_limit":
-			err = parsePositiveInt(d, &a.LoginFailureLimit)
-		case "client_failure_limit":
-			err = parsePositiveInt(d, &a.ClientFailureLimit)
-		case "failure_window":
-			err = parseDuration(d, &a.FailureWindow)
-		case "bootstrap_admin":
-			err = a.parseBootstrapAdmin(d)
-		default:
-			return d.Errf("unknown keygate option %q (want storage, cache_max_entries, cache_ttl, negative_cache_ttl, stale_if_error, max_key_lifetime, max_keys_per_user, token_ttl, login_failure_limit, client_failure_limit, failure_window or bootstrap_admin)", sub)
+		i := slices.IndexFunc(options, func(o appOption) bool { return o.name == sub })
+		if i < 0 {
+			names := make([]string, len(options))
+			for i, o := range options {
+				names[i] = o.name
+			}
+			return d.Errf("unknown keygate option %q (want %s)", sub, alternatives(names))
 		}
-		if err != nil {
+		if err := options[i].parse(d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appOption is a keygate global option and how it sets a.
+type appOption struct {
+	name  string
+	parse func(d *caddyfile.Dispenser) error
+}
+
+// options are the keygate global options, in the order messages list them.
+func (a *App) options() []appOption {
+	return []appOption{
+		{"storage", a.parseStorage},
+		{"cache_max_entries", func(d *caddyfile.Dispenser) error { return parsePositiveInt(d, &a.CacheMaxEntries) }},
+		{"cache_ttl", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.CacheTTL) }},
+		{"negative_cache_ttl", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.NegativeCacheTTL) }},
+		{"stale_if_error", func(d *caddyfile.Dispenser) error { return parseDurationOrOff(d, &a.StaleIfError) }},
+		{"max_key_lifetime", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.MaxKeyLifetime) }},
+		{"max_keys_per_user", func(d *caddyfile.Dispenser) error { return parseKeyLimit(d, &a.MaxKeysPerUser) }},
+		{"token_ttl", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.TokenTTL) }},
+		{"login_failure_limit", func(d *caddyfile.Dispenser) error { return parsePositiveInt(d, &a.LoginFailureLimit) }},
+		{"client_failure_limit", func(d *caddyfile.Dispenser) error { return parsePositiveInt(d, &a.ClientFailureLimit) }},
+		{"failure_window", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.FailureWindow) }},
+		{"bootstrap_admin", a.parseBootstrapAdmin},
+	}
 }
 
 func (a *App) parseStorage(d *caddyfile.Dispenser) error {
@@ -132,10 +137,20 @@ func (a *App) parseBootstrapAdmin(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func parsePositiveInt[T int | int64](d *caddyfile.Dispenser, dst *T) error {
-	option, s := d.Val(), ""
+// oneArg reads an option's one argument.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	var s string
 	if !d.Args(&s) || d.NextArg() {
-		return d.ArgErr()
+		return "", d.ArgErr()
+	}
+	return s, nil
+}
+
+func parsePositiveInt[T int | int64](d *caddyfile.Dispenser, dst *T) error {
+	option := d.Val()
+	s, err := oneArg(d)
+	if err != nil {
+		return err
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
@@ -147,9 +162,9 @@ func parsePositiveInt[T int | int64](d *caddyfile.Dispenser, dst *T) error {
 
 // parseKeyLimit reads max_keys_per_user: a whole number, 0 for no limit.
 func parseKeyLimit(d *caddyfile.Dispenser, dst **int) error {
-	var s string
-	if !d.Args(&s) || d.NextArg() {
-		return d.ArgErr()
+	s, err := oneArg(d)
+	if err != nil {
+		return err
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
@@ -160,32 +175,31 @@ func parseKeyLimit(d *caddyfile.Dispenser, dst **int) error {
 }
 
 func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
-	var s string
-	if !d.Args(&s) || d.NextArg() {
-		return d.ArgErr()
-	}
-	dur, err := caddy.ParseDuration(s)
-	if err != nil || dur <= 0 {
-		return d.Errf("%q is not a positive duration such as 30s or 5m", s)
-	}
-	*dst = caddy.Duration(dur)
-	return nil
+	return parseDurationArg(d, dst, false)
 }
 
 // parseDurationOrOff is parseDuration that also takes "off", stored as -1 (negative
 // means off in the JSON config, where 0 means the default).
 func parseDurationOrOff(d *caddyfile.Dispenser, dst *caddy.Duration) error {
-	var s string
-	if !d.Args(&s) || d.NextArg() {
-		return d.ArgErr()
+	return parseDurationArg(d, dst, true)
+}
+
+// parseDurationArg reads a positive duration, or "off" too when orOff.
+func parseDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, orOff bool) error {
+	s, err := oneArg(d)
+	if err != nil {
+		return err
 	}
-	if s == "off" {
+	if orOff && s == "off" {
 		*dst = -1
 		return nil
 	}
 	dur, err := caddy.ParseDuration(s)
 	if err != nil || dur <= 0 {
-		return d.Errf("%q is not a positive duration such as 30s or 5m, or off", s)
+		if orOff {
+			return d.Errf("%q is not a positive duration such as 30s or 5m, or off", s)
+		}
+		return d.Errf("%q is not a positive duration such as 30s or 5m", s)
 	}
 	*dst = caddy.Duration(dur)
 	return nil
@@ -271,20 +285,12 @@ func (h *Handler) parseHeaders(d *caddyfile.Dispenser) error {
 	if h.Headers == nil {
 		h.Headers = new(IdentityHeaders)
 	}
-	fields := map[string]*string{
-		"user_uid":    &h.Headers.UserUID,
-		"user_email":  &h.Headers.UserEmail,
-		"tenant_uid":  &h.Headers.TenantUID,
-		"user_role":   &h.Headers.UserRole,
-		"auth_method": &h.Headers.AuthMethod,
-		"api_key_uid": &h.Headers.APIKeyUID,
-		"project_uid": &h.Headers.ProjectUID,
-	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		field, ok := fields[d.Val()]
+		ih, ok := identityKey(d.Val())
 		if !ok {
-			return d.Errf("unknown identity header %q (want user_uid, user_email, tenant_uid, user_role, auth_method, api_key_uid or project_uid)", d.Val())
+			return d.Errf("unknown identity header %q (want %s)", d.Val(), identityKeys())
 		}
+		field := ih.field(h.Headers)
 		if !d.Args(field) || d.NextArg() {
 			return d.ArgErr()
 		}
@@ -293,6 +299,14 @@ func (h *Handler) parseHeaders(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// alternatives lists names for a message: "a, b or c".
+func alternatives(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // Interface guards.

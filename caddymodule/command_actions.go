@@ -31,23 +31,28 @@ func (r result) print(w io.Writer, asJSON bool) error {
 	return err
 }
 
+// action is a RunE that checks the required flags, then runs fn on the store.
+func (c *cli) action(required []string, fn func(ctx context.Context, ad manage.Operator) (result, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd, required...); err != nil {
+			return err
+		}
+		return c.run(fn)
+	}
+}
+
 func (c *cli) tenantCommands() *cobra.Command {
 	tenant := &cobra.Command{Use: "tenant", Short: "Manage tenants"}
 	var name string
 	create := &cobra.Command{
 		Use: "create --name NAME", Short: "Create a tenant", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "name"); err != nil {
-				return err
-			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				t, err := ad.CreateTenant(ctx, name)
-				return result{
-					text: fmt.Sprintf("created tenant %s (uid %s)", t.Name, t.UID),
-					json: map[string]any{"uid": t.UID, "name": t.Name},
-				}, err
-			})
-		},
+		RunE: c.action([]string{"name"}, func(ctx context.Context, ad manage.Operator) (result, error) {
+			t, err := ad.CreateTenant(ctx, name)
+			return result{
+				text: fmt.Sprintf("created tenant %s (uid %s)", t.Name, t.UID),
+				json: map[string]any{"uid": t.UID, "name": t.Name},
+			}, err
+		}),
 	}
 	create.Flags().StringVar(&name, "name", "", "tenant name")
 	tenant.AddCommand(create)
@@ -93,19 +98,14 @@ func (c *cli) userCommands() *cobra.Command {
 	var disableTenant, disableEmail string
 	disable := &cobra.Command{
 		Use: "disable --email E [--tenant NAME]", Short: "Disable a user: their keys stop working at once", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "email"); err != nil {
-				return err
+		RunE: c.action([]string{"email"}, func(ctx context.Context, ad manage.Operator) (result, error) {
+			u, err := ad.FindUser(ctx, disableEmail, disableTenant)
+			if err == nil {
+				err = ad.SetUserDisabled(ctx, u, true)
+				u.Disabled = true
 			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				u, err := ad.FindUser(ctx, disableEmail, disableTenant)
-				if err == nil {
-					err = ad.SetUserDisabled(ctx, u, true)
-					u.Disabled = true
-				}
-				return result{text: fmt.Sprintf("disabled %s (uid %s)", u.Email, u.UID), json: cliUserJSON(u)}, err
-			})
-		},
+			return result{text: fmt.Sprintf("disabled %s (uid %s)", u.Email, u.UID), json: cliUserJSON(u)}, err
+		}),
 	}
 	disable.Flags().StringVar(&disableEmail, "email", "", "email address")
 	disable.Flags().StringVar(&disableTenant, "tenant", "", "tenant name, when the email is in several")
@@ -125,15 +125,10 @@ func (c *cli) projectCommands() *cobra.Command {
 	var tenantName, name string
 	create := &cobra.Command{
 		Use: "create --tenant NAME --name NAME", Short: "Create a project and print its uid", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "tenant", "name"); err != nil {
-				return err
-			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				p, err := ad.CreateProject(ctx, tenantName, name)
-				return result{text: p.UID, json: map[string]any{"uid": p.UID, "name": p.Name, "tenantUid": p.TenantUID}}, err
-			})
-		},
+		RunE: c.action([]string{"tenant", "name"}, func(ctx context.Context, ad manage.Operator) (result, error) {
+			p, err := ad.CreateProject(ctx, tenantName, name)
+			return result{text: p.UID, json: map[string]any{"uid": p.UID, "name": p.Name, "tenantUid": p.TenantUID}}, err
+		}),
 	}
 	create.Flags().StringVar(&tenantName, "tenant", "", "tenant name")
 	create.Flags().StringVar(&name, "name", "", "project name")
@@ -141,18 +136,13 @@ func (c *cli) projectCommands() *cobra.Command {
 	var projectUID, email string
 	addMember := &cobra.Command{
 		Use: "add-member --project UID --email E", Short: "Make a user a member of a project", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "project", "email"); err != nil {
-				return err
-			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				u, err := ad.AddProjectMember(ctx, projectUID, email)
-				return result{
-					text: fmt.Sprintf("%s is a member of project %s", u.Email, projectUID),
-					json: map[string]any{"projectUid": projectUID, "userUid": u.UID},
-				}, err
-			})
-		},
+		RunE: c.action([]string{"project", "email"}, func(ctx context.Context, ad manage.Operator) (result, error) {
+			u, err := ad.AddProjectMember(ctx, projectUID, email)
+			return result{
+				text: fmt.Sprintf("%s is a member of project %s", u.Email, projectUID),
+				json: map[string]any{"projectUid": projectUID, "userUid": u.UID},
+			}, err
+		}),
 	}
 	addMember.Flags().StringVar(&projectUID, "project", "", "project uid")
 	addMember.Flags().StringVar(&email, "email", "", "email of the user")
@@ -166,22 +156,17 @@ func (c *cli) apikeyCommands() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create --email E --name NAME [--description D] --expires 7d|30d|60d|90d|YYYY-MM-DD",
 		Short: "Create an API key and print it (shown only once)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "email", "name", "expires"); err != nil {
-				return err
+		RunE: c.action([]string{"email", "name", "expires"}, func(ctx context.Context, ad manage.Operator) (result, error) {
+			u, err := ad.FindUser(ctx, email, tenantName)
+			if err != nil {
+				return result{}, err
 			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				u, err := ad.FindUser(ctx, email, tenantName)
-				if err != nil {
-					return result{}, err
-				}
-				k, err := ad.CreateAPIKey(ctx, manage.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
-				return result{
-					text: k.Key,
-					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": timeString(k.Record.ExpiresAt)},
-				}, err
-			})
-		},
+			k, err := ad.CreateAPIKey(ctx, manage.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
+			return result{
+				text: k.Key,
+				json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": timeString(k.Record.ExpiresAt)},
+			}, err
+		}),
 	}
 	f := create.Flags()
 	f.StringVar(&email, "email", "", "email of the key's user")
@@ -193,15 +178,10 @@ func (c *cli) apikeyCommands() *cobra.Command {
 	var uid string
 	revoke := &cobra.Command{
 		Use: "revoke --uid UID", Short: "Revoke an API key", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "uid"); err != nil {
-				return err
-			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				_, err := ad.SetAPIKeyActive(ctx, uid, false)
-				return result{text: "revoked api key " + uid, json: map[string]any{"uid": uid, "isActive": false}}, err
-			})
-		},
+		RunE: c.action([]string{"uid"}, func(ctx context.Context, ad manage.Operator) (result, error) {
+			_, err := ad.SetAPIKeyActive(ctx, uid, false)
+			return result{text: "revoked api key " + uid, json: map[string]any{"uid": uid, "isActive": false}}, err
+		}),
 	}
 	revoke.Flags().StringVar(&uid, "uid", "", "uid of the key")
 	apikey.AddCommand(create, revoke)

@@ -7,8 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -19,42 +17,6 @@ import (
 
 // maxBodyBytes bounds the JSON bodies the endpoints read.
 const maxBodyBytes = 64 << 10
-
-// tokenCookie is the cookie that carries a token when a login asks for setCookie.
-const tokenCookie = "Authorization"
-
-// endpoint serves one of Keygate's own routes.
-type endpoint func(h *Handler, w http.ResponseWriter, r *http.Request, param string) error
-
-// route returns the endpoint for r and its path parameter, or nil when r is for the
-// upstream. Only these exact routes are Keygate's; every other path is proxied.
-func (h *Handler) route(r *http.Request) (endpoint, string) {
-	if h.Endpoints == "off" {
-		return nil, ""
-	}
-	// The escaped path, so "%2F" or "%72efresh" never reach an endpoint whose path a log
-	// filter must recognise.
-	path := r.URL.EscapedPath()
-	if rest, ok := strings.CutPrefix(path, h.authPrefix); ok {
-		switch {
-		case rest == "authenticate" && r.Method == http.MethodPost:
-			return (*Handler).serveAuthenticate, ""
-		case strings.HasPrefix(rest, "refresh/") && r.Method == http.MethodGet:
-			return (*Handler).serveRefresh, strings.TrimPrefix(rest, "refresh/")
-		case rest == "refresh" && r.Method == http.MethodPost:
-			return (*Handler).serveCookieRefresh, ""
-		}
-	}
-	if rest, ok := strings.CutPrefix(path, h.apiPrefix); ok {
-		switch {
-		case rest == "users/auth/tokens/revoke" && r.Method == http.MethodPost:
-			return (*Handler).serveRevoke, ""
-		case rest == "users/info" && r.Method == http.MethodGet:
-			return (*Handler).serveInfo, ""
-		}
-	}
-	return nil, ""
-}
 
 // loginRequest is the body of POST /v1/auth/authenticate.
 type loginRequest struct {
@@ -69,7 +31,7 @@ type tokenResponse struct {
 	IsMfa         bool   `json:"isMfa"`
 }
 
-func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ string) error {
+func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ authcore.Actor) error {
 	ip := clientIP(r)
 	var issued sessions.Issued
 	var err error
@@ -83,22 +45,31 @@ func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ st
 	}
 	h.logLogin(r, issued, err)
 	if err != nil {
-		return h.reject(w, r, err)
+		return err
 	}
 	return h.writeToken(w, r, issued)
 }
 
-func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, token string) error {
+// serveRefresh renews the token in the path.
+func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request, _ authcore.Actor) error {
 	ip := clientIP(r)
 	if err := h.issuer.CheckClient(ip); err != nil {
-		return h.reject(w, r, err)
+		return err
 	}
+	issued, err := h.refresh(r, ip, r.PathValue("token"))
+	if err != nil {
+		return err
+	}
+	return h.writeToken(w, r, issued)
+}
+
+// refresh renews token for the client at ip; a refused token counts towards blocking it.
+func (h *Handler) refresh(r *http.Request, ip, token string) (sessions.Issued, error) {
 	issued, err := h.issuer.Refresh(r.Context(), token, ip)
 	if err != nil {
 		h.issuer.ClientRejected(ip, err)
-		return h.reject(w, r, err)
 	}
-	return h.writeToken(w, r, issued)
+	return issued, err
 }
 
 // cookieRefreshed is the answer to POST {auth_prefix}refresh. The new token is only in
@@ -111,22 +82,21 @@ type cookieRefreshed struct {
 // for browsers: a page cannot read an HttpOnly cookie to put its token in the GET path,
 // and a token does not belong in a URL anyway. Like every state-changing cookie request
 // it needs the X-Requested-With header.
-func (h *Handler) serveCookieRefresh(w http.ResponseWriter, r *http.Request, _ string) error {
+func (h *Handler) serveCookieRefresh(w http.ResponseWriter, r *http.Request, _ authcore.Actor) error {
 	ip := clientIP(r)
 	if err := h.issuer.CheckClient(ip); err != nil {
-		return h.reject(w, r, err)
+		return err
 	}
 	c, err := r.Cookie(tokenCookie)
 	switch {
 	case err != nil || c.Value == "":
-		return h.reject(w, r, authcore.ErrCredentialMissing)
+		return authcore.ErrCredentialMissing
 	case r.Header.Get(csrfHeader) == "":
-		return h.reject(w, r, errCSRF)
+		return errCSRF
 	}
-	issued, err := h.issuer.Refresh(r.Context(), c.Value, ip)
+	issued, err := h.refresh(r, ip, c.Value)
 	if err != nil {
-		h.issuer.ClientRejected(ip, err)
-		return h.reject(w, r, err)
+		return err
 	}
 	setTokenCookie(w, issued)
 	return writeJSON(w, http.StatusOK, cookieRefreshed{ExpiresAt: timeString(issued.ExpiresAt)})
@@ -137,34 +107,25 @@ type revokeRequest struct {
 	Tokens []string `json:"tokens"`
 }
 
-func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, _ string) error {
-	p, err := h.authenticate(r)
-	if err != nil {
-		return h.reject(w, r, err)
-	}
+func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	var body revokeRequest
 	if err := decodeJSON(r, &body); err != nil {
-		return h.reject(w, r, err)
+		return err
 	}
-	if err := h.issuer.RevokeTokens(r.Context(), p, clientIP(r), body.Tokens); err != nil {
-		return h.reject(w, r, err)
+	if err := h.issuer.RevokeTokens(r.Context(), a.Principal, a.IP, body.Tokens); err != nil {
+		return err
 	}
-	h.logger.Info("tokens revoked", zap.String("user_uid", p.UserUID), zap.Int("count", max(len(body.Tokens), 1)))
+	h.logger.Info("tokens revoked", zap.String("user_uid", a.UserUID), zap.Int("count", max(len(body.Tokens), 1)))
 	if len(body.Tokens) == 0 { // a logout: the browser forgets its cookie too
-		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+		clearTokenCookie(w)
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w)
 }
 
-func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, _ string) error {
-	p, err := h.authenticate(r)
+func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	info, err := h.issuer.Info(r.Context(), a.Principal)
 	if err != nil {
-		return h.reject(w, r, err)
-	}
-	info, err := h.issuer.Info(r.Context(), p)
-	if err != nil {
-		return h.reject(w, r, err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, info)
 }
@@ -175,16 +136,6 @@ func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, issued sess
 		setTokenCookie(w, issued)
 	}
 	return writeJSON(w, http.StatusOK, tokenResponse{Authorization: issued.Token})
-}
-
-// setTokenCookie sets the token as the Authorization cookie: HttpOnly so no script can
-// read it, SameSite=Strict so no other site's page sends it, living as long as the token.
-func setTokenCookie(w http.ResponseWriter, issued sessions.Issued) {
-	http.SetCookie(w, &http.Cookie{
-		Name: tokenCookie, Value: issued.Token, Path: "/",
-		Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-	})
 }
 
 func (h *Handler) logLogin(r *http.Request, issued sessions.Issued, err error) {
@@ -224,13 +175,6 @@ func decodeJSON(r *http.Request, v any) error {
 		return &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body could not be read"}
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
 }
 
 // clientIP is the client's address as Caddy determined it (honouring trusted_proxies).

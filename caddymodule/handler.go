@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,17 +57,14 @@ type Handler struct {
 	// ConsolePrefix is where the web console is served. Default: /console/.
 	ConsolePrefix string `json:"console_prefix,omitempty"`
 
-	verifier *credentials.Verifier
-	issuer   *sessions.Issuer
-	service  *manage.Service
-	metrics  *metrics
-	apiMux   *http.ServeMux
-	// apiResources are the first path segments under the API prefix that apiMux owns.
-	apiResources map[string]bool
-	identity     identityHeaders
-	authPrefix   string
-	apiPrefix    string
-	console      http.Handler // nil when the console is off
+	verifier   *credentials.Verifier
+	issuer     *sessions.Issuer
+	service    *manage.Service
+	metrics    *metrics
+	identity   identityHeaders
+	authPrefix string
+	apiPrefix  string
+	console    http.Handler // nil when the console is off
 	// consolePrefix is the console's path; consoleBase is the same without the final slash.
 	consolePrefix, consoleBase string
 	logger                     *zap.Logger
@@ -90,17 +86,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keygate handler: %w", err)
 	}
 	app := appIface.(*App)
-	h.verifier, h.issuer, h.service, h.metrics = app.state.verifier, app.state.issuer, app.state.service, keygateMetrics()
+	h.verifier, h.issuer, h.service, h.metrics = app.verifier(), app.issuer(), app.service(), keygateMetrics()
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
 	for _, p := range []string{h.authPrefix, h.apiPrefix} {
-		// The API prefix becomes part of ServeMux patterns, where these mean something.
+		// Prefixes are compared with the escaped path, which never holds these; and a
+		// prefix that is not clean could only start paths the management API refuses.
 		if strings.ContainsAny(p, "{} \t\n?#") || path.Clean(p)+"/" != p {
 			return fmt.Errorf("keygate: prefix %q must be a clean path without braces, spaces, ? or #", p)
 		}
 	}
-	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)
 	return h.provisionConsole()
 }
 
@@ -141,12 +137,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.console.ServeHTTP(w, r)
 		return nil
 	}
-	if serve, param := h.route(r); serve != nil {
-		return serve(h, w, r, param)
-	}
-	if h.servesAPI(r) {
-		h.apiMux.ServeHTTP(w, r)
-		return nil
+	if rt := h.route(r); rt != nil {
+		return h.serveRoute(w, r, rt)
 	}
 
 	start := time.Now()
@@ -174,30 +166,6 @@ func decisionFields(p *authcore.Principal, method, result string) []zap.Field {
 		f = append(f, zap.String("user_uid", p.UserUID), zap.String("tenant_uid", p.TenantUID), zap.String("key_uid", p.KeyUID))
 	}
 	return f
-}
-
-// servesAPI reports whether r is for the management API. A path ServeMux would clean
-// ("//", "/./") is not: it would answer with a redirect repeating the query, credential
-// and all, before anyone is authenticated; such requests go on like any other.
-func (h *Handler) servesAPI(r *http.Request) bool {
-	if h.Endpoints == "off" {
-		return false
-	}
-	p := r.URL.EscapedPath()
-	// Most requests are for the upstream: a look at the first segment under the prefix
-	// keeps them off the slower checks below.
-	rest, ok := strings.CutPrefix(p, h.apiPrefix)
-	if !ok {
-		return false
-	}
-	if first, _, _ := strings.Cut(rest, "/"); !h.apiResources[first] {
-		return false
-	}
-	if path.Clean(p) != p {
-		return false
-	}
-	_, pattern := h.apiMux.Handler(r)
-	return pattern != ""
 }
 
 // authenticate resolves the request's credential: an API key if one is presented, else
@@ -246,38 +214,6 @@ var errCSRF = &authcore.Error{Status: http.StatusForbidden, Code: "CsrfHeaderMis
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-// reject answers a failed request with the JSON error of the wire contract.
-func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) error {
-	e := authcore.AsError(err)
-	switch {
-	case e.Code == "StoreUnavailable":
-		h.logger.Warn("credential store unavailable", zap.String("code", e.Code), zap.String("error", e.Detail()))
-	case e.Status >= http.StatusInternalServerError:
-		h.logger.Warn("request refused", zap.String("code", e.Code), zap.String("error", e.Detail()))
-	case e.Status == http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
-		if c := h.logger.Check(zap.WarnLevel, "client throttled"); c != nil {
-			c.Write(zap.String("client_ip", clientIP(r)))
-		}
-	}
-	closeAfterRefusal(w, r)
-	writeError(w, r, e)
-	return nil
-}
-
-// closeAfterRefusal closes an HTTP/1 connection after refusing a request that may have
-// a body still to come. Go's server reads such a body after the handler, before it sends
-// the answer, to keep the connection for the next request. It would know not to if the
-// client waits for "100 Continue", but Caddy wraps r.Body, which hides that: the client
-// then waits for the answer and the server for the body, and a client that never sends
-// the body never gets an answer. (An HTTP/2 stream ends on its own, and there a
-// Connection header would close every other stream of the connection too.)
-func closeAfterRefusal(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 1 && r.ContentLength != 0 {
-		w.Header().Set("Connection", "close")
-	}
 }
 
 // Interface guards.

@@ -56,7 +56,6 @@ func benchHandler(b *testing.B) (*Handler, string, string) {
 	h := &Handler{verifier: verifier, issuer: issuer, service: svc, metrics: keygateMetrics(), logger: zap.NewNop()}
 	h.identity = newIdentityHeaders(nil)
 	h.authPrefix, h.apiPrefix = "/v1/auth/", "/v1/"
-	h.apiMux, h.apiResources = h.buildAPI(h.apiPrefix)
 	return h, k.Key, issued.Token
 }
 

@@ -38,46 +38,83 @@ type IdentityHeaders struct {
 	ProjectUID string `json:"project_uid,omitempty"`
 }
 
+// identityHeader is one header through which Keygate passes the identity on.
+type identityHeader struct {
+	// key names it in the Caddyfile's headers block and in IdentityHeaders' JSON.
+	key string
+	// field is its IdentityHeaders field, whose doc comment states the default.
+	field func(*IdentityHeaders) *string
+	// header is the default name. It is always stripped from requests, even when
+	// renamed, so an upstream that still reads a default name cannot be fooled.
+	header string
+	// placeholder carries the same value for other directives.
+	placeholder string
+	// value reads it for the authenticated principal and the checked project.
+	value func(p *authcore.Principal, projectUID string) string
+}
+
+// identityTable is every identity header, in a fixed order: the defaults, stripping,
+// setting, placeholders and Caddyfile parsing all come from it.
+var identityTable = [...]identityHeader{{
+	key: "user_uid", field: func(h *IdentityHeaders) *string { return &h.UserUID },
+	header: "X-User-Uid", placeholder: "http.auth.user.id",
+	value: func(p *authcore.Principal, _ string) string { return p.UserUID },
+}, {
+	key: "user_email", field: func(h *IdentityHeaders) *string { return &h.UserEmail },
+	header: "X-User-Email", placeholder: "http.auth.user.email",
+	value: func(p *authcore.Principal, _ string) string { return p.Email },
+}, {
+	key: "tenant_uid", field: func(h *IdentityHeaders) *string { return &h.TenantUID },
+	header: "X-Tenant-Uid", placeholder: "http.auth.user.tenant_uid",
+	value: func(p *authcore.Principal, _ string) string { return p.TenantUID },
+}, {
+	key: "user_role", field: func(h *IdentityHeaders) *string { return &h.UserRole },
+	header: "X-User-Role", placeholder: "http.auth.user.role",
+	value: func(p *authcore.Principal, _ string) string { return string(p.Role) },
+}, {
+	key: "auth_method", field: func(h *IdentityHeaders) *string { return &h.AuthMethod },
+	header: "X-Auth-Method", placeholder: "http.auth.user.method",
+	value: func(p *authcore.Principal, _ string) string { return string(p.Method) },
+}, {
+	key: "api_key_uid", field: func(h *IdentityHeaders) *string { return &h.APIKeyUID },
+	header: "X-Api-Key-Uid", placeholder: "http.auth.user.api_key_uid",
+	value: func(p *authcore.Principal, _ string) string { return p.KeyUID },
+}, {
+	key: "project_uid", field: func(h *IdentityHeaders) *string { return &h.ProjectUID },
+	header: projectUIDHeader, placeholder: "http.auth.user.project_uid",
+	value: func(_ *authcore.Principal, projectUID string) string { return projectUID },
+}}
+
 // identityHeaders is IdentityHeaders with defaults applied, plus the list of names to
 // strip from incoming requests.
 type identityHeaders struct {
-	IdentityHeaders
+	// names holds the configured names, or the defaults, in identityTable's order.
+	names [len(identityTable)]string
+	// canonical holds the same in canonical form, as set uses them.
+	canonical [len(identityTable)]string
 	// forged holds every name a client might use to smuggle identity, lower-cased with
 	// '_' and '.' folded to '-'.
 	forged []string
-	// canonical holds the configured names in canonical form, in the order set uses.
-	canonical []string
-}
-
-// defaultIdentityHeaders are always stripped from requests, even when renamed, so an
-// upstream that still reads a default name cannot be fooled.
-var defaultIdentityHeaders = IdentityHeaders{
-	UserUID:    "X-User-Uid",
-	UserEmail:  "X-User-Email",
-	TenantUID:  "X-Tenant-Uid",
-	UserRole:   "X-User-Role",
-	AuthMethod: "X-Auth-Method",
-	APIKeyUID:  "X-Api-Key-Uid",
-	ProjectUID: projectUIDHeader,
 }
 
 func newIdentityHeaders(cfg *IdentityHeaders) identityHeaders {
+	if cfg == nil {
+		cfg = new(IdentityHeaders)
+	}
 	var h identityHeaders
-	if cfg != nil {
-		h.IdentityHeaders = *cfg
-	}
-	defaults := defaultIdentityHeaders.names()
-	for i, field := range h.fields() {
-		if *field == "" {
-			*field = defaults[i]
+	for i, ih := range identityTable {
+		if h.names[i] = *ih.field(cfg); h.names[i] == "" {
+			h.names[i] = ih.header
 		}
-	}
-	for _, name := range h.names() {
-		h.canonical = append(h.canonical, http.CanonicalHeaderKey(name))
+		h.canonical[i] = http.CanonicalHeaderKey(h.names[i])
 	}
 	// The client's ProjectUid, and its spelling with a separator, are inputs we check,
 	// never identity we pass on unchecked.
-	for _, name := range append(append(h.names(), defaults...), "project-uid") {
+	forged := append(h.names[:], "project-uid")
+	for _, ih := range identityTable {
+		forged = append(forged, ih.header)
+	}
+	for _, name := range forged {
 		if folded := foldHeaderName(name); !slices.Contains(h.forged, folded) {
 			h.forged = append(h.forged, folded)
 		}
@@ -85,13 +122,8 @@ func newIdentityHeaders(cfg *IdentityHeaders) identityHeaders {
 	return h
 }
 
-// fields lists the configurable names in a fixed order.
-func (h *IdentityHeaders) fields() []*string {
-	return []*string{&h.UserUID, &h.UserEmail, &h.TenantUID, &h.UserRole, &h.AuthMethod, &h.APIKeyUID, &h.ProjectUID}
-}
-
 func (h identityHeaders) validate() error {
-	for _, name := range h.names() {
+	for _, name := range h.names {
 		if !validHeaderName(name) {
 			return fmt.Errorf("keygate: %q is not a valid header name", name)
 		}
@@ -99,8 +131,23 @@ func (h identityHeaders) validate() error {
 	return nil
 }
 
-func (h IdentityHeaders) names() []string {
-	return []string{h.UserUID, h.UserEmail, h.TenantUID, h.UserRole, h.AuthMethod, h.APIKeyUID, h.ProjectUID}
+// identityKey finds the identity header a Caddyfile's headers block names.
+func identityKey(key string) (identityHeader, bool) {
+	for _, ih := range identityTable {
+		if ih.key == key {
+			return ih, true
+		}
+	}
+	return identityHeader{}, false
+}
+
+// identityKeys lists the keys for a message: "a, b or c".
+func identityKeys() string {
+	keys := make([]string, len(identityTable))
+	for i, ih := range identityTable {
+		keys[i] = ih.key
+	}
+	return alternatives(keys)
 }
 
 // strip deletes every identity header the client sent, in any case and with '_' or '.'
@@ -150,13 +197,11 @@ func (h identityHeaders) stripConnection(header http.Header, conn []string) {
 // The values share one backing array (each capped, so an append cannot spill into the
 // next) and the placeholders are one provider: two allocations instead of thirteen.
 func (h identityHeaders) set(r *http.Request, p *authcore.Principal, projectUID string) {
-	vals := make([]string, 7)
-	vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] =
-		p.UserUID, p.Email, p.TenantUID, string(p.Role), string(p.Method), p.KeyUID, projectUID
+	vals := make([]string, len(identityTable))
 	header := r.Header
-	for i, name := range h.canonical {
-		if vals[i] != "" {
-			header[name] = vals[i : i+1 : i+1]
+	for i := range identityTable {
+		if vals[i] = identityTable[i].value(p, projectUID); vals[i] != "" {
+			header[h.canonical[i]] = vals[i : i+1 : i+1]
 		}
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -171,21 +216,10 @@ type identityPlaceholders struct {
 }
 
 func (ip identityPlaceholders) lookup(key string) (any, bool) {
-	switch key {
-	case "http.auth.user.id":
-		return ip.p.UserUID, true
-	case "http.auth.user.email":
-		return ip.p.Email, true
-	case "http.auth.user.tenant_uid":
-		return ip.p.TenantUID, true
-	case "http.auth.user.role":
-		return string(ip.p.Role), true
-	case "http.auth.user.method":
-		return string(ip.p.Method), true
-	case "http.auth.user.api_key_uid":
-		return ip.p.KeyUID, true
-	case "http.auth.user.project_uid":
-		return ip.projectUID, true
+	for i := range identityTable {
+		if identityTable[i].placeholder == key {
+			return identityTable[i].value(ip.p, ip.projectUID), true
+		}
 	}
 	return nil, false
 }

@@ -25,40 +25,32 @@ type metrics struct {
 }
 
 var keygateMetrics = sync.OnceValue(func() *metrics {
-	const ns = "keygate"
 	return &metrics{
-		authRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "auth_requests_total",
-			Help: "Authentication decisions on proxied requests, by credential method and result.",
-		}, []string{"method", "result"}),
-		authDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Name: "auth_duration_seconds",
-			Help:    "Time spent authenticating a proxied request, by credential method.",
-			Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1},
-		}, []string{"method"}),
-		cacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "cache_requests_total",
-			Help: "Credential cache lookups (API keys and tokens), by result; stale: a decision past its TTL used because the store could not answer.",
-		}, []string{"result"}),
-		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Name: "store_duration_seconds",
-			Help:    "Store queries made on behalf of requests, by operation.",
-			Buckets: prometheus.ExponentialBuckets(5e-5, 4, 9),
-		}, []string{"op"}),
-		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "logins_total",
-			Help: "Logins at the authenticate endpoint, by result.",
-		}, []string{"result"}),
-		tokensIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "tokens_issued_total",
-			Help: "Authorization tokens issued, by how they were obtained.",
-		}, []string{"via"}),
-		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "invalidations_total",
-			Help: "Cached decisions dropped, by where the change came from.",
-		}, []string{"source"}),
+		authRequests: counter("auth_requests_total",
+			"Authentication decisions on proxied requests, by credential method and result.", "method", "result"),
+		authDuration: histogram("auth_duration_seconds",
+			"Time spent authenticating a proxied request, by credential method.",
+			[]float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1}, "method"),
+		cacheRequests: counter("cache_requests_total",
+			"Credential cache lookups (API keys and tokens), by result; stale: a decision past its TTL used because the store could not answer.", "result"),
+		storeDuration: histogram("store_duration_seconds",
+			"Store queries made on behalf of requests, by operation.", prometheus.ExponentialBuckets(5e-5, 4, 9), "op"),
+		logins:        counter("logins_total", "Logins at the authenticate endpoint, by result.", "result"),
+		tokensIssued:  counter("tokens_issued_total", "Authorization tokens issued, by how they were obtained.", "via"),
+		invalidations: counter("invalidations_total", "Cached decisions dropped, by where the change came from.", "source"),
 	}
 })
+
+// metricsNamespace prefixes every metric's name.
+const metricsNamespace = "keygate"
+
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
+}
+
+func histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: name, Help: help, Buckets: buckets}, labels)
+}
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations}

@@ -30,6 +30,12 @@ type sharedState struct {
 	maintDone chan struct{}
 }
 
+// The shared state's parts, for the handlers of this config.
+
+func (a *App) verifier() *credentials.Verifier { return a.state.verifier }
+func (a *App) issuer() *sessions.Issuer        { return a.state.issuer }
+func (a *App) service() *manage.Service        { return a.state.service }
+
 func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	store, err := a.backend.OpenStore(context.Background())
 	if err != nil {
