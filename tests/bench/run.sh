@@ -140,11 +140,14 @@ build() {
 		timeout 600 go build -o "$WORK/bin/" ./tests/bench/seed ./tests/bench/upstream ./tests/bench/report)
 }
 
-# pick_ports sets PORT_a..PORT_h and ADMIN_PORT to nine free consecutive ports.
+# pick_ports sets PORT_a..PORT_h and ADMIN_PORT to nine free consecutive ports, below the
+# kernel's ephemeral range: a port in it may be the local end of any outgoing connection
+# (a test's, a database client's), which no probe sees and which makes Caddy's bind fail.
 pick_ports() {
-	local base i ok
+	local base i ok low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
 	for _ in $(seq 1 50); do
-		base=$((20000 + RANDOM % 40000))
+		base=$((10000 + RANDOM % (low - 10000 - 9)))
 		ok=1
 		for ((i = 0; i < 9; i++)); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$((base + i))") 2>/dev/null; then ok=0; break; fi
