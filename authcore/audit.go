@@ -12,16 +12,20 @@ type Audit struct {
 	Action, Kind, Target, Detail string
 }
 
-// CommitAudited runs change and appends event in one store transaction: a change is
-// never applied without its record, nor recorded without being applied. It is the one
-// transaction shape of every audited change.
-func CommitAudited(ctx context.Context, store storage.Store, event storage.AuditEvent, change func(tx storage.Tx) error) error {
-	return store.Update(ctx, func(tx storage.Tx) error {
-		if err := change(tx); err != nil {
+// CommitAudited runs change and appends the audit row it returns in one store
+// transaction: a change is never applied without its record, nor recorded without being
+// applied. change may read what it changes inside the transaction and describe what it
+// found. It is the one transaction shape of every audited change.
+func CommitAudited(ctx context.Context, store storage.Store, change func(tx storage.Tx) (storage.AuditEvent, error)) (storage.AuditEvent, error) {
+	var event storage.AuditEvent
+	err := store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		if event, err = change(tx); err != nil {
 			return err
 		}
 		return tx.AppendAudit(ctx, event)
 	})
+	return event, err
 }
 
 // AuditEvent is the audit row of ev, done by a at at.

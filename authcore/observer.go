@@ -14,7 +14,7 @@ type Observer interface {
 	// "key_lookup", "user_lookup", "project_access".
 	StoreQuery(op string, d time.Duration)
 	// Login is each login's result: "ok", "failed", "throttled", "disabled",
-	// "Unavailable", "bad_request".
+	// "unavailable", "bad_request".
 	Login(result string)
 	// TokenIssued is "password", "apikey" or "refresh".
 	TokenIssued(via string)

@@ -36,7 +36,7 @@ func KeyLimitReached(u storage.User, limit int) *Error {
 }
 
 // StoreError turns a store error into a client-facing one: not found and conflict are
-// reported with what, anything else means the store is Unavailable.
+// reported with what, anything else means the store is unavailable.
 func StoreError(err error, what string) error {
 	var e *Error
 	switch {

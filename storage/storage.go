@@ -192,11 +192,14 @@ type Tx interface {
 
 	CreateUser(ctx context.Context, u User) error
 	UserByUID(ctx context.Context, uid string) (User, error)
+	// LockedUser is UserByUID, and keeps the user from changing until the transaction
+	// ends, so that a change computed from it cannot undo a concurrent one.
+	LockedUser(ctx context.Context, uid string) (User, error)
 	SetUserDisabled(ctx context.Context, uid string, disabled bool) error
 	UpdateUser(ctx context.Context, uid, firstName, lastName string, role Role) error
 	DeleteUser(ctx context.Context, uid string) error
-	// ActiveTenantAdmins counts the tenant's enabled tenant admins. It locks the tenant
-	// until the transaction ends, so that two transactions that each remove an admin run
+	// ActiveTenantAdmins counts the tenant's enabled tenant admins. It holds the tenant's
+	// admins lock until the transaction ends, so that two transactions that each remove an admin run
 	// one after the other and the second sees the first's change.
 	ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error)
 

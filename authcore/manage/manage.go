@@ -83,8 +83,16 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millise
 // client-facing (*Error): what change returns as an *Error passes as it is, store
 // errors are mapped with what naming the record.
 func (s *Service) commit(ctx context.Context, a authcore.Actor, what string, ev authcore.Audit, change func(tx storage.Tx) error) error {
-	event := authcore.AuditEvent(a, ev, s.clock())
-	err := authcore.CommitAudited(ctx, s.store, event, change)
+	return s.commitFound(ctx, a, what, func(tx storage.Tx) (authcore.Audit, error) { return ev, change(tx) })
+}
+
+// commitFound is commit for a change that reads its record inside the transaction and
+// only then knows what its audit row says.
+func (s *Service) commitFound(ctx context.Context, a authcore.Actor, what string, change func(tx storage.Tx) (authcore.Audit, error)) error {
+	event, err := authcore.CommitAudited(ctx, s.store, func(tx storage.Tx) (storage.AuditEvent, error) {
+		ev, err := change(tx)
+		return authcore.AuditEvent(a, ev, s.clock()), err
+	})
 	if err != nil {
 		return authcore.StoreError(err, what)
 	}

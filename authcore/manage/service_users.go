@@ -87,43 +87,72 @@ func (s *Service) ListUsers(ctx context.Context, a authcore.Actor, limit int, cu
 	})
 }
 
-// UpdateUser changes names, role or status, in one transaction. A demoted admin's keys
-// and tokens lose admin rights, and a disabled user's stop working, on the next request;
-// a change that would leave the tenant without an enabled admin is refused.
+// UpdateUser changes names, role or status, in one transaction that reads the user
+// locked, so that an edit cannot undo a concurrent one. A demoted admin's keys and tokens
+// lose admin rights, and a disabled user's stop working, on the next request; a change
+// that would leave the tenant without an enabled admin is refused.
 func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, r UserRequest) (storage.User, error) {
 	u, err := s.visibleUser(ctx, a, uid)
 	if err != nil {
 		return u, err
 	}
-	next, err := editedUser(u, r)
-	if err != nil {
+	if _, err := checkEdit(a, u, r); err != nil { // bad input answers before any write
 		return u, err
-	}
-	if uid == a.UserUID && (next.Role != storage.RoleTenantAdmin || next.Disabled) {
-		return u, authcore.BadRequest("tenant admins cannot demote or disable themselves")
-	}
-	changed := userChanges(u, next)
-	if len(changed) == 0 {
-		return u, nil
 	}
 	keys, err := userKeyRecords(ctx, s.store, u)
 	if err != nil {
 		return u, err
 	}
-	ev := authcore.Audit{Action: "user.update", Kind: "user", Target: uid, Detail: u.Email + ": " + strings.Join(changed, ", ")}
-	err = s.commit(ctx, a, "user "+uid, ev, func(tx storage.Tx) error {
-		if err := applyUserEdit(ctx, tx, u, next); err != nil {
-			return err
+	var before, after storage.User
+	err = s.commitFound(ctx, a, "user "+uid, func(tx storage.Tx) (authcore.Audit, error) {
+		if before, err = lockVisibleUser(ctx, tx, a, uid); err != nil {
+			return authcore.Audit{}, err
 		}
-		return keepsAnAdmin(ctx, tx, u, next)
+		if after, err = checkEdit(a, before, r); err != nil {
+			return authcore.Audit{}, err
+		}
+		changed := userChanges(before, after)
+		if len(changed) == 0 {
+			return authcore.Audit{}, errNoChange
+		}
+		if err := applyUserEdit(ctx, tx, before, after); err != nil {
+			return authcore.Audit{}, err
+		}
+		detail := before.Email + ": " + strings.Join(changed, ", ")
+		return authcore.Audit{Action: "user.update", Kind: "user", Target: uid, Detail: detail}, keepsAnAdmin(ctx, tx, before, after)
 	})
-	if err != nil {
+	switch {
+	case err == errNoChange:
+		return before, nil
+	case err != nil:
 		return u, err
 	}
-	if next.Role != u.Role || next.Disabled != u.Disabled { // names are part of no decision
+	if after.Role != before.Role || after.Disabled != before.Disabled { // names are part of no decision
 		s.caches.InvalidateUserAndKeys(uid, keys)
 	}
-	return next, nil
+	return after, nil
+}
+
+// errNoChange rolls back an edit that changes nothing, so that it leaves no audit row.
+var errNoChange = &authcore.Error{Code: "NoChange"}
+
+// lockVisibleUser reads a user of the actor's tenant inside tx, locked; else 404.
+func lockVisibleUser(ctx context.Context, tx storage.Tx, a authcore.Actor, uid string) (storage.User, error) {
+	u, err := tx.LockedUser(ctx, uid)
+	if err == nil && u.TenantUID != a.TenantUID {
+		err = storage.ErrNotFound
+	}
+	return u, err
+}
+
+// checkEdit is u with r's edits applied, checked, and allowed to the actor: tenant admins
+// cannot demote or disable themselves.
+func checkEdit(a authcore.Actor, u storage.User, r UserRequest) (storage.User, error) {
+	next, err := editedUser(u, r)
+	if err == nil && u.UID == a.UserUID && (next.Role != storage.RoleTenantAdmin || next.Disabled) {
+		err = authcore.BadRequest("tenant admins cannot demote or disable themselves")
+	}
+	return next, err
 }
 
 // editedUser is u with r's edits applied and checked.
@@ -200,7 +229,8 @@ func (s *Service) SetUserDisabled(ctx context.Context, a authcore.Actor, uid str
 	return s.UpdateUser(ctx, a, uid, UserRequest{Active: &active})
 }
 
-// DeleteUser removes a user with their keys, sessions and memberships.
+// DeleteUser removes a user with their keys, sessions and memberships, unless they are
+// the tenant's last enabled admin.
 func (s *Service) DeleteUser(ctx context.Context, a authcore.Actor, uid string) error {
 	u, err := s.visibleUser(ctx, a, uid)
 	if err != nil {
@@ -213,13 +243,17 @@ func (s *Service) DeleteUser(ctx context.Context, a authcore.Actor, uid string) 
 	if err != nil {
 		return err
 	}
-	err = s.commit(ctx, a, "user "+uid, authcore.Audit{Action: "user.delete", Kind: "user", Target: uid, Detail: u.Email}, func(tx storage.Tx) error {
-		if err := tx.DeleteUser(ctx, uid); err != nil {
-			return err
+	err = s.commitFound(ctx, a, "user "+uid, func(tx storage.Tx) (authcore.Audit, error) {
+		before, err := lockVisibleUser(ctx, tx, a, uid)
+		if err != nil {
+			return authcore.Audit{}, err
 		}
-		gone := u
+		if err := tx.DeleteUser(ctx, uid); err != nil {
+			return authcore.Audit{}, err
+		}
+		gone := before
 		gone.Disabled = true
-		return keepsAnAdmin(ctx, tx, u, gone)
+		return authcore.Audit{Action: "user.delete", Kind: "user", Target: uid, Detail: before.Email}, keepsAnAdmin(ctx, tx, before, gone)
 	})
 	if err == nil {
 		s.caches.InvalidateUserAndKeys(uid, keys)

@@ -217,7 +217,7 @@ func loginResult(err error) string {
 	case e == authcore.ErrUserDisabled:
 		return "disabled"
 	case e.Status >= 500:
-		return "Unavailable"
+		return "unavailable"
 	case e.Status == 400:
 		return "bad_request"
 	}

@@ -50,7 +50,9 @@ func (iss *Issuer) startSession(ctx context.Context, p *authcore.Principal, clie
 	now := iss.now().UTC().Truncate(time.Millisecond)
 	s := storage.Session{ID: authcore.NewUID(), UserUID: p.UserUID, TenantUID: p.TenantUID, CreatedAt: now, TokenID: authcore.NewUID()}
 	ev := authcore.AuditEvent(authcore.Actor{Principal: p, IP: clientIP}, authcore.Audit{Action: "login.success", Kind: "session", Target: s.ID, Detail: how}, now)
-	err := authcore.CommitAudited(ctx, iss.store, ev, func(tx storage.Tx) error { return tx.CreateSession(ctx, s) })
+	_, err := authcore.CommitAudited(ctx, iss.store, func(tx storage.Tx) (storage.AuditEvent, error) {
+		return ev, tx.CreateSession(ctx, s)
+	})
 	if err != nil {
 		return Issued{}, authcore.StoreError(err, "user")
 	}
@@ -102,8 +104,11 @@ func (iss *Issuer) liveSession(ctx context.Context, id string) (storage.Session,
 // refreshRefused answers a refresh whose token rotation the store refused with err. A
 // conflict with the session still live is reuse: the session ends.
 func (iss *Issuer) refreshRefused(ctx context.Context, p *authcore.Principal, clientIP string, err error) error {
-	if !errors.Is(err, storage.ErrConflict) {
-		return authcore.StoreError(err, "session")
+	switch {
+	case errors.Is(err, storage.ErrNotFound): // deleted meanwhile, with its user or pruned
+		return authcore.ErrCredentialRevoked
+	case !errors.Is(err, storage.ErrConflict):
+		return authcore.Unavailable(err)
 	}
 	if _, err := iss.liveSession(ctx, p.SessionID); err != nil {
 		return err // revoked meanwhile: not reuse
@@ -147,7 +152,9 @@ func (iss *Issuer) RevokeTokens(ctx context.Context, caller *authcore.Principal,
 func (iss *Issuer) revokeSession(ctx context.Context, caller *authcore.Principal, clientIP, id, reason string) error {
 	now := iss.now().UTC().Truncate(time.Millisecond)
 	ev := authcore.AuditEvent(authcore.Actor{Principal: caller, IP: clientIP}, authcore.Audit{Action: "session.revoke", Kind: "session", Target: id, Detail: reason}, now)
-	err := authcore.CommitAudited(ctx, iss.store, ev, func(tx storage.Tx) error { return tx.RevokeSession(ctx, id, now) })
+	_, err := authcore.CommitAudited(ctx, iss.store, func(tx storage.Tx) (storage.AuditEvent, error) {
+		return ev, tx.RevokeSession(ctx, id, now)
+	})
 	if err != nil {
 		return authcore.StoreError(err, "session")
 	}

@@ -34,6 +34,7 @@ type Dialect interface {
 //   - "migrate": first thing in each migration's transaction, and in the one that creates
 //     schema_migrations;
 //   - "bootstrap": before Bootstrap checks that no tenant exists;
+//   - "tenant-admins/<tenant uid>": before ActiveTenantAdmins counts a tenant's admins;
 //   - "changes": before each insert into the change log, so that those transactions
 //     commit in seq order (it may be taken several times in one transaction).
 //

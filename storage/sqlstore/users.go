@@ -54,6 +54,17 @@ func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error)
 	return u, nil
 }
 
+// LockedUser returns the user with that uid and, inside a transaction on a database with
+// row locks, locks its row until the transaction ends: what the transaction then writes
+// is based on the user as it is, not as an earlier read saw it.
+func (s *Store) LockedUser(ctx context.Context, uid string) (storage.User, error) {
+	u, err := scanUser(s.queryRow(ctx, s.reader(), s.forUpdate(selectUser+" WHERE uid = ?"), uid))
+	if err != nil {
+		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
+	}
+	return u, nil
+}
+
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
 // first; none is an empty result, not an error.
 func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User, error) {
@@ -100,19 +111,18 @@ func (s *Store) lockUser(ctx context.Context, tx *sql.Tx, uid, what string) erro
 	return nil
 }
 
-// ActiveTenantAdmins counts the tenant's enabled tenant admins, after locking the tenant's
-// row where the dialect has row locks: transactions that each remove an admin then run
-// one after the other (SQLite's single writer needs no lock), so the last one sees that
-// it would leave none.
+// ActiveTenantAdmins counts the tenant's enabled tenant admins, after taking the tenant's
+// admins lock where the dialect has transaction locks: transactions that each remove an
+// admin then run one after the other (SQLite's single writer needs no lock), so the last
+// one sees that it would leave none.
 func (s *Store) ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error) {
 	what := fmt.Sprintf("count admins of tenant %q", tenantUID)
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, ok := s.d.(RowLocker); ok {
-			var one int
-			if err := s.queryRow(ctx, tx, s.forUpdate("SELECT 1 FROM tenants WHERE uid = ?"), tenantUID).Scan(&one); err != nil {
-				return notFound(err, what)
-			}
+		// A lock of its own, not the tenant row's: FOR UPDATE there would conflict with
+		// the key-share locks that inserts referencing the tenant take.
+		if err := s.lock(ctx, tx, "tenant-admins/"+tenantUID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM users WHERE tenant_uid = ? AND role = ? AND disabled = ?",
 			tenantUID, storage.RoleTenantAdmin, false).Scan(&n)
