@@ -50,9 +50,16 @@ type cliRun struct {
 	code           int
 }
 
+// runCLI runs a command under the Caddy subcommand, as in "keygate keygate apikey list".
 func runCLI(t *testing.T, env []string, stdin string, args ...string) cliRun {
 	t.Helper()
-	cmd := exec.Command(keygateBinary(t), append([]string{"keygate"}, args...)...)
+	return runBinary(t, env, stdin, append([]string{"keygate"}, args...)...)
+}
+
+// runBinary runs the project's binary with args.
+func runBinary(t *testing.T, env []string, stdin string, args ...string) cliRun {
+	t.Helper()
+	cmd := exec.Command(keygateBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
