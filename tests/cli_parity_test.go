@@ -233,13 +233,7 @@ func TestCLIParityWithTheManagementAPI(t *testing.T) {
 	// command line as through the API.
 	var audit cliItems[cliAuditItem]
 	s.json(&audit, "audit", "list", "--tenant", "acme")
-	var actions []string
-	for _, e := range audit.Items {
-		actions = append(actions, e.Spec.Action)
-		if e.Spec.Actor.UID != "operator" || !strings.HasPrefix(e.Spec.Actor.EmailID, "operator") {
-			t.Errorf("%s by %+v, want the operator", e.Spec.Action, e.Spec.Actor)
-		}
-	}
+	actions := operatorActions(t, audit.Items)
 	want := []string{"apikey.delete", "project.delete", "apikey.activate", "apikey.revoke", "apikey.update",
 		"apikey.create", "user.update", "user.update", "user.update", "membership.add", "membership.remove",
 		"apikey.create", "membership.add", "project.create", "user.update", "user.create", "user.create", "tenant.create"}
@@ -338,6 +332,19 @@ func TestCLIParityRejectsBadInputWithOneLine(t *testing.T) {
 	if len(audit.Items) != 5 {
 		t.Errorf("audit log after refused commands: %+v", audit.Items)
 	}
+}
+
+// operatorActions are the events' actions, each of which must be the operator's.
+func operatorActions(t *testing.T, events []cliAuditItem) []string {
+	t.Helper()
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Spec.Action)
+		if e.Spec.Actor.UID != "operator" || !strings.HasPrefix(e.Spec.Actor.EmailID, "operator") {
+			t.Errorf("%s by %+v, want the operator", e.Spec.Action, e.Spec.Actor)
+		}
+	}
+	return actions
 }
 
 // wantTable checks a listing printed for people: a header row of the columns given
