@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -24,8 +25,8 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "keygate",
-		Usage: "<tenant|user|project|apikey> <action> [--config <path>] [--json]",
-		Short: "Manages Keygate tenants, users, projects and API keys",
+		Usage: "<tenant|user|project|apikey|audit> <action> [--config <path>] [--json]",
+		Short: "Manages Keygate tenants, users, projects and API keys, and reads the audit log",
 		Long: `
 Manages the Keygate store named by a Caddy config, as 'caddy run' would find it
 (--config, else ./Caddyfile). Changes take effect in a running gateway within about
@@ -49,7 +50,26 @@ func buildCLI(cmd *cobra.Command) {
 	pf.StringVarP(&c.configFile, "config", "c", "", "Caddy config that names the store (default: ./Caddyfile)")
 	pf.StringVarP(&c.adapter, "adapter", "a", "", "config adapter (default: caddyfile unless the file ends in .json)")
 	pf.BoolVar(&c.asJSON, "json", false, "print results as JSON")
-	cmd.AddCommand(c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands())
+	cmd.AddCommand(c.groups()...)
+}
+
+// groups are the command groups, as "keygate user ...".
+func (c *cli) groups() []*cobra.Command {
+	return []*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands(), c.auditCommands()}
+}
+
+// WithTopLevelCommands is args (as os.Args) with "keygate" inserted before a command
+// group named first, so that a binary of its own offers "keygate apikey list" as well as
+// Caddy's "keygate keygate apikey list"; other args are returned as they are.
+func WithTopLevelCommands(args []string) []string {
+	if len(args) > 1 {
+		for _, g := range new(cli).groups() {
+			if g.Name() == args[1] {
+				return slices.Insert(slices.Clone(args), 1, "keygate")
+			}
+		}
+	}
+	return args
 }
 
 // run opens the store, runs fn with an operator service, and prints its result.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,8 @@ import (
 // rfc3339Millis is the wire contract's time format, as in 2031-01-01T00:00:00.000Z.
 const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
 
-// result is what a subcommand prints: a line for people, an object for --json.
+// result is what a subcommand prints: a line (or a table) for people, an object for
+// --json.
 type result struct {
 	text string
 	json any
@@ -31,159 +33,206 @@ func (r result) print(w io.Writer, asJSON bool) error {
 	return err
 }
 
-// action is a RunE that checks the required flags, then runs fn on the store.
-func (c *cli) action(required []string, fn func(ctx context.Context, ad manage.Operator) (result, error)) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, required...); err != nil {
-			return err
+// verb is one subcommand, such as "user show": its flags (all strings, but for the
+// booleans named in bools) and what it does with their values.
+type verb struct {
+	name, short string
+	required    []string
+	optional    []string
+	bools       []string
+	run         func(ctx context.Context, ad manage.Operator, in input) (result, error)
+}
+
+// input is a subcommand's flag values.
+type input struct{ cmd *cobra.Command }
+
+func (in input) s(name string) string   { v, _ := in.cmd.Flags().GetString(name); return v }
+func (in input) b(name string) bool     { v, _ := in.cmd.Flags().GetBool(name); return v }
+func (in input) given(name string) bool { return in.cmd.Flags().Changed(name) }
+func (in input) user(ctx context.Context, ad manage.Operator) (storage.User, error) {
+	return ad.FindUser(ctx, in.s("email"), in.s("tenant"))
+}
+
+// flagHelp is each flag's placeholder in a usage line and its help; %s is the noun of
+// the command group (for --name).
+var flagHelp = map[string][2]string{
+	"tenant":         {"NAME", "tenant name (when an email is in several tenants, the one to use)"},
+	"email":          {"E", "email address of the user"},
+	"name":           {"NAME", "%s name"},
+	"role":           {"tenant-admin|user", "tenant-admin or user"},
+	"first-name":     {"F", "first name"},
+	"last-name":      {"L", "last name"},
+	"password-stdin": {"", "read a login password from standard input"},
+	"project":        {"UID", "project uid"},
+	"uid":            {"UID", "uid of the key"},
+	"description":    {"D", "key description"},
+	"expires":        {"7d|30d|60d|90d|YYYY-MM-DD", "7d, 30d, 60d, 90d, a date YYYY-MM-DD or an RFC 3339 time"},
+	"since":          {"RFC3339", "only events at or after this time, as in 2031-01-02T15:04:05Z"},
+	"limit":          {"N", "at most N events, newest first (default 50)"},
+}
+
+// command builds the cobra command of group (as "user") with its verbs.
+func (c *cli) command(group, short string, verbs []verb) *cobra.Command {
+	parent := &cobra.Command{Use: group, Short: short}
+	for _, v := range verbs {
+		use := []string{v.name}
+		cmd := &cobra.Command{Short: v.short, Args: cobra.NoArgs}
+		for i, names := range [][]string{v.required, v.optional, v.bools} {
+			for _, n := range names {
+				h := flagHelp[n]
+				help := strings.ReplaceAll(h[1], "%s", group)
+				switch i {
+				case 0:
+					use = append(use, "--"+n+" "+h[0])
+				case 1:
+					use = append(use, "[--"+n+" "+h[0]+"]")
+				case 2:
+					use = append(use, "[--"+n+"]")
+					cmd.Flags().Bool(n, false, help)
+					continue
+				}
+				cmd.Flags().String(n, "", help)
+			}
 		}
-		return c.run(fn)
+		cmd.Use = strings.Join(use, " ")
+		run := v.run
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, v.required...); err != nil {
+				return err
+			}
+			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
+				return run(ctx, ad, input{cmd})
+			})
+		}
+		parent.AddCommand(cmd)
 	}
+	return parent
 }
 
 func (c *cli) tenantCommands() *cobra.Command {
-	tenant := &cobra.Command{Use: "tenant", Short: "Manage tenants"}
-	var name string
-	create := &cobra.Command{
-		Use: "create --name NAME", Short: "Create a tenant", Args: cobra.NoArgs,
-		RunE: c.action([]string{"name"}, func(ctx context.Context, ad manage.Operator) (result, error) {
-			t, err := ad.CreateTenant(ctx, name)
-			return result{
-				text: fmt.Sprintf("created tenant %s (uid %s)", t.Name, t.UID),
-				json: map[string]any{"uid": t.UID, "name": t.Name},
-			}, err
-		}),
-	}
-	create.Flags().StringVar(&name, "name", "", "tenant name")
-	tenant.AddCommand(create)
-	return tenant
+	return c.command("tenant", "Manage tenants", []verb{
+		{name: "create", short: "Create a tenant", required: []string{"name"},
+			run: func(ctx context.Context, ad manage.Operator, in input) (result, error) {
+				t, err := ad.CreateTenant(ctx, in.s("name"))
+				return result{
+					text: fmt.Sprintf("created tenant %s (uid %s)", t.Name, t.UID),
+					json: map[string]any{"uid": t.UID, "name": t.Name},
+				}, err
+			}},
+		{name: "list", short: "List every tenant",
+			run: func(ctx context.Context, ad manage.Operator, _ input) (result, error) {
+				ts, err := ad.ListTenants(ctx)
+				return listResult(ts, []string{"UID", "NAME", "CREATED"}, func(t storage.Tenant) []string {
+					return []string{t.UID, t.Name, timeString(t.CreatedAt)}
+				}, tenantToJSON), err
+			}},
+	})
 }
 
 func (c *cli) userCommands() *cobra.Command {
-	user := &cobra.Command{Use: "user", Short: "Manage users"}
-	var tenantName, email, role, firstName, lastName string
-	var passwordStdin bool
-	create := &cobra.Command{
-		Use: "create --tenant NAME --email E --role tenant-admin|user [--password-stdin]", Short: "Create a user", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "tenant", "email", "role"); err != nil {
-				return err
-			}
-			var password string
-			if passwordStdin {
-				var err error
-				if password, err = c.readPassword(); err != nil {
-					return err
+	return c.command("user", "Manage users", []verb{
+		{name: "create", short: "Create a user",
+			required: []string{"tenant", "email", "role"}, optional: []string{"first-name", "last-name"}, bools: []string{"password-stdin"},
+			run: c.createUser},
+		{name: "list", short: "List the users of a tenant, or of every tenant", optional: []string{"tenant"},
+			run: func(ctx context.Context, ad manage.Operator, in input) (result, error) {
+				users, err := ad.ListUsers(ctx, in.s("tenant"))
+				if err != nil {
+					return result{}, err
 				}
-			}
-			return c.run(func(ctx context.Context, ad manage.Operator) (result, error) {
-				u, err := ad.CreateUser(ctx, manage.NewUser{
-					TenantName: tenantName, Email: email, Role: storage.Role(role),
-					FirstName: firstName, LastName: lastName, Password: password,
-				})
-				return result{
-					text: fmt.Sprintf("created %s %s in tenant %s (uid %s)", u.Role, u.Email, tenantName, u.UID),
-					json: cliUserJSON(u),
-				}, err
-			})
-		},
-	}
-	create.Flags().StringVar(&tenantName, "tenant", "", "tenant name")
-	create.Flags().StringVar(&email, "email", "", "email address")
-	create.Flags().StringVar(&role, "role", "", "tenant-admin or user")
-	create.Flags().StringVar(&firstName, "first-name", "", "first name")
-	create.Flags().StringVar(&lastName, "last-name", "", "last name")
-	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read a login password from standard input")
-
-	var disableTenant, disableEmail string
-	disable := &cobra.Command{
-		Use: "disable --email E [--tenant NAME]", Short: "Disable a user: their keys stop working at once", Args: cobra.NoArgs,
-		RunE: c.action([]string{"email"}, func(ctx context.Context, ad manage.Operator) (result, error) {
-			u, err := ad.FindUser(ctx, disableEmail, disableTenant)
-			if err == nil {
-				err = ad.SetUserDisabled(ctx, u, true)
-				u.Disabled = true
-			}
-			return result{text: fmt.Sprintf("disabled %s (uid %s)", u.Email, u.UID), json: cliUserJSON(u)}, err
-		}),
-	}
-	disable.Flags().StringVar(&disableEmail, "email", "", "email address")
-	disable.Flags().StringVar(&disableTenant, "tenant", "", "tenant name, when the email is in several")
-	user.AddCommand(create, disable)
-	return user
+				names, err := tenantNames(ctx, ad)
+				return listResult(users, []string{"UID", "EMAIL", "TENANT", "ROLE", "ACTIVE", "NAME"}, func(u storage.User) []string {
+					return []string{u.UID, u.Email, names[u.TenantUID], string(u.Role), yesNo(!u.Disabled), fullName(u.FirstName, u.LastName)}
+				}, cliUserToJSON), err
+			}},
+		{name: "show", short: "Show a user", required: []string{"email"}, optional: []string{"tenant"},
+			run: userChange(func(ctx context.Context, _ manage.Operator, u storage.User, _ input) (storage.User, string, error) {
+				return u, "", nil
+			})},
+		{name: "update", short: "Change a user's names", required: []string{"email"}, optional: []string{"tenant", "first-name", "last-name"},
+			run: userChange(func(ctx context.Context, ad manage.Operator, u storage.User, in input) (storage.User, string, error) {
+				if in.s("first-name") == "" && in.s("last-name") == "" {
+					return u, "", fmt.Errorf("give --first-name or --last-name")
+				}
+				u, err := ad.UpdateUser(ctx, u, manage.UserRequest{FirstName: in.s("first-name"), LastName: in.s("last-name")})
+				return u, fmt.Sprintf("updated %s (uid %s)", u.Email, u.UID), err
+			})},
+		{name: "set-role", short: "Make a user a tenant admin or a user", required: []string{"email", "role"}, optional: []string{"tenant"},
+			run: userChange(func(ctx context.Context, ad manage.Operator, u storage.User, in input) (storage.User, string, error) {
+				u, err := ad.UpdateUser(ctx, u, manage.UserRequest{Role: storage.Role(in.s("role"))})
+				return u, fmt.Sprintf("%s is now %s (uid %s)", u.Email, u.Role, u.UID), err
+			})},
+		userSwitch("disable", "Disable a user: their keys stop working at once", true),
+		userSwitch("enable", "Re-enable a disabled user", false),
+		{name: "delete", short: "Delete a user with their keys, sessions and memberships", required: []string{"email"}, optional: []string{"tenant"},
+			run: func(ctx context.Context, ad manage.Operator, in input) (result, error) {
+				u, err := in.user(ctx, ad)
+				if err == nil {
+					err = ad.DeleteUser(ctx, u)
+				}
+				return result{text: fmt.Sprintf("deleted user %s (uid %s)", u.Email, u.UID), json: uidAnswer{UID: u.UID}}, err
+			}},
+	})
 }
 
+func (c *cli) createUser(ctx context.Context, ad manage.Operator, in input) (result, error) {
+	var password string
+	if in.b("password-stdin") {
+		var err error
+		if password, err = c.readPassword(); err != nil {
+			return result{}, err
+		}
+	}
+	u, err := ad.CreateUser(ctx, manage.NewUser{
+		TenantName: in.s("tenant"), Email: in.s("email"), Role: storage.Role(in.s("role")),
+		FirstName: in.s("first-name"), LastName: in.s("last-name"), Password: password,
+	})
+	return result{
+		text: fmt.Sprintf("created %s %s in tenant %s (uid %s)", u.Role, u.Email, in.s("tenant"), u.UID),
+		json: cliUserJSON(u),
+	}, err
+}
+
+// userChange is a verb on the user --email (and --tenant) name: change returns the user
+// as they now are and a line saying what it did ("" for a read, which shows the user).
+func userChange(change func(ctx context.Context, ad manage.Operator, u storage.User, in input) (storage.User, string, error)) func(context.Context, manage.Operator, input) (result, error) {
+	return func(ctx context.Context, ad manage.Operator, in input) (result, error) {
+		u, err := in.user(ctx, ad)
+		if err != nil {
+			return result{}, err
+		}
+		u, text, err := change(ctx, ad, u, in)
+		if err != nil {
+			return result{}, err
+		}
+		if text == "" {
+			text = fields(
+				"uid", u.UID, "email", u.Email, "tenant uid", u.TenantUID, "role", string(u.Role),
+				"active", yesNo(!u.Disabled), "first name", u.FirstName, "last name", u.LastName,
+				"created", timeString(u.CreatedAt), "updated", timeString(u.UpdatedAt),
+			)
+		}
+		return result{text: text, json: cliUserToJSON(u)}, nil
+	}
+}
+
+// userSwitch disables (or re-enables) the user --email names.
+func userSwitch(name, short string, disabled bool) verb {
+	return verb{name: name, short: short, required: []string{"email"}, optional: []string{"tenant"},
+		run: func(ctx context.Context, ad manage.Operator, in input) (result, error) {
+			u, err := in.user(ctx, ad)
+			if err == nil {
+				err = ad.SetUserDisabled(ctx, u, disabled)
+				u.Disabled = disabled
+			}
+			return result{text: fmt.Sprintf("%sd %s (uid %s)", name, u.Email, u.UID), json: cliUserJSON(u)}, err
+		}}
+}
+
+// cliUserJSON is what user create, disable and enable print: a flat summary.
 func cliUserJSON(u storage.User) map[string]any {
 	return map[string]any{
 		"uid": u.UID, "emailId": u.Email, "tenantUid": u.TenantUID,
 		"role": u.Role, "isActive": !u.Disabled,
 	}
-}
-
-func (c *cli) projectCommands() *cobra.Command {
-	project := &cobra.Command{Use: "project", Short: "Manage projects"}
-	var tenantName, name string
-	create := &cobra.Command{
-		Use: "create --tenant NAME --name NAME", Short: "Create a project and print its uid", Args: cobra.NoArgs,
-		RunE: c.action([]string{"tenant", "name"}, func(ctx context.Context, ad manage.Operator) (result, error) {
-			p, err := ad.CreateProject(ctx, tenantName, name)
-			return result{text: p.UID, json: map[string]any{"uid": p.UID, "name": p.Name, "tenantUid": p.TenantUID}}, err
-		}),
-	}
-	create.Flags().StringVar(&tenantName, "tenant", "", "tenant name")
-	create.Flags().StringVar(&name, "name", "", "project name")
-
-	var projectUID, email string
-	addMember := &cobra.Command{
-		Use: "add-member --project UID --email E", Short: "Make a user a member of a project", Args: cobra.NoArgs,
-		RunE: c.action([]string{"project", "email"}, func(ctx context.Context, ad manage.Operator) (result, error) {
-			u, err := ad.AddProjectMember(ctx, projectUID, email)
-			return result{
-				text: fmt.Sprintf("%s is a member of project %s", u.Email, projectUID),
-				json: map[string]any{"projectUid": projectUID, "userUid": u.UID},
-			}, err
-		}),
-	}
-	addMember.Flags().StringVar(&projectUID, "project", "", "project uid")
-	addMember.Flags().StringVar(&email, "email", "", "email of the user")
-	project.AddCommand(create, addMember)
-	return project
-}
-
-func (c *cli) apikeyCommands() *cobra.Command {
-	apikey := &cobra.Command{Use: "apikey", Short: "Manage API keys"}
-	var email, tenantName, name, description, expires string
-	create := &cobra.Command{
-		Use:   "create --email E --name NAME [--description D] --expires 7d|30d|60d|90d|YYYY-MM-DD",
-		Short: "Create an API key and print it (shown only once)", Args: cobra.NoArgs,
-		RunE: c.action([]string{"email", "name", "expires"}, func(ctx context.Context, ad manage.Operator) (result, error) {
-			u, err := ad.FindUser(ctx, email, tenantName)
-			if err != nil {
-				return result{}, err
-			}
-			k, err := ad.CreateAPIKey(ctx, manage.NewAPIKey{User: u, Name: name, Description: description, Expiry: expires})
-			return result{
-				text: k.Key,
-				json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "expiry": timeString(k.Record.ExpiresAt)},
-			}, err
-		}),
-	}
-	f := create.Flags()
-	f.StringVar(&email, "email", "", "email of the key's user")
-	f.StringVar(&tenantName, "tenant", "", "tenant name, when the email is in several")
-	f.StringVar(&name, "name", "", "key name")
-	f.StringVar(&description, "description", "", "key description")
-	f.StringVar(&expires, "expires", "", "7d, 30d, 60d, 90d or a date YYYY-MM-DD")
-
-	var uid string
-	revoke := &cobra.Command{
-		Use: "revoke --uid UID", Short: "Revoke an API key", Args: cobra.NoArgs,
-		RunE: c.action([]string{"uid"}, func(ctx context.Context, ad manage.Operator) (result, error) {
-			_, err := ad.SetAPIKeyActive(ctx, uid, false)
-			return result{text: "revoked api key " + uid, json: map[string]any{"uid": uid, "isActive": false}}, err
-		}),
-	}
-	revoke.Flags().StringVar(&uid, "uid", "", "uid of the key")
-	apikey.AddCommand(create, revoke)
-	return apikey
 }

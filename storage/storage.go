@@ -236,6 +236,9 @@ type Store interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	TenantByUID(ctx context.Context, uid string) (Tenant, error)
 	TenantByName(ctx context.Context, name string) (Tenant, error)
+	// ListTenants returns every tenant, oldest first (ties by uid); an empty list when
+	// there are none. Tenants are few (organisations), so it does not page.
+	ListTenants(ctx context.Context) ([]Tenant, error)
 
 	CreateUser(ctx context.Context, u User) error
 	UserByUID(ctx context.Context, uid string) (User, error)

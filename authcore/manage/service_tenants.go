@@ -37,6 +37,19 @@ func (s *Service) TenantByName(ctx context.Context, a authcore.Actor, name strin
 	return t, authcore.StoreError(err, "tenant "+name)
 }
 
+// ListTenants lists every tenant, oldest first (the operator only: the API's actors live
+// in one tenant).
+func (s *Service) ListTenants(ctx context.Context, a authcore.Actor) ([]storage.Tenant, error) {
+	if err := requireOperator(a); err != nil {
+		return nil, err
+	}
+	ts, err := s.store.ListTenants(ctx)
+	if err != nil {
+		return nil, authcore.Unavailable(err)
+	}
+	return ts, nil
+}
+
 // Bootstrap creates tenant "default" with email as its tenant admin, only when the store
 // holds no tenant yet (the operator only, at a first start). It reports whether it did.
 //

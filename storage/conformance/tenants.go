@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/storage"
 )
@@ -12,6 +14,7 @@ var tenantTests = []suiteTest{
 	{"Tenant/DuplicateName", testTenantDuplicateName},
 	{"Tenant/DuplicateUID", testTenantDuplicateUID},
 	{"Tenant/NameIsCaseSensitive", testTenantNameCaseSensitive},
+	{"Tenant/List", testListTenants},
 }
 
 func testTenantRoundTrip(t *testing.T, s storage.Store) {
@@ -65,4 +68,28 @@ func testTenantNameCaseSensitive(t *testing.T, s storage.Store) {
 	}
 	_, err := s.TenantByName(ctx(t), "ACME")
 	wantErr(t, "TenantByName(ACME)", err, storage.ErrNotFound)
+}
+
+func testListTenants(t *testing.T, s storage.Store) {
+	got, err := s.ListTenants(ctx(t))
+	mustOK(t, "ListTenants(empty store)", err)
+	if got == nil || len(got) != 0 {
+		t.Fatalf("ListTenants of an empty store = %#v, want an empty, non-nil list", got)
+	}
+	var want []storage.Tenant
+	for i, name := range []string{"newest", "oldest", "middle"} {
+		tn := newTenant(name)
+		tn.CreatedAt = t0.Add(time.Duration([]int{2, 0, 1}[i]) * time.Minute)
+		mustOK(t, "CreateTenant("+name+")", s.CreateTenant(ctx(t), tn))
+		want = append(want, tn)
+	}
+	want = []storage.Tenant{want[1], want[2], want[0]}
+	got, err = s.ListTenants(ctx(t))
+	mustOK(t, "ListTenants", err)
+	if len(got) != len(want) {
+		t.Fatalf("ListTenants = %d tenants, want %d", len(got), len(want))
+	}
+	for i := range want {
+		sameRecord(t, "ListTenants["+strconv.Itoa(i)+"]", got[i], want[i])
+	}
 }

@@ -69,6 +69,21 @@ func (s *Store) TenantByName(ctx context.Context, name string) (storage.Tenant, 
 	return s.tenantWhere(ctx, "name", name)
 }
 
+// ListTenants returns every tenant, oldest first (ties by uid).
+func (s *Store) ListTenants(ctx context.Context) ([]storage.Tenant, error) {
+	tenants, err := queryAll(ctx, s, s.reader(), "list tenants", scanTenant, selectTenant+" ORDER BY created_at, uid")
+	if tenants == nil && err == nil {
+		tenants = []storage.Tenant{} // none is an empty slice, never nil
+	}
+	return tenants, err
+}
+
+func scanTenant(sc scanner) (storage.Tenant, error) {
+	var r tenantRow
+	err := sc.Scan(r.dest()...)
+	return r.tenant(), err
+}
+
 // tenantWhere loads the tenant whose column (a constant, never user input) equals v.
 func (s *Store) tenantWhere(ctx context.Context, column, v string) (storage.Tenant, error) {
 	var r tenantRow
