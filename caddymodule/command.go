@@ -50,6 +50,7 @@ func buildCLI(cmd *cobra.Command) {
 	pf.StringVarP(&c.adapter, "adapter", "a", "", "config adapter (default: caddyfile unless the file ends in .json)")
 	pf.BoolVar(&c.asJSON, "json", false, "print results as JSON")
 	cmd.AddCommand(c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands())
+	cmd.AddCommand(c.backupCommands()...)
 }
 
 // run opens the store, runs fn with an operator service, and prints its result.
