@@ -154,11 +154,12 @@ func migrationVersions() ([]int64, error) {
 }
 
 // Restore replaces the store at o.Path with the Keygate store in the file from, which it
-// leaves as it is. It copies from beside the target, syncs it, turns it from WAL mode
-// into SQLite's rollback mode (a copy of a stopped store's file may be in WAL mode; the
-// first Open turns WAL back on), checks it (see Check), and renames it into place, so the target is always either the old store or the
-// whole new one. The old store's -wal and -shm files go first: SQLite would otherwise
-// apply the old store's last writes to the restored one.
+// leaves as it is. It copies from beside the target, turns the copy from WAL mode into
+// SQLite's rollback mode (a copy of a stopped store's file may be in WAL mode; the first
+// Open turns WAL back on), syncs and checks it (see Check), and renames it into place,
+// so the target is always either the old store or the whole new one. The old store's
+// -wal and -shm files go first: SQLite would otherwise apply the old store's last writes
+// to the restored one.
 //
 // Unless force is set, it refuses with ErrInUse while any process, this one included, has
 // the target open (see InUse). Forced, it replaces a store that is in use: the processes
@@ -251,6 +252,7 @@ func tempName(path, prefix string) (string, error) {
 	return name, nil
 }
 
+// copyFile copies from into the existing file to, unsynced: rollbackMode syncs it.
 func copyFile(from, to string) error {
 	src, err := os.Open(from)
 	if err != nil {
@@ -265,15 +267,24 @@ func copyFile(from, to string) error {
 		dst.Close()
 		return err
 	}
-	if err := dst.Sync(); err != nil {
-		dst.Close()
-		return err
-	}
 	return dst.Close()
 }
 
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+func syncFile(path string) error { return syncPath(path, os.O_RDWR) }
+
+// syncDir makes a rename or link in dir durable.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // Windows cannot open a directory to sync it; NTFS journals the rename
+	}
+	if err := syncPath(dir, os.O_RDONLY); err != nil {
+		return fmt.Errorf("sqlite: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func syncPath(path string, flag int) error {
+	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return err
 	}
@@ -282,20 +293,4 @@ func syncFile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncDir makes a rename or link in dir durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // Windows cannot open a directory to sync it; NTFS journals the rename
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sqlite: sync %s: %w", dir, err)
-	}
-	return nil
 }

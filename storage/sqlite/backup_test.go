@@ -101,26 +101,14 @@ func TestBackupRefusesAnExistingFile(t *testing.T) {
 	if err := sqlite.Backup(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "none.db")}, filepath.Join(t.TempDir(), "b.db")); err == nil {
 		t.Fatal("Backup of a missing store succeeded")
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(to), ".keygate-backup-*"))
-	if len(leftovers) != 0 {
-		t.Fatalf("temporary files left behind: %v", leftovers)
-	}
+	noTempFiles(t, filepath.Dir(to))
 }
 
 // TestRestoreRoundTrip backs up, changes the store, and restores: the store is as it was
 // at the backup, even with a stale -wal of the old store lying beside it.
 func TestRestoreRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	path := tempPath(t)
-	s, err := sqlite.Open(ctx, sqlite.Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustSeed(t, s, "alice")
-	to := filepath.Join(t.TempDir(), "backup.db")
-	if err := sqlite.Backup(ctx, sqlite.Options{Path: path}, to); err != nil {
-		t.Fatal(err)
-	}
+	s, path, to := backedUp(t)
 	mustSeed(t, s, "bob")
 	// Keep the -wal holding bob's writes, as a store killed before its checkpoint leaves it.
 	wal, err := os.ReadFile(path + "-wal")
@@ -135,9 +123,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 	if err := sqlite.Restore(ctx, sqlite.Options{Path: path}, to, false); !errors.Is(err, sqlite.ErrInUse) {
 		t.Fatalf("Restore onto an open store: %v, want ErrInUse", err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	s.Close()
 	if busy, err := sqlite.InUse(path); err != nil || busy {
 		t.Fatalf("InUse on a closed store = %v, %v", busy, err)
 	}
@@ -190,10 +176,7 @@ func TestRestoreRefusesWhatIsNotAKeygateStore(t *testing.T) {
 			t.Errorf("Restore from %s succeeded", from)
 		}
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".keygate-restore-*"))
-	if len(leftovers) != 0 {
-		t.Fatalf("temporary files left behind: %v", leftovers)
-	}
+	noTempFiles(t, filepath.Dir(path))
 	r := open(t, sqlite.Options{Path: path})
 	if _, err := r.KeyGrantByDigest(ctx, digestOf("alice")); err != nil {
 		t.Errorf("a refused restore changed the store: %v", err)
@@ -205,13 +188,7 @@ func TestRestoreRefusesWhatIsNotAKeygateStore(t *testing.T) {
 // refuses until the process is gone.
 func TestRestoreRefusesAStoreOpenInAnotherProcess(t *testing.T) {
 	ctx := context.Background()
-	path := tempPath(t)
-	s := open(t, sqlite.Options{Path: path})
-	mustSeed(t, s, "alice")
-	to := filepath.Join(t.TempDir(), "backup.db")
-	if err := sqlite.Backup(ctx, sqlite.Options{Path: path}, to); err != nil {
-		t.Fatal(err)
-	}
+	s, path, to := backedUp(t)
 	s.Close()
 
 	cmd := startHelper(t, path) // opens the store, adds "crash", and waits
@@ -234,5 +211,26 @@ func TestRestoreRefusesAStoreOpenInAnotherProcess(t *testing.T) {
 	r := open(t, sqlite.Options{Path: path})
 	if _, err := r.KeyGrantByDigest(ctx, digestOf("crash")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("restored store holds the key written after the backup: %v", err)
+	}
+}
+
+// backedUp opens a store at a new path with "alice" (see seed), and backs it up to to.
+func backedUp(t *testing.T) (s *sqlite.Store, path, to string) {
+	t.Helper()
+	path = tempPath(t)
+	s = open(t, sqlite.Options{Path: path})
+	mustSeed(t, s, "alice")
+	to = filepath.Join(t.TempDir(), "backup.db")
+	if err := sqlite.Backup(context.Background(), sqlite.Options{Path: path}, to); err != nil {
+		t.Fatal(err)
+	}
+	return s, path, to
+}
+
+// noTempFiles fails if Backup or Restore left a temporary file in dir.
+func noTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	if left, _ := filepath.Glob(filepath.Join(dir, ".keygate-*")); len(left) != 0 {
+		t.Fatalf("temporary files left behind: %v", left)
 	}
 }
