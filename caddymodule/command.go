@@ -53,9 +53,9 @@ func buildCLI(cmd *cobra.Command) {
 	cmd.AddCommand(c.groups()...)
 }
 
-// groups are the command groups, as "keygate user ...".
+// groups are the command groups, as "keygate user ...", and backup and restore.
 func (c *cli) groups() []*cobra.Command {
-	return []*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands(), c.auditCommands()}
+	return append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands(), c.auditCommands()}, c.backupCommands()...)
 }
 
 // WithTopLevelCommands is args (as os.Args) with "keygate" inserted before a command

@@ -53,10 +53,9 @@ const nodeAdminPassword = "correct horse battery staple"
 // database dsn, all at once, and waits until every one answers.
 func startNodes(t *testing.T, dsn, upstream string, options ...string) []*node {
 	t.Helper()
-	bin := keygateBinary(t)
 	nodes := make([]*node, len(options))
 	for i, opts := range options {
-		nodes[i] = launchNode(t, bin, fmt.Sprintf("node %c", 'A'+i), dsn, upstream, opts)
+		nodes[i] = launchNode(t, fmt.Sprintf("node %c", 'A'+i), dsn, upstream, opts)
 	}
 	for _, n := range nodes {
 		n.waitReady(t)
@@ -64,7 +63,7 @@ func startNodes(t *testing.T, dsn, upstream string, options ...string) []*node {
 	return nodes
 }
 
-func launchNode(t *testing.T, bin, name, dsn, upstream, options string) *node {
+func launchNode(t *testing.T, name, dsn, upstream, options string) *node {
 	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
@@ -73,10 +72,18 @@ func launchNode(t *testing.T, bin, name, dsn, upstream, options string) *node {
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{gateway: &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}, name: name, output: &syncBuffer{}, exited: make(chan struct{})}
-	n.cmd = exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
-	n.cmd.Env = append(os.Environ(), "KEYGATE_POSTGRES_DSN="+dsn, "KEYGATE_ADMIN_PASSWORD="+nodeAdminPassword,
+	return runNode(t, name, fmt.Sprintf("http://127.0.0.1:%d", port), cfg,
+		"KEYGATE_POSTGRES_DSN="+dsn, "KEYGATE_ADMIN_PASSWORD="+nodeAdminPassword,
 		"XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+}
+
+// runNode starts the keygate binary on the Caddyfile cfg, which serves url, with env
+// added to the environment, and stops it when the test ends. It does not wait for it.
+func runNode(t *testing.T, name, url, cfg string, env ...string) *node {
+	t.Helper()
+	n := &node{gateway: &gateway{url: url}, name: name, output: &syncBuffer{}, exited: make(chan struct{})}
+	n.cmd = exec.Command(keygateBinary(t), "run", "--config", cfg, "--adapter", "caddyfile")
+	n.cmd.Env = append(os.Environ(), env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.output, n.output
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

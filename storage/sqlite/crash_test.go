@@ -42,6 +42,28 @@ func TestHelperProcess(t *testing.T) {
 // the store still open, and checks that the write is there on reopening.
 func TestCrashKeepsWrites(t *testing.T) {
 	path := tempPath(t)
+	cmd := startHelper(t, path)
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no deferred Close, no cleanup
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("child exit: %v, want killed", err)
+	}
+
+	s := open(t, sqlite.Options{Path: path})
+	g, err := s.KeyGrantByDigest(context.Background(), digestOf("crash"))
+	if err != nil {
+		t.Fatalf("key written before the kill: %v", err)
+	}
+	if g.Key.UID != "k-crash" || g.User.UID != "u-crash" || !g.Key.Active {
+		t.Errorf("grant after the kill = key %s user %s active %v", g.Key.UID, g.User.UID, g.Key.Active)
+	}
+}
+
+// startHelper starts TestHelperProcess on the store at path and returns once it has
+// written, with the store still open in it. The test's end kills it.
+func startHelper(t *testing.T, path string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"="+path)
 	var stderr strings.Builder
@@ -75,19 +97,5 @@ func TestCrashKeepsWrites(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("child did not create within 30s: %s", stderr.String())
 	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no deferred Close, no cleanup
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("child exit: %v, want killed", err)
-	}
-
-	s := open(t, sqlite.Options{Path: path})
-	g, err := s.KeyGrantByDigest(context.Background(), digestOf("crash"))
-	if err != nil {
-		t.Fatalf("key written before the kill: %v", err)
-	}
-	if g.Key.UID != "k-crash" || g.User.UID != "u-crash" || !g.Key.Active {
-		t.Errorf("grant after the kill = key %s user %s active %v", g.Key.UID, g.User.UID, g.Key.Active)
-	}
+	return cmd
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keygate/keygate/storage"
@@ -69,7 +70,8 @@ func (o Options) withDefaults() Options {
 // Store is a storage.Store on one SQLite file.
 type Store struct {
 	*sqlstore.Store
-	opts Options
+	opts      Options
+	closeOnce sync.Once
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -102,7 +104,14 @@ func openWithDialect(ctx context.Context, o Options, d sqlstore.Dialect) (*Store
 	if err != nil {
 		return nil, err
 	}
+	countOpen(o.Path, 1)
 	return &Store{Store: st, opts: o}, nil
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { countOpen(s.opts.Path, -1) })
+	return s.Store.Close()
 }
 
 // openPools opens the file's writing connection and its pool of readers. SQLite lets one
