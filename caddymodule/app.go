@@ -84,6 +84,7 @@ type App struct {
 	poolKey string
 	state   *sharedState
 	logger  *zap.Logger
+	ctx     caddy.Context
 }
 
 // BootstrapAdmin is the first tenant admin.
@@ -115,7 +116,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 
 // Provision opens (or joins) the shared state.
 func (a *App) Provision(ctx caddy.Context) error {
-	a.logger = ctx.Logger()
+	a.logger, a.ctx = ctx.Logger(), ctx
 	if err := keygateMetrics().register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("keygate: registering metrics: %w", err)
 	}
@@ -216,8 +217,13 @@ func (a *App) keysPerUser() int {
 	return *a.MaxKeysPerUser
 }
 
-// Start implements caddy.App. The shared state is already running.
-func (a *App) Start() error { return nil }
+// Start implements caddy.App. The shared state is already running. Every app is
+// provisioned by now (the HTTP app is not yet while a handler provisions), so this is
+// where the sites' access logs are checked.
+func (a *App) Start() error {
+	a.warnAboutAccessLogs(a.ctx)
+	return nil
+}
 
 // Stop implements caddy.App. The shared state stops in Cleanup, once unused.
 func (a *App) Stop() error { return nil }
