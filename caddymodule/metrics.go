@@ -22,6 +22,7 @@ type metrics struct {
 	logins        *prometheus.CounterVec
 	tokensIssued  *prometheus.CounterVec
 	invalidations *prometheus.CounterVec
+	changeFeedUp  *prometheus.GaugeVec
 }
 
 var keygateMetrics = sync.OnceValue(func() *metrics {
@@ -38,6 +39,8 @@ var keygateMetrics = sync.OnceValue(func() *metrics {
 		logins:        counter("logins_total", "Logins at the authenticate endpoint, by result.", "result"),
 		tokensIssued:  counter("tokens_issued_total", "Authorization tokens issued, by how they were obtained.", "via"),
 		invalidations: counter("invalidations_total", "Cached decisions dropped, by where the change came from.", "source"),
+		changeFeedUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "change_feed_up",
+			Help: "1 while this node listens to the store's change feed (PostgreSQL LISTEN), 0 while it has lost it; absent for SQLite, which has no feed to lose."}, []string{"storage"}),
 	}
 })
 
@@ -53,7 +56,7 @@ func histogram(name, help string, buckets []float64, labels ...string) *promethe
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations}
+	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations, m.changeFeedUp}
 }
 
 // register adds the collectors to a config's registry; a registry that has them already
@@ -85,6 +88,15 @@ func (m *metrics) Login(result string)    { m.logins.WithLabelValues(result).Inc
 func (m *metrics) TokenIssued(via string) { m.tokensIssued.WithLabelValues(via).Inc() }
 func (m *metrics) Invalidations(source string, n int) {
 	m.invalidations.WithLabelValues(source).Add(float64(n))
+}
+
+// changeFeed records whether this node hears the change feed of a storage backend.
+func (m *metrics) changeFeed(storage string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.changeFeedUp.WithLabelValues(storage).Set(v)
 }
 
 // observeAuth records one authentication decision on a proxied request.

@@ -57,6 +57,7 @@ func (p *PostgresStorage) Provision(ctx caddy.Context) error {
 // when it hears them again. pgx's connection errors name the host and user, never the
 // password.
 func (p *PostgresStorage) logListen(err error) {
+	keygateMetrics().changeFeed("postgres", err == nil)
 	if err != nil {
 		p.logger.Warn("lost the PostgreSQL change feed; reconnecting (changes made on other nodes meanwhile reach this node's cache when it is back, or after cache_ttl)", zap.Error(err))
 		return
@@ -82,15 +83,20 @@ func (p *PostgresStorage) StoreKey() string {
 	return "postgres:" + hex.EncodeToString(sum[:12])
 }
 
-// OpenStore implements StorageBackend.
+// OpenStore implements StorageBackend. The change feed counts as up from the start: the
+// listener reports only changes, the first of them being a failure to listen.
 func (p *PostgresStorage) OpenStore(ctx context.Context) (storage.Store, error) {
-	return postgres.Open(ctx, postgres.Options{
+	store, err := postgres.Open(ctx, postgres.Options{
 		DSN:              p.dsn,
 		MaxConns:         p.MaxConns,
 		StatementTimeout: time.Duration(p.StatementTimeout),
 		ConnectTimeout:   time.Duration(p.ConnectTimeout),
 		OnListen:         p.logListen,
 	})
+	if err == nil {
+		keygateMetrics().changeFeed("postgres", true)
+	}
+	return store, err
 }
 
 // Interface guards.
