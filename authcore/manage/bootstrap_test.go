@@ -2,21 +2,15 @@ package manage
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
-	"github.com/keygate/keygate/storage/sqlite"
 )
 
 func TestBootstrapAsksForThePasswordOnlyUntilTheTenantExists(t *testing.T) {
 	ctx := t.Context()
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	ad := Operator{Service: NewService(ServiceConfig{Store: store}), OSUser: "ops"}
 
 	Unavailable := errors.New("no password yet")

@@ -2,22 +2,16 @@ package manage
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
-	"github.com/keygate/keygate/storage/sqlite"
 )
 
 func TestOperatorListingsPageThroughEveryTenant(t *testing.T) {
 	ctx := t.Context()
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	clock := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
 	tick := func() time.Time { clock = clock.Add(time.Second); return clock }
 	ad := Operator{Service: NewService(ServiceConfig{Store: store, Now: tick})}

@@ -33,11 +33,7 @@ func (s *readHookStore) UserByUID(ctx context.Context, uid string) (storage.User
 // so it neither writes the old role back nor skips the last-admin check.
 func TestAnEditDoesNotUndoAConcurrentPromotion(t *testing.T) {
 	ctx := context.Background()
-	raw, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "kg.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := openStore(t)
 	store := &readHookStore{Store: raw}
 	op := Operator{Service: NewService(ServiceConfig{Store: store})}
 	if _, err := op.CreateTenant(ctx, "acme"); err != nil {
@@ -72,4 +68,15 @@ func TestAnEditDoesNotUndoAConcurrentPromotion(t *testing.T) {
 	if n, err := raw.ActiveTenantAdmins(ctx, cal.TenantUID); err != nil || n != 1 {
 		t.Fatalf("the tenant has %d enabled admins (%v), want 1", n, err)
 	}
+}
+
+// openStore opens a fresh SQLite store for a test, closed when it ends.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
