@@ -301,3 +301,13 @@ func (b *tab) goTo(t *testing.T, label string) {
 		chromedp.WaitVisible(chromedp.Search(fmt.Sprintf(`//main//h1[normalize-space()=%q]`, label))),
 	)
 }
+
+// newTab opens another tab in b's browser: it shares b's cookies.
+func (b *tab) newTab(t *testing.T) *tab {
+	t.Helper()
+	nt := &tab{}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithListener(nt.listen))
+	t.Cleanup(cancel)
+	nt.ctx = ctx
+	return nt
+}

@@ -514,3 +514,38 @@ func writeScreenshot(t *testing.T, b *tab, path string) {
 	}
 	t.Logf("wrote %s", path)
 }
+
+// The console renews the cookie one refresh at a time, in a tab and across tabs: the
+// gateway ends a session whose token is refreshed twice, so two renewals that send the
+// same cookie would sign the user out.
+func TestConsoleRenewsTheCookieOneAtATime(t *testing.T) {
+	g := startGateway(t, "")
+	g.seed(t)
+	ann := g.consoleUser(t, "acme", "ann@acme.test", storage.RoleUser)
+	b := newBrowser(t, 1280, 800)
+	b.login(t, g, ann.Email)
+	other := b.newTab(t)
+	other.do(t, chromedp.Navigate(g.url+"/console/"), chromedp.WaitVisible(chromedp.Search(`//main//h1[normalize-space()="My API Keys"]`)))
+	const outcome = `.then(() => 'ok', e => 'refused: ' + (e.status || e))`
+
+	// Two renewals asked for at once in one tab (a timer, and the tab coming back).
+	twice := `import('./js/session.js').then(m => Promise.all([m.resume(), m.resume()]))` + outcome
+	if got := get(t, b, chromedp.Evaluate[string](twice, chromedp.EvalAwaitPromise)); got != "ok" {
+		t.Fatalf("two renewals at once in one tab: %s", got)
+	}
+	// One renewal in each tab, on one signal.
+	for _, tb := range []*tab{b, other} {
+		tb.do(t, chromedp.Evaluate[chromedp.Void](`window.renewed = new Promise(done => {
+			new BroadcastChannel('keygate-test').onmessage = () => import('./js/session.js').then(m => m.resume())`+outcome+`.then(done);
+		})`))
+	}
+	b.do(t, chromedp.Evaluate[chromedp.Void](`new BroadcastChannel('keygate-test').postMessage('renew')`))
+	for i, tb := range []*tab{b, other} {
+		if got := get(t, tb, chromedp.Evaluate[string](`window.renewed`, chromedp.EvalAwaitPromise)); got != "ok" {
+			t.Fatalf("tab %d renewing together with the other: %s", i, got)
+		}
+	}
+	if r := g.do(t, "/", map[string]string{"Authorization": b.tokenCookie(t, g.url).Value}); r.status != http.StatusOK {
+		t.Fatalf("the session after the renewals: %d %s", r.status, r.body)
+	}
+}

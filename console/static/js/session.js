@@ -5,6 +5,7 @@ import { api, apiPrefix, authPrefix, request } from './api.js';
 
 let refreshTimer = 0;
 let expiresAt = 0; // ms since the epoch; 0 when signed out
+let inFlight = null; // the refresh under way, if any
 let onEnded = () => {};
 
 // onSessionEnded sets what happens when the session cannot be kept (expired, revoked).
@@ -41,9 +42,25 @@ export function stop() {
 	expiresAt = 0;
 }
 
-async function refresh() {
+// refresh renews the cookie, one refresh at a time: in this tab (a timer and a tab coming
+// back can both ask) and across tabs, which share the cookie. The gateway ends a session
+// whose token is refreshed twice, so two refreshes must never send the same cookie.
+function refresh() {
+	inFlight ??= oneAtATime(renew).finally(() => {
+		inFlight = null;
+	});
+	return inFlight;
+}
+
+async function renew() {
 	const ans = await request('POST', `${authPrefix}refresh`, undefined, { session: false });
 	schedule(Date.parse(ans.expiresAt));
+}
+
+// oneAtATime runs fn under a lock every tab of this origin shares, where the browser has
+// one (Web Locks need a secure context: https, or localhost).
+function oneAtATime(fn) {
+	return navigator.locks ? navigator.locks.request('keygate-refresh', fn) : fn();
 }
 
 // schedule sets the next refresh well before expiry: after two thirds of the time left
