@@ -83,7 +83,7 @@ func CopyStore(ctx context.Context, from, to *Store) (CopyReport, error) {
 				return err
 			}
 			if n > 0 {
-				return fmt.Errorf("%w: it holds %d %s rows; copy into a store that has none", ErrTargetNotEmpty, n, t.name)
+				return fmt.Errorf("%w: its %s table holds %d rows", ErrTargetNotEmpty, t.name, n)
 			}
 		}
 		for _, t := range copyTables {
