@@ -53,9 +53,9 @@ func buildCLI(cmd *cobra.Command) {
 	cmd.AddCommand(c.groups()...)
 }
 
-// groups are the command groups, as "keygate user ...", and backup and restore.
+// groups are the command groups, as "keygate user ...", backup and restore, and migrate.
 func (c *cli) groups() []*cobra.Command {
-	return append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands(), c.auditCommands()}, c.backupCommands()...)
+	return append(append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands(), c.auditCommands()}, c.backupCommands()...), c.migrateCommand())
 }
 
 // WithTopLevelCommands is args (as os.Args) with "keygate" inserted before a command

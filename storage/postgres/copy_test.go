@@ -1,0 +1,261 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/postgres"
+	"github.com/keygate/keygate/storage/postgres/pgtest"
+	"github.com/keygate/keygate/storage/sqlite"
+	"github.com/keygate/keygate/storage/sqlstore"
+)
+
+var copyT0 = time.Date(2025, 6, 1, 9, 30, 0, 123_000_000, time.UTC)
+
+func copyDigest(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
+// copyFixture is what populateForCopy wrote, by uid, so that a copy can be read back.
+type copyFixture struct {
+	tenants, users, projects, keys, sessions []string
+	digests                                  [][]byte
+}
+
+// populateForCopy fills s through the Store API: two tenants, users (with and without a
+// password hash, one disabled), projects with members, keys active, revoked and used,
+// sessions live, revoked and refreshed, audit events and the signing key k1.
+func populateForCopy(t *testing.T, s storage.Store) copyFixture {
+	t.Helper()
+	ctx := context.Background()
+	var f copyFixture
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("signing key", s.CreateSigningKey(ctx, storage.SigningKey{KID: "k1", Secret: copyDigest("secret-1"), CreatedAt: copyT0}))
+	must("signing key", s.CreateSigningKey(ctx, storage.SigningKey{KID: "k2", Secret: copyDigest("secret-2"), CreatedAt: copyT0.Add(time.Hour)}))
+	for ti, tn := range []string{"acme", "globex"} {
+		at := copyT0.Add(time.Duration(ti) * time.Minute)
+		tenant := storage.Tenant{UID: "t-" + tn, Name: tn, CreatedAt: at}
+		must("tenant", s.CreateTenant(ctx, tenant))
+		f.tenants = append(f.tenants, tenant.UID)
+		var users []string
+		for ui, role := range []storage.Role{storage.RoleTenantAdmin, storage.RoleUser, storage.RoleUser} {
+			u := storage.User{
+				UID: fmt.Sprintf("u-%s-%d", tn, ui), TenantUID: tenant.UID,
+				Email: fmt.Sprintf("user%d@%s.example", ui, tn), FirstName: "First", LastName: fmt.Sprintf("Last%d", ui),
+				Role: role, CreatedAt: at.Add(time.Duration(ui) * time.Second), UpdatedAt: at.Add(time.Duration(ui) * time.Second),
+			}
+			if ui == 0 {
+				u.PasswordHash = "$argon2id$v=19$m=65536,t=1,p=2$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+			}
+			must("user", s.CreateUser(ctx, u))
+			users = append(users, u.UID)
+			for ki := range 2 {
+				name := fmt.Sprintf("%s-%d-%d", tn, ui, ki)
+				k := storage.APIKey{
+					UID: "k-" + name, TenantUID: tenant.UID, UserUID: u.UID, Name: name, Description: "key " + name,
+					Digest: copyDigest(name), Hint: name[:4], ExpiresAt: at.Add(30 * 24 * time.Hour), Active: true,
+					CreatedAt: at.Add(time.Duration(ki) * time.Millisecond), UpdatedAt: at.Add(time.Duration(ki) * time.Millisecond),
+				}
+				must("key", s.CreateAPIKey(ctx, k, 0))
+				f.keys = append(f.keys, k.UID)
+				f.digests = append(f.digests, k.Digest)
+				if ki == 1 {
+					must("revoke key", s.SetAPIKeyActive(ctx, k.UID, false))
+				} else {
+					must("touch key", s.TouchAPIKeys(ctx, map[string]time.Time{k.UID: at.Add(time.Hour)}))
+				}
+			}
+			for si := range 2 {
+				sess := storage.Session{ID: fmt.Sprintf("s-%s-%d-%d", tn, ui, si), UserUID: u.UID, TenantUID: tenant.UID, CreatedAt: at, TokenID: "jti-0"}
+				must("session", s.CreateSession(ctx, sess))
+				f.sessions = append(f.sessions, sess.ID)
+				if si == 1 {
+					must("revoke session", s.RevokeSession(ctx, sess.ID, at.Add(2*time.Hour)))
+				} else {
+					must("rotate session", s.RotateSessionToken(ctx, sess.ID, "jti-0", "jti-1"))
+				}
+			}
+		}
+		must("disable", s.SetUserDisabled(ctx, users[2], true))
+		f.users = append(f.users, users...)
+		for pi := range 2 {
+			p := storage.Project{UID: fmt.Sprintf("p-%s-%d", tn, pi), TenantUID: tenant.UID, Name: fmt.Sprintf("project %d", pi), CreatedAt: at}
+			must("project", s.CreateProject(ctx, p))
+			f.projects = append(f.projects, p.UID)
+			must("member", s.AddProjectMember(ctx, p.UID, users[pi]))
+			must("member", s.AddProjectMember(ctx, p.UID, users[2]))
+		}
+		for ai := range 5 {
+			must("audit", s.AppendAudit(ctx, storage.AuditEvent{
+				ID: fmt.Sprintf("a-%s-%d", tn, ai), TenantUID: tenant.UID, At: at.Add(time.Duration(ai) * time.Second),
+				ActorUID: users[0], ActorEmail: "user0@" + tn + ".example", Action: "apikey.create", TargetKind: "apikey",
+				TargetUID: "k-" + tn, SourceIP: "192.0.2.1", Detail: "detail",
+			}))
+		}
+	}
+	return f
+}
+
+// copySnapshot is every record of f as the Store API reads it.
+type copySnapshot struct {
+	Tenants     []storage.Tenant
+	Users       []storage.User
+	Projects    []storage.Project
+	Members     map[string][]string
+	Keys        []storage.APIKey
+	Grants      []storage.KeyGrant
+	Sessions    []storage.Session
+	SigningKeys []storage.SigningKey
+	Audit       map[string][]storage.AuditEvent
+}
+
+func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
+	t.Helper()
+	ctx := context.Background()
+	var snap copySnapshot
+	var err error
+	if snap.Tenants, err = s.ListTenants(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range f.users {
+		u, err := s.UserByUID(ctx, uid)
+		if err != nil {
+			t.Fatalf("user %s: %v", uid, err)
+		}
+		snap.Users = append(snap.Users, u)
+	}
+	snap.Members = map[string][]string{}
+	for _, uid := range f.projects {
+		p, err := s.ProjectByUID(ctx, uid)
+		if err != nil {
+			t.Fatalf("project %s: %v", uid, err)
+		}
+		snap.Projects = append(snap.Projects, p)
+		if snap.Members[uid], err = s.ProjectMembers(ctx, uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, uid := range f.keys {
+		k, err := s.APIKeyByUID(ctx, uid)
+		if err != nil {
+			t.Fatalf("key %s: %v", uid, err)
+		}
+		snap.Keys = append(snap.Keys, k)
+		g, err := s.KeyGrantByDigest(ctx, f.digests[i])
+		if err != nil {
+			t.Fatalf("key %s by digest: %v", uid, err)
+		}
+		snap.Grants = append(snap.Grants, g)
+	}
+	for _, id := range f.sessions {
+		sess, err := s.SessionByID(ctx, id)
+		if err != nil {
+			t.Fatalf("session %s: %v", id, err)
+		}
+		snap.Sessions = append(snap.Sessions, sess)
+	}
+	if snap.SigningKeys, err = s.SigningKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap.Audit = map[string][]storage.AuditEvent{}
+	for _, tn := range f.tenants {
+		if snap.Audit[tn], _, err = s.ListAudit(ctx, tn, storage.Page{Limit: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return snap
+}
+
+func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Schema(t)
+	src, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = src.Close() })
+	f := populateForCopy(t, src)
+	want := readForCopy(t, src, f)
+
+	dst := open(t, postgres.Options{DSN: dsn})
+	rep, err := sqlstore.CopyStore(ctx, src.Store, dst.Store)
+	if err != nil {
+		t.Fatalf("CopyStore: %v", err)
+	}
+	wantRows := map[string]int64{
+		"tenants": 2, "users": 6, "projects": 4, "project_members": 8, "api_keys": 12,
+		"signing_keys": 2, "sessions": 12, "audit_events": 10,
+	}
+	if len(rep.Tables) != len(wantRows) {
+		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)
+	}
+	for _, c := range rep.Tables {
+		if c.Rows != wantRows[c.Table] {
+			t.Errorf("%s: copied %d rows, want %d", c.Table, c.Rows, wantRows[c.Table])
+		}
+	}
+	if rep.KeysChecked != 12 {
+		t.Errorf("checked %d keys by digest, want 12", rep.KeysChecked)
+	}
+
+	got := readForCopy(t, dst, f)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the PostgreSQL store reads back differently:\n got %+v\nwant %+v", got, want)
+	}
+	// The fixture holds both values of each boolean, and a password hash.
+	if want.Users[0].Disabled || !want.Users[2].Disabled || want.Users[0].PasswordHash == "" || want.Keys[1].Active || !want.Keys[0].Active {
+		t.Errorf("fixture lacks a boolean value or the password hash: %+v %+v", want.Users, want.Keys)
+	}
+	revoked, err := dst.RevokedSessionsSince(ctx, time.Time{})
+	if err != nil || len(revoked) != 6 {
+		t.Errorf("RevokedSessionsSince on the target = %v, %v; want 6 sessions", revoked, err)
+	}
+
+	// The target now holds tenants: a second copy is refused and changes nothing.
+	_, err = sqlstore.CopyStore(ctx, src.Store, dst.Store)
+	if !errors.Is(err, sqlstore.ErrTargetNotEmpty) {
+		t.Fatalf("second CopyStore: %v, want ErrTargetNotEmpty", err)
+	}
+	if again := readForCopy(t, dst, f); !reflect.DeepEqual(again, want) {
+		t.Errorf("a refused copy changed the target:\n got %+v\nwant %+v", again, want)
+	}
+}
+
+func TestCopyStoreRefusesATargetWithOnlyASigningKey(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Schema(t)
+	src, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = src.Close() })
+	populateForCopy(t, src)
+	dst := open(t, postgres.Options{DSN: dsn})
+	k := storage.SigningKey{KID: "k1", Secret: copyDigest("other"), CreatedAt: copyT0}
+	if err := dst.CreateSigningKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlstore.CopyStore(ctx, src.Store, dst.Store); !errors.Is(err, sqlstore.ErrTargetNotEmpty) {
+		t.Fatalf("CopyStore: %v, want ErrTargetNotEmpty", err)
+	}
+	keys, err := dst.SigningKeys(ctx)
+	if err != nil || !reflect.DeepEqual(keys, []storage.SigningKey{k}) {
+		t.Errorf("target signing keys = %+v, %v; want only its own", keys, err)
+	}
+	if tenants, err := dst.ListTenants(ctx); err != nil || len(tenants) != 0 {
+		t.Errorf("target tenants = %+v, %v; want none", tenants, err)
+	}
+}
