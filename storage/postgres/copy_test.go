@@ -130,43 +130,17 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 	if snap.Tenants, err = s.ListTenants(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, uid := range f.users {
-		u, err := s.UserByUID(ctx, uid)
-		if err != nil {
-			t.Fatalf("user %s: %v", uid, err)
-		}
-		snap.Users = append(snap.Users, u)
-	}
+	snap.Users = readEach(t, "user", f.users, s.UserByUID)
 	snap.Members = map[string][]string{}
+	snap.Projects = readEach(t, "project", f.projects, s.ProjectByUID)
 	for _, uid := range f.projects {
-		p, err := s.ProjectByUID(ctx, uid)
-		if err != nil {
-			t.Fatalf("project %s: %v", uid, err)
-		}
-		snap.Projects = append(snap.Projects, p)
 		if snap.Members[uid], err = s.ProjectMembers(ctx, uid); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for i, uid := range f.keys {
-		k, err := s.APIKeyByUID(ctx, uid)
-		if err != nil {
-			t.Fatalf("key %s: %v", uid, err)
-		}
-		snap.Keys = append(snap.Keys, k)
-		g, err := s.KeyGrantByDigest(ctx, f.digests[i])
-		if err != nil {
-			t.Fatalf("key %s by digest: %v", uid, err)
-		}
-		snap.Grants = append(snap.Grants, g)
-	}
-	for _, id := range f.sessions {
-		sess, err := s.SessionByID(ctx, id)
-		if err != nil {
-			t.Fatalf("session %s: %v", id, err)
-		}
-		snap.Sessions = append(snap.Sessions, sess)
-	}
+	snap.Keys = readEach(t, "key", f.keys, s.APIKeyByUID)
+	snap.Grants = readEach(t, "key by digest", f.digests, s.KeyGrantByDigest)
+	snap.Sessions = readEach(t, "session", f.sessions, s.SessionByID)
 	if snap.SigningKeys, err = s.SigningKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -179,14 +153,35 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 	return snap
 }
 
-func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
-	ctx := context.Background()
-	dsn := pgtest.Schema(t)
-	src, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
+// openSQLite opens a fresh SQLite store to copy from, closed when the test ends.
+func openSQLite(t *testing.T) *sqlite.Store {
+	t.Helper()
+	src, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = src.Close() })
+	return src
+}
+
+// readEach reads the record of every id with get, failing the test on the first error.
+func readEach[ID, T any](t *testing.T, what string, ids []ID, get func(context.Context, ID) (T, error)) []T {
+	t.Helper()
+	var out []T
+	for _, id := range ids {
+		v, err := get(context.Background(), id)
+		if err != nil {
+			t.Fatalf("%s %v: %v", what, id, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Schema(t)
+	src := openSQLite(t)
 	f := populateForCopy(t, src)
 	want := readForCopy(t, src, f)
 
@@ -237,11 +232,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 func TestCopyStoreRefusesATargetWithOnlyASigningKey(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.Schema(t)
-	src, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "keygate.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
+	src := openSQLite(t)
 	populateForCopy(t, src)
 	dst := open(t, postgres.Options{DSN: dsn})
 	k := storage.SigningKey{KID: "k1", Secret: copyDigest("other"), CreatedAt: copyT0}
