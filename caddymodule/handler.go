@@ -152,7 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		c.Write(decisionFields(p, method, result)...)
 	}
 	if err != nil {
-		return h.reject(w, r, err)
+		return h.refuse(w, r, err)
 	}
 	h.identity.set(r, p, projectUID)
 	h.guardTrailers(r)

@@ -65,9 +65,35 @@ func writeError(w http.ResponseWriter, r *http.Request, e *authcore.Error) {
 	json.NewEncoder(w).Encode(body)
 }
 
-// reject answers a failed request with the JSON error of the wire contract.
+// refuse answers a request the gate refused, in front of the upstream: like reject, but
+// a site's handle_errors routes may replace the answer (errorroutes.go). The headers
+// set here (Retry-After, WWW-Authenticate, Connection) stay on either answer.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) error {
+	e := authcore.AsError(err)
+	h.logRefusal(w, r, e)
+	closeAfterRefusal(w, r)
+	if handed := refusalForErrorRoutes(r, e); handed != nil {
+		if e.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `ApiKey realm="keygate"`)
+		}
+		return handed
+	}
+	writeError(w, r, e)
+	return nil
+}
+
+// reject answers a failed request with the JSON error of the wire contract. Keygate's
+// own endpoints always answer this way: their errors are part of the API.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) error {
 	e := authcore.AsError(err)
+	h.logRefusal(w, r, e)
+	closeAfterRefusal(w, r)
+	writeError(w, r, e)
+	return nil
+}
+
+// logRefusal logs what an operator must know of a refusal, and sets Retry-After on a 429.
+func (h *Handler) logRefusal(w http.ResponseWriter, r *http.Request, e *authcore.Error) {
 	switch {
 	case e.Code == "StoreUnavailable":
 		h.logger.Warn("credential store unavailable", zap.String("code", e.Code), zap.String("error", e.Detail()))
@@ -79,9 +105,6 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) erro
 			c.Write(zap.String("client_ip", clientIP(r)))
 		}
 	}
-	closeAfterRefusal(w, r)
-	writeError(w, r, e)
-	return nil
 }
 
 // closeAfterRefusal closes an HTTP/1 connection after refusing a request that may have
