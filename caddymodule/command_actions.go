@@ -162,6 +162,9 @@ func (c *cli) userCommands() *cobra.Command {
 				u, err := ad.UpdateUser(ctx, u, manage.UserRequest{Role: storage.Role(in.s("role"))})
 				return u, fmt.Sprintf("%s is now %s (uid %s)", u.Email, u.Role, u.UID), err
 			})},
+		{name: "reset-password", short: "Give a user a new password (random unless --password-stdin) and end their sessions",
+			required: []string{"email"}, optional: []string{"tenant"}, bools: []string{"password-stdin"},
+			run: c.resetPassword},
 		userSwitch("disable", "Disable a user: their keys stop working at once", true),
 		userSwitch("enable", "Re-enable a disabled user", false),
 		{name: "delete", short: "Delete a user with their keys, sessions and memberships", required: []string{"email"}, optional: []string{"tenant"},
@@ -191,6 +194,29 @@ func (c *cli) createUser(ctx context.Context, ad manage.Operator, in input) (res
 		text: fmt.Sprintf("created %s %s in tenant %s (uid %s)", u.Role, u.Email, in.s("tenant"), u.UID),
 		json: cliUserJSON(u),
 	}, err
+}
+
+// resetPassword prints the new password only when Keygate chose it: one the operator
+// typed is theirs already, and echoing it would put it in a terminal's scrollback.
+func (c *cli) resetPassword(ctx context.Context, ad manage.Operator, in input) (result, error) {
+	u, err := in.user(ctx, ad)
+	if err != nil {
+		return result{}, err
+	}
+	var given string
+	if in.b("password-stdin") {
+		if given, err = c.readPassword(); err != nil {
+			return result{}, err
+		}
+	}
+	password, err := ad.ResetPassword(ctx, u, given)
+	text := fmt.Sprintf("reset the password of %s (uid %s); their sessions have ended", u.Email, u.UID)
+	answer := map[string]any{"uid": u.UID, "emailId": u.Email}
+	if given == "" {
+		text += "\nnew password (shown once): " + password
+		answer["password"] = password
+	}
+	return result{text: text, json: answer}, err
 }
 
 // userChange is a verb on the user --email (and --tenant) name: change returns the user

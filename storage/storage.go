@@ -197,6 +197,7 @@ type Tx interface {
 	LockedUser(ctx context.Context, uid string) (User, error)
 	SetUserDisabled(ctx context.Context, uid string, disabled bool) error
 	UpdateUser(ctx context.Context, uid, firstName, lastName string, role Role) error
+	SetUserPassword(ctx context.Context, uid, passwordHash string, at time.Time) error
 	DeleteUser(ctx context.Context, uid string) error
 	// ActiveTenantAdmins counts the tenant's enabled tenant admins. It holds the tenant's
 	// admins lock until the transaction ends, so that two transactions that each remove an admin run
@@ -251,6 +252,10 @@ type Store interface {
 	// UpdateUser changes a user's names and role (uid, tenant and email stay) and records
 	// a ChangeUser and a ChangeAPIKey for each of the user's keys.
 	UpdateUser(ctx context.Context, uid, firstName, lastName string, role Role) error
+	// SetUserPassword replaces a user's password hash ("" turns password login off) and
+	// revokes the user's live sessions at at, recording a ChangeUser, a ChangeAPIKey per
+	// key and a ChangeSession per session revoked: logins made with the old password end.
+	SetUserPassword(ctx context.Context, uid, passwordHash string, at time.Time) error
 	// DeleteUser deletes a user with their keys, sessions and memberships, recording a
 	// ChangeUser, a ChangeAPIKey per key and a ChangeSession per live session first.
 	DeleteUser(ctx context.Context, uid string) error

@@ -166,6 +166,12 @@ func (o Operator) UpdateUser(ctx context.Context, u storage.User, r UserRequest)
 	return o.Service.UpdateUser(ctx, o.in(u.TenantUID), u.UID, r)
 }
 
+// ResetPassword gives u a new password (a random one when password is empty), returned
+// once, and ends u's sessions.
+func (o Operator) ResetPassword(ctx context.Context, u storage.User, password string) (string, error) {
+	return o.Service.ResetPassword(ctx, o.in(u.TenantUID), u.UID, password)
+}
+
 // DeleteUser deletes a user with their keys, sessions and memberships.
 func (o Operator) DeleteUser(ctx context.Context, u storage.User) error {
 	return o.Service.DeleteUser(ctx, o.in(u.TenantUID), u.UID)

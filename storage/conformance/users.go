@@ -24,7 +24,43 @@ var userTests = []suiteTest{
 	{"User/UpdateNotFound", unknownIsNotFound("UpdateUser(unknown)", func(c context.Context, s storage.Store) error {
 		return s.UpdateUser(c, "no-such-user", "a", "b", storage.RoleUser)
 	})},
+	{"User/SetPassword", testUserSetPassword},
+	{"User/SetPasswordNotFound", unknownIsNotFound("SetUserPassword(unknown)", func(c context.Context, s storage.Store) error {
+		return s.SetUserPassword(c, "no-such-user", "", t0)
+	})},
 	{"User/Delete", testUserDelete},
+}
+
+// testUserSetPassword: the hash is replaced, the user's live sessions are revoked at the
+// time given, a session revoked before keeps its time, and other users are untouched.
+func testUserSetPassword(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	other := mustUser(t, s, tn.UID, "bob@example.com", 0)
+	live, earlier, othersLive := mustSession(t, s, u, 0), mustSession(t, s, u, time.Second), mustSession(t, s, other, 0)
+	first := t0.Add(time.Hour)
+	mustOK(t, "RevokeSession", s.RevokeSession(ctx(t), earlier.ID, first))
+
+	before := time.Now()
+	at := t0.Add(2 * time.Hour)
+	mustOK(t, "SetUserPassword", s.SetUserPassword(ctx(t), u.UID, "new-hash", at))
+	got, err := s.UserByUID(ctx(t), u.UID)
+	mustOK(t, "UserByUID", err)
+	if got.PasswordHash != "new-hash" {
+		t.Errorf("PasswordHash = %q, want the new hash", got.PasswordHash)
+	}
+	aboutNow(t, "UpdatedAt after SetUserPassword", got.UpdatedAt, before)
+	wantLive, wantEarlier := live, earlier
+	wantLive.RevokedAt, wantEarlier.RevokedAt = at, first
+	sameRecord(t, "live session", mustSessionByID(t, s, live.ID), wantLive)
+	sameRecord(t, "session revoked before", mustSessionByID(t, s, earlier.ID), wantEarlier)
+	sameRecord(t, "another user's session", mustSessionByID(t, s, othersLive.ID), othersLive)
+	mustUserByUID(t, s, "another user", other)
+
+	mustOK(t, "SetUserPassword(\"\")", s.SetUserPassword(ctx(t), u.UID, "", at))
+	if got, _ := s.UserByUID(ctx(t), u.UID); got.PasswordHash != "" {
+		t.Errorf("PasswordHash = %q after clearing it", got.PasswordHash)
+	}
 }
 
 func testUserRoundTrip(t *testing.T, s storage.Store) {

@@ -23,6 +23,7 @@ var watchTests = []suiteTest{
 	{"Watch/APIKeyUpdatedAndDeleted", testWatchAPIKeyUpdatedDeleted},
 	{"Watch/UserUpdated", testWatchUserUpdated},
 	{"Watch/UserDeleted", testWatchUserDeleted},
+	{"Watch/UserPasswordSet", testWatchUserPasswordSet},
 	{"Watch/MemberRemoved", testWatchMemberRemoved},
 	{"Watch/ProjectDeleted", testWatchProjectDeleted},
 	{"Watch/NothingWithoutChange", testWatchNothingWithoutChange},

@@ -81,6 +81,30 @@ func testWatchUserDeleted(t *testing.T, s storage.Store) {
 	}
 }
 
+// testWatchUserPasswordSet: a new password announces the user, each key and each session
+// it ended; a session revoked earlier is not announced again.
+func testWatchUserPasswordSet(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "alice@example.com", 0)
+	k := mustKey(t, s, u)
+	live := mustSession(t, s, u, 0)
+	revoked := mustSession(t, s, u, time.Second)
+	mustOK(t, "RevokeSession", s.RevokeSession(ctx(t), revoked.ID, t0.Add(time.Hour)))
+	probeUser := mustUser(t, s, tn.UID, "probe@example.com", 0)
+	r := startWatch(t, s)
+	r.ready(t, s, mustKey(t, s, probeUser))
+
+	mustOK(t, "SetUserPassword", s.SetUserPassword(ctx(t), u.UID, "", t0.Add(2*time.Hour)))
+	r.mustSeeAll(t,
+		storage.Change{Kind: storage.ChangeUser, Ref: u.UID},
+		storage.Change{Kind: storage.ChangeAPIKey, Ref: keyRef(k)},
+		storage.Change{Kind: storage.ChangeSession, Ref: live.ID})
+	r.barrier(t, s, probeUser)
+	if r.sawRef(revoked.ID) {
+		t.Errorf("SetUserPassword announced session %s, which was revoked before", revoked.ID)
+	}
+}
+
 func testWatchMemberRemoved(t *testing.T, s storage.Store) {
 	tn, _, r := watchFixture(t, s)
 	u := mustUser(t, s, tn.UID, "alice@example.com", 0)

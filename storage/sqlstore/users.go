@@ -84,17 +84,20 @@ func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool) 
 // records the change for the user and their keys, in one transaction. ErrNotFound when
 // there is no such user.
 func (s *Store) updateUser(ctx context.Context, what, uid, set string, args ...any) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockUser(ctx, tx, uid, what); err != nil {
-			return err // also the only place a missing user is noticed: the row is locked now
-		}
-		now := s.now()
-		args = append(args, millis(now), uid)
-		if _, err := s.exec(ctx, tx, "UPDATE users SET "+set+", updated_at = ? WHERE uid = ?", args...); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return s.recordUserChange(ctx, tx, what, uid, now)
-	})
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.updateUserIn(ctx, tx, what, uid, set, args...) })
+}
+
+// updateUserIn is updateUser in the transaction tx.
+func (s *Store) updateUserIn(ctx context.Context, tx *sql.Tx, what, uid, set string, args ...any) error {
+	if err := s.lockUser(ctx, tx, uid, what); err != nil {
+		return err // also the only place a missing user is noticed: the row is locked now
+	}
+	now := s.now()
+	args = append(args, millis(now), uid)
+	if _, err := s.exec(ctx, tx, "UPDATE users SET "+set+", updated_at = ? WHERE uid = ?", args...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return s.recordUserChange(ctx, tx, what, uid, now)
 }
 
 // lockUser locks the user's row until the transaction ends, where the dialect can.
@@ -169,6 +172,27 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 	return s.updateUser(ctx, what, uid, "first_name = ?, last_name = ?, role = ?", firstName, lastName, string(role))
 }
 
+// SetUserPassword sets the user's password hash and revokes their live sessions, in one
+// transaction with the changes that announce both. ErrNotFound when there is no such user.
+func (s *Store) SetUserPassword(ctx context.Context, uid, passwordHash string, at time.Time) error {
+	what := fmt.Sprintf("set user %q password", uid)
+	if millis(at) == 0 {
+		return fmt.Errorf("%s: %w", what, errZeroRevokeTime)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.updateUserIn(ctx, tx, what, uid, "password_hash = ?", passwordHash); err != nil {
+			return err
+		}
+		revoked, err := queryAll(ctx, s, tx, "revoke sessions", scanSessionID,
+			"UPDATE sessions SET revoked_at = ? WHERE user_uid = ? AND revoked_at = 0 RETURNING id", millis(at), uid)
+		if err != nil || len(revoked) == 0 {
+			return err
+		}
+		slices.Sort(revoked)
+		return s.recordChanges(ctx, tx, what, storage.ChangeSession, s.now(), revoked...)
+	})
+}
+
 // DeleteUser deletes a user with their keys, sessions and memberships in one transaction,
 // recording a ChangeUser, a ChangeAPIKey per key and a ChangeSession per live session.
 // The keys and sessions are deleted explicitly, with RETURNING, rather than left to the
@@ -240,6 +264,12 @@ func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, userUID stri
 	}
 	slices.Sort(live)
 	return live, nil
+}
+
+func scanSessionID(sc scanner) (string, error) {
+	var id string
+	err := sc.Scan(&id)
+	return id, err
 }
 
 // deletedSession is a row that deleteUserSessions deleted.

@@ -1,0 +1,81 @@
+package tests
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// keygate user reset-password gives a user a new password, shown once when Keygate
+// chose it, and ends the sessions made with the old one; the running gateway honours
+// both at once, and the change is audited as the operator's.
+func TestCLIResetPasswordEndsTheOldPasswordAndItsSessions(t *testing.T) {
+	upstream := startEchoUpstream(t)
+	port := freePort(t)
+	s := newCLIStore(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", port, upstream))
+	loadCaddyfile(t, s.caddyfile)
+	t.Cleanup(stopCaddy)
+	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	login := func(password string) (int, string) {
+		res, token, _ := g.login(t, "", fmt.Sprintf(`{"emailId":"ann@acme.test","password":%q}`, password), nil)
+		return res.StatusCode, token
+	}
+
+	s.ok("tenant", "create", "--name", "acme")
+	runOK(t, s, "old-password-1\n", "user", "create", "--tenant", "acme", "--email", "ann@acme.test", "--role", "user", "--password-stdin")
+	status, oldToken := login("old-password-1")
+	if status != http.StatusOK {
+		t.Fatalf("login with the first password: %d", status)
+	}
+
+	var reset struct{ UID, EmailID, Password string }
+	s.json(&reset, "user", "reset-password", "--email", "ann@acme.test", "--tenant", "acme")
+	if len(reset.Password) < 20 || reset.EmailID != "ann@acme.test" {
+		t.Fatalf("reset-password --json = %+v: want the new random password, once", reset)
+	}
+	if status, _ := login("old-password-1"); status != http.StatusUnauthorized {
+		t.Errorf("the old password after the reset: %d, want 401", status)
+	}
+	eventually(t, "the old session ends on the gateway", func() bool {
+		return g.do(t, "/orders", map[string]string{"Authorization": oldToken}).status == http.StatusUnauthorized
+	})
+	status, newToken := login(reset.Password)
+	if status != http.StatusOK || g.do(t, "/orders", map[string]string{"Authorization": newToken}).status != http.StatusOK {
+		t.Fatalf("login with the new password: %d", status)
+	}
+
+	// A password the operator types is set as it is and never printed back.
+	out := runOK(t, s, "chosen-password-2\n", "user", "reset-password", "--email", "ann@acme.test", "--password-stdin")
+	if strings.Contains(out, "chosen-password-2") || !strings.Contains(out, "sessions have ended") {
+		t.Errorf("reset-password --password-stdin printed %q", out)
+	}
+	if status, _ := login("chosen-password-2"); status != http.StatusOK {
+		t.Errorf("login with the typed password: %d", status)
+	}
+
+	var audit cliItems[cliAuditItem]
+	s.json(&audit, "audit", "list", "--tenant", "acme")
+	resets := 0
+	for _, it := range audit.Items {
+		if it.Spec.Action == "user.password_reset" {
+			resets++
+		}
+	}
+	if resets != 2 {
+		t.Errorf("audit holds %d user.password_reset rows, want 2: %+v", resets, audit.Items)
+	}
+	if r := s.run("user", "reset-password", "--email", "nobody@acme.test"); r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("reset-password of an unknown user: exit %d, stderr %q: want one line and a failure", r.code, r.stderr)
+	}
+}
+
+// runOK runs a command with stdin that must succeed and returns its standard output.
+func runOK(t *testing.T, s *cliStore, stdin string, args ...string) string {
+	t.Helper()
+	r := runBinary(t, s.env, stdin, append(args, "--config", s.dir+"/Caddyfile")...)
+	if r.code != 0 {
+		t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+	}
+	return r.stdout
+}
