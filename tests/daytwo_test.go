@@ -11,13 +11,18 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/keygate/keygate/storage/postgres/pgtest"
 )
 
-// TestBackupAndRestoreWithTheCommandLine runs a gateway process on a SQLite store, backs
-// the store up with `keygate backup` while requests run, adds a key, and restores the
-// backup once the gateway is stopped: the restarted gateway takes the keys from before the
-// backup and refuses the one made after it.
-func TestBackupAndRestoreWithTheCommandLine(t *testing.T) {
+// TestDayTwoOnRealProcesses walks an operator's second day on real processes: users and
+// keys made with the command line, a gateway process on a SQLite store backed up with
+// `keygate backup` while requests run, a key added, the backup restored once the gateway
+// is stopped (the restarted gateway takes the keys and the token from before the backup
+// and refuses the key made after it), then the store moved to a fresh PostgreSQL database
+// with `keygate migrate` and a gateway started on it, where the same keys and token work
+// and the command line goes on managing keys.
+func TestDayTwoOnRealProcesses(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "kg.db")
 	upstream := startEchoUpstream(t)
@@ -56,12 +61,16 @@ func TestBackupAndRestoreWithTheCommandLine(t *testing.T) {
 	gw := runNode(t, "gateway", url, cfgPath, env...)
 	gw.waitReady(t)
 	mustOK(cli("tenant", "create", "--name", "acme"), "tenant create")
-	mustOK(cli("user", "create", "--tenant", "acme", "--email", "dev@acme.test", "--role", "user"), "user create")
+	mustOK(runCLI(t, env, "pw-dev-12345\n", "user", "create", "--tenant", "acme", "--email", "dev@acme.test", "--role", "user", "--password-stdin", "--config", cfgPath), "user create")
 	before := []string{newKey("one"), newKey("two")}
 	for _, k := range before {
 		if s := status(gw.gateway, k); s != http.StatusOK {
 			t.Fatalf("key before the backup: %d", s)
 		}
+	}
+	res, token, raw := gw.login(t, "", `{"emailId":"dev@acme.test","password":"pw-dev-12345"}`, nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("login before the backup: %d %s", res.StatusCode, raw)
 	}
 
 	// Back up while requests keep coming.
@@ -142,7 +151,44 @@ func TestBackupAndRestoreWithTheCommandLine(t *testing.T) {
 	if r := gw.do(t, "/", map[string]string{"ApiKey": after}); r.status != http.StatusUnauthorized {
 		t.Errorf("key made after the backup, after the restore: %d %s, want 401", r.status, r.body)
 	}
+	if r := gw.do(t, "/", map[string]string{"Authorization": token}); r.status != http.StatusOK {
+		t.Errorf("token from before the backup, after the restore: %d %s", r.status, r.body)
+	}
 	if _, err := os.Stat(backup); err != nil {
 		t.Errorf("the backup is gone after the restore: %v", err)
+	}
+	gw.stop(t)
+
+	// Grown out of SQLite: the restored store moves to PostgreSQL.
+	dsn := pgtest.Schema(t)
+	mustOK(runBinary(t, env, "", "migrate", "--from", db, "--to", dsn), "migrate")
+	pgCfg := filepath.Join(dir, "Caddyfile.postgres")
+	pgCaddyfile := strings.Replace(caddyfile, "storage sqlite "+db, "storage postgres {env.KEYGATE_POSTGRES_DSN}", 1)
+	if err := os.WriteFile(pgCfg, []byte(pgCaddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pgEnv := append(env, "KEYGATE_POSTGRES_DSN="+dsn)
+	gw = runNode(t, "gateway on PostgreSQL", url, pgCfg, pgEnv...)
+	gw.waitReady(t)
+	for i, k := range before {
+		if s := status(gw.gateway, k); s != http.StatusOK {
+			t.Errorf("key %d on PostgreSQL: %d", i, s)
+		}
+	}
+	if r := gw.do(t, "/", map[string]string{"Authorization": token}); r.status != http.StatusOK {
+		t.Errorf("token on PostgreSQL: %d %s", r.status, r.body)
+	}
+	if s := status(gw.gateway, after); s != http.StatusUnauthorized {
+		t.Errorf("key made after the backup, on PostgreSQL: %d, want 401", s)
+	}
+	var created struct{ APIKey string }
+	r = mustOK(runCLI(t, pgEnv, "", "apikey", "create", "--email", "dev@acme.test", "--name", "on-pg", "--expires", "7d", "--json", "--config", pgCfg), "apikey create on PostgreSQL")
+	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || status(gw.gateway, created.APIKey) != http.StatusOK {
+		t.Errorf("a key made with the command line on PostgreSQL: %q", r.stdout)
+	}
+	var keys cliItems[cliKeyItem]
+	r = mustOK(runCLI(t, pgEnv, "", "apikey", "list", "--email", "dev@acme.test", "--json", "--config", pgCfg), "apikey list on PostgreSQL")
+	if err := json.Unmarshal([]byte(r.stdout), &keys); err != nil || len(keys.Items) != 3 {
+		t.Errorf("apikey list on PostgreSQL: %q, want the two restored keys and the new one", r.stdout)
 	}
 }
