@@ -233,9 +233,15 @@ func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		}
 //	}
 func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next()
+	file, line := h.File(), h.Line()
+	h.Reset()
 	handler := new(Handler)
-	err := handler.UnmarshalCaddyfile(h.Dispenser)
-	return handler, err
+	if err := handler.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	warnIfAccessLogLeaks(h, file, line)
+	return handler, nil
 }
 
 // UnmarshalCaddyfile implements caddyfile.Unmarshaler; see parseHandlerDirective.
