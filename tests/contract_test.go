@@ -244,6 +244,13 @@ func (c *contractCheck) record(x exchange, problems []string) {
 	}
 }
 
+// result is how many exchanges were checked and what broke the document.
+func (c *contractCheck) result() (checked int, failures []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checked, slices.Clone(c.failures)
+}
+
 // report writes what broke the document, and the operations no exchange answered with
 // success; it reports whether the run must fail for either.
 func (c *contractCheck) report(w io.Writer, wholeSuite bool) (fail bool) {

@@ -90,7 +90,7 @@ func TestOpenAPIDocumentFollowsMovedPrefixes(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d", x.method, x.path, got, x.want)
 		}
 	}
-	if moved.checked != 5 || len(moved.failures) > 0 {
-		t.Errorf("against the served document, %d exchanges checked (want 5): %v", moved.checked, moved.failures)
+	if checked, failures := moved.result(); checked != 5 || len(failures) > 0 {
+		t.Errorf("against the served document, %d exchanges checked (want 5): %v", checked, failures)
 	}
 }
