@@ -46,8 +46,9 @@ type Handler struct {
 	AuthPrefix string `json:"auth_prefix,omitempty"`
 
 	// APIPrefix is where the other endpoints live: POST {api_prefix}users/auth/tokens/revoke,
-	// GET {api_prefix}users/info, and the management API ({api_prefix}apiKeys, users,
-	// projects, dashboard/projects/metadata, audit). Default: /v1/.
+	// GET {api_prefix}users/info, the management API ({api_prefix}apiKeys, users,
+	// projects, dashboard/projects/metadata, audit) and their OpenAPI document,
+	// GET {api_prefix}openapi.json. Default: /v1/.
 	APIPrefix string `json:"api_prefix,omitempty"`
 
 	// Console is "off" to not serve the web console. Default: "" (served, unless
@@ -64,6 +65,7 @@ type Handler struct {
 	identity   identityHeaders
 	authPrefix string
 	apiPrefix  string
+	openapi    openapiDocument
 	console    http.Handler // nil when the console is off
 	// consolePrefix is the console's path; consoleBase is the same without the final slash.
 	consolePrefix, consoleBase string
@@ -96,6 +98,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if strings.ContainsAny(p, "{} \t\n?#") || path.Clean(p)+"/" != p {
 			return fmt.Errorf("keygate: prefix %q must be a clean path without braces, spaces, ? or #", p)
 		}
+	}
+	if h.openapi, err = newOpenAPIDocument([2]string{underAuth: h.authPrefix, underAPI: h.apiPrefix}); err != nil {
+		return err
 	}
 	return h.provisionConsole()
 }

@@ -83,6 +83,9 @@ var routes = [...]route{
 	{method: "DELETE", under: underAPI, path: "projects/{uid}/members/{userUid}", match: asCleaned, serve: (*Handler).removeMember, credential: true},
 	{method: "GET", under: underAPI, path: "dashboard/projects/metadata", match: asCleaned, serve: (*Handler).dashboardProjects, credential: true},
 	{method: "GET", under: underAPI, path: "audit", match: asCleaned, serve: (*Handler).listAudit, credential: true},
+
+	// The OpenAPI document of all of these, itself included.
+	{method: "GET", under: underAPI, path: "openapi.json", match: asCleaned, serve: (*Handler).serveOpenAPI},
 }
 
 func init() {

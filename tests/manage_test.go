@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -329,6 +330,14 @@ func TestUsersProjectsMembershipAndAudit(t *testing.T) {
 		t.Fatalf("create user: %d", code)
 	}
 	annKey := g.mustKeyFor(t, u.UID)
+	var ann struct {
+		Metadata struct{ Name string }
+		Spec     struct{ EmailID, Role string }
+		Status   struct{ Active bool }
+	}
+	if code := g.api(t, admin, "GET", "/v1/users/"+u.UID, "", &ann); code != 200 || ann.Spec.EmailID != "ann@acme.test" || ann.Metadata.Name != "ann@acme.test" || ann.Spec.Role != "user" || !ann.Status.Active {
+		t.Fatalf("read the new user: %d %+v", code, ann)
+	}
 	var p struct{ UID string }
 	if code := g.api(t, admin, "POST", "/v1/projects", `{"metadata":{"name":"payments"}}`, &p); code != 201 {
 		t.Fatalf("create project: %d", code)
@@ -341,6 +350,13 @@ func TestUsersProjectsMembershipAndAudit(t *testing.T) {
 	}
 	if r := g.do(t, "/", map[string]string{"ApiKey": annKey, "ProjectUid": p.UID}); r.status != http.StatusOK {
 		t.Fatalf("member: %d", r.status)
+	}
+	var project struct {
+		Metadata struct{ Name string }
+		Spec     struct{ Members []string }
+	}
+	if code := g.api(t, admin, "GET", "/v1/projects/"+p.UID, "", &project); code != 200 || project.Metadata.Name != "payments" || !slices.Equal(project.Spec.Members, []string{u.UID}) {
+		t.Fatalf("read the project: %d %+v", code, project)
 	}
 	var dash struct {
 		Items []struct{ Metadata struct{ Name, UID string } } `json:"items"`

@@ -322,7 +322,7 @@ func addLines(h http.Header, lines []string) {
 var h2cClient = func() *http.Client {
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
-	return &http.Client{Transport: &http.Transport{Protocols: &p}, Timeout: 10 * time.Second}
+	return &http.Client{Transport: contract.wrap(&http.Transport{Protocols: &p}), Timeout: 10 * time.Second}
 }()
 
 // checkSpoof checks the answer to c: refused without reaching the upstream, or passed on
