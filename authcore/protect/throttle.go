@@ -169,3 +169,8 @@ func ClientKey(ip string) ThrottleKey {
 func AccountKey(email string) ThrottleKey {
 	return ThrottleKey(maphash.String(throttleSeed, "account:"+strings.ToLower(email)))
 }
+
+// DeviceKey is the throttle key of a trusted device, named by its cookie's nonce.
+func DeviceKey(nonce string) ThrottleKey {
+	return ThrottleKey(maphash.String(throttleSeed, "device:"+nonce))
+}
