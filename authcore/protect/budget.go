@@ -62,20 +62,28 @@ type Budget struct {
 	peak     int
 }
 
-// bucket is one pool of hash-seconds. Admission needs a positive balance, and the cost
-// is then taken in full, so the balance may go below zero by up to one hash: a budget
-// smaller than one hash still admits one now and then, and a burst cannot all pass
-// the check before any of it is paid for.
+// bucket is one pool of hashing time, counted in nanoseconds so that admission counts
+// do not depend on rounding. Admission needs a positive balance, and the cost is then
+// taken in full, so the balance may go below zero by up to one hash: a budget smaller
+// than one hash still admits one now and then, and a burst cannot all pass the check
+// before any of it is paid for.
 type bucket struct {
-	rate     float64 // seconds of hashing per second
-	capacity float64 // seconds
-	balance  float64
+	rate     float64       // seconds of hashing per second
+	capacity time.Duration // of hashing
+	balance  time.Duration
 	at       time.Time
 }
 
+func newBucket(rate float64, now time.Time) bucket {
+	capacity := seconds(rate * burstSeconds)
+	return bucket{rate: rate, capacity: capacity, balance: capacity, at: now}
+}
+
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
+
 func (b *bucket) refill(now time.Time) {
-	if elapsed := now.Sub(b.at).Seconds(); elapsed > 0 {
-		b.balance = math.Min(b.capacity, b.balance+elapsed*b.rate)
+	if elapsed := now.Sub(b.at); elapsed > 0 {
+		b.balance = min(b.capacity, b.balance+seconds(elapsed.Seconds()*b.rate))
 	}
 	b.at = now
 }
@@ -85,7 +93,7 @@ func (b *bucket) wait() time.Duration {
 	if b.balance > 0 || b.rate <= 0 {
 		return 0
 	}
-	return time.Duration(-b.balance / b.rate * float64(time.Second))
+	return seconds(-b.balance.Seconds() / b.rate)
 }
 
 // NewBudget returns a full budget.
@@ -101,12 +109,9 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	}
 	rate := cfg.Share * float64(cfg.Procs)
 	now := cfg.Now()
-	pool := func(part float64) bucket {
-		return bucket{rate: rate * part, capacity: rate * part * burstSeconds, balance: rate * part * burstSeconds, at: now}
-	}
 	b := &Budget{
 		now: cfg.Now, slots: make(chan struct{}, int(math.Ceil(rate))),
-		general: pool(1 - TrustedShare), trusted: pool(TrustedShare),
+		general: newBucket(rate*(1-TrustedShare), now), trusted: newBucket(rate*TrustedShare, now),
 		cost: cfg.HashCost, fixed: cfg.HashCost > 0,
 	}
 	if !b.fixed {
@@ -131,7 +136,7 @@ func (b *Budget) Peak() int {
 func (b *Budget) Admit(trusted bool) (t *Ticket, retryAfter time.Duration, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now, cost := b.now(), b.cost.Seconds()
+	now, cost := b.now(), b.cost
 	b.general.refill(now)
 	b.trusted.refill(now)
 	pools := []*bucket{&b.general}
@@ -152,7 +157,7 @@ func (b *Budget) Admit(trusted bool) (t *Ticket, retryAfter time.Duration, ok bo
 type Ticket struct {
 	budget *Budget
 	pool   *bucket
-	paid   float64 // seconds paid and not yet used by a hash
+	paid   time.Duration // paid and not yet used by a hash
 	hashes int
 }
 
@@ -179,7 +184,7 @@ func (b *Budget) started(t *Ticket) {
 	b.inFlight++
 	b.peak = max(b.peak, b.inFlight)
 	if t.hashes++; t.hashes > 1 { // only the first hash was paid at admission
-		t.pool.balance -= b.cost.Seconds()
+		t.pool.balance -= b.cost
 	}
 	t.paid = 0
 }
@@ -201,6 +206,6 @@ func (t *Ticket) Release() {
 	b := t.budget
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t.pool.balance = math.Min(t.pool.capacity, t.pool.balance+t.paid)
+	t.pool.balance = min(t.pool.capacity, t.pool.balance+t.paid)
 	t.paid = 0
 }

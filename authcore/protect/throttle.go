@@ -127,7 +127,10 @@ func (s *throttleShard) add(h uint64, now time.Time, window time.Duration) {
 	s.windows[h] = &failureWindow{start: now, count: 1}
 }
 
-// evict drops expired windows, then arbitrary ones, to make room.
+// evict drops expired windows, then arbitrary ones, to make room: an eighth of the
+// shard at a time, so that a flood of new keys (random emails, random addresses) pays
+// for one scan of the shard every shardMax/8 keys, not for one on every key. (An old
+// window is as likely to go as before: one in eight every shardMax/8 new keys.)
 func (s *throttleShard) evict(now time.Time, window time.Duration) {
 	for k, w := range s.windows {
 		if now.Sub(w.start) >= window {
@@ -135,7 +138,7 @@ func (s *throttleShard) evict(now time.Time, window time.Duration) {
 		}
 	}
 	for k := range s.windows {
-		if len(s.windows) < throttleShardMax {
+		if len(s.windows) <= throttleShardMax-throttleShardMax/8 {
 			return
 		}
 		delete(s.windows, k)

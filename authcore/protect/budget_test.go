@@ -1,0 +1,179 @@
+package protect
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// oneCoreTenth is a budget of 0.1 CPU-seconds a second at 50 ms a hash: two hashes a
+// second, burstSeconds' worth (four) at once, one of them kept for trusted devices.
+func oneCoreTenth() (*Budget, *testClock) {
+	clock := &testClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	return NewBudget(BudgetConfig{Share: 0.1, Procs: 1, HashCost: 50 * time.Millisecond, Now: clock.Now}), clock
+}
+
+// admitAll admits until the budget refuses, and returns how many it admitted and the
+// refusal's Retry-After.
+func admitAll(t *testing.T, b *Budget, trusted bool) (int, time.Duration) {
+	t.Helper()
+	for n := 0; n < 1000; n++ {
+		if _, wait, ok := b.Admit(trusted); !ok {
+			return n, wait
+		}
+	}
+	t.Fatal("the budget never refused")
+	return 0, 0
+}
+
+func TestBudgetRefusesBeyondItsShareAndRefills(t *testing.T) {
+	b, clock := oneCoreTenth()
+	// The general pool: 0.075 CPU-s/s, 0.15 s at once; admission needs a positive
+	// balance, so three 50 ms hashes pass and take it to zero.
+	n, wait := admitAll(t, b, false)
+	if n != 3 {
+		t.Fatalf("admitted %d at once, want 3 (0.15 s of budget at 50 ms each)", n)
+	}
+	if wait <= 0 || wait > time.Second {
+		t.Fatalf("Retry-After %v, want within a second", wait)
+	}
+	clock.Advance(time.Second) // 75 ms refilled: 75 → 25 → -25 ms
+	if n, _ := admitAll(t, b, false); n != 2 {
+		t.Fatalf("after a second %d admitted, want 2", n)
+	}
+	clock.Advance(time.Second) // 75 ms refilled, 25 owed: one, as the rate says on average
+	if n, _ := admitAll(t, b, false); n != 1 {
+		t.Fatalf("after another second %d admitted, want 1", n)
+	}
+	clock.Advance(time.Hour) // refills to its capacity, no more
+	if n, _ := admitAll(t, b, false); n != 3 {
+		t.Fatalf("after an hour %d admitted, want the burst of 3", n)
+	}
+}
+
+// The flood spends everyone's pool; the trusted pool is still there.
+func TestBudgetKeepsAPartForTrustedDevices(t *testing.T) {
+	b, clock := oneCoreTenth()
+	admitAll(t, b, false)
+	if _, _, ok := b.Admit(true); !ok {
+		t.Fatal("a trusted login was refused after a flood spent the general budget")
+	}
+	if _, _, ok := b.Admit(true); ok {
+		t.Fatal("the trusted pool (0.05 s at once) admitted a second 50 ms hash")
+	}
+	clock.Advance(2 * time.Second)
+	if _, _, ok := b.Admit(true); !ok {
+		t.Fatal("the trusted pool did not refill")
+	}
+}
+
+// A ticket released before it hashed gives its cost back.
+func TestReleasedTicketRefundsTheBudget(t *testing.T) {
+	b, _ := oneCoreTenth()
+	for range 10 {
+		ticket, _, ok := b.Admit(false)
+		if !ok {
+			t.Fatal("refused though every earlier ticket was released")
+		}
+		ticket.Release()
+	}
+}
+
+// No more hashes run at once than the cap, however many are admitted together.
+func TestHashesInFlightNeverExceedTheCap(t *testing.T) {
+	b := NewBudget(BudgetConfig{Share: 0.5, Procs: 4, HashCost: time.Millisecond, Now: (&testClock{}).Now})
+	if b.Slots() != 2 {
+		t.Fatalf("%d slots, want ceil(0.5 × 4) = 2", b.Slots())
+	}
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	var mu sync.Mutex
+	running, most := 0, 0
+	for range 20 {
+		ticket, _, ok := b.Admit(false)
+		if !ok {
+			t.Fatal("refused within the burst")
+		}
+		wg.Go(func() {
+			ticket.Hash(context.Background(), func() {
+				mu.Lock()
+				running++
+				most = max(most, running)
+				mu.Unlock()
+				<-release
+				mu.Lock()
+				running--
+				mu.Unlock()
+			})
+		})
+	}
+	for range 20 {
+		release <- struct{}{}
+	}
+	wg.Wait()
+	if most > 2 || b.Peak() != most {
+		t.Fatalf("%d hashes ran at once (peak %d), want at most the cap of 2", most, b.Peak())
+	}
+}
+
+// A login waiting for a slot whose client leaves does not hash.
+func TestHashGivesUpWhenTheClientLeaves(t *testing.T) {
+	b := NewBudget(BudgetConfig{Share: 0.1, Procs: 1, HashCost: time.Millisecond, Now: (&testClock{}).Now})
+	busy, _, _ := b.Admit(false)
+	started, release := make(chan struct{}), make(chan struct{})
+	go busy.Hash(context.Background(), func() { close(started); <-release })
+	<-started
+	defer close(release)
+	waiting, _, _ := b.Admit(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if waiting.Hash(ctx, func() { t.Error("hashed for a client that left") }) {
+		t.Fatal("Hash reported a hash for a client that left")
+	}
+}
+
+// The cost of a hash is learnt from the hashes' durations unless it is configured.
+func TestBudgetCalibratesTheHashCost(t *testing.T) {
+	b := NewBudget(BudgetConfig{Share: 1, Procs: 1, Now: (&testClock{}).Now})
+	ticket, _, _ := b.Admit(false)
+	for range 40 {
+		ticket.Hash(context.Background(), func() {})
+	}
+	if b.cost >= defaultHashCost/10 {
+		t.Fatalf("after 40 instant hashes the estimate is still %v", b.cost)
+	}
+}
+
+// go test -run '^$' -bench BudgetRefusal ./authcore/protect
+func BenchmarkBudgetRefusal(b *testing.B) {
+	budget, _ := oneCoreTenth()
+	for {
+		if _, _, ok := budget.Admit(false); !ok {
+			break
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := budget.Admit(false); ok {
+			b.Fatal("admitted")
+		}
+	}
+}
