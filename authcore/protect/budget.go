@@ -21,8 +21,9 @@ const DefaultCPUShare = 0.1
 const TrustedShare = 0.25
 
 // burstSeconds is how many seconds of the budget may be spent at once after a quiet
-// spell, so a few users arriving together are not refused on an idle gateway.
-const burstSeconds = 2
+// spell, so that a team logging in together is not refused on an idle gateway. A flood
+// spends it once, in its first moments; after that it gets the rate and no more.
+const burstSeconds = 10
 
 // defaultHashCost is a first estimate of one argon2id check (19 MiB, two passes) on a
 // current core, until hashes have been timed.
