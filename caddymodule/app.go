@@ -79,7 +79,7 @@ type App struct {
 	// LoginCPUShare is the share of the process's CPUs (GOMAXPROCS) that password
 	// hashing may use, 0 < share <= 1. Logins beyond it are refused at once with 503
 	// LoginBusy and a Retry-After, before the email is looked up, so a login flood
-	// cannot take the CPU from proxied requests; a quarter of it is kept for browsers
+	// cannot take the CPU from proxied requests; half of it is kept for browsers
 	// holding a device cookie of the account. Default: 0.1 (proxied traffic keeps about
 	// nine tenths of the CPU during a flood; about two logins a second per core).
 	LoginCPUShare float64 `json:"login_cpu_share,omitempty"`

@@ -17,13 +17,15 @@ const DefaultCPUShare = 0.1
 
 // TrustedShare is the part of the budget kept for logins from trusted devices (a valid
 // device cookie for the account): a flood from unknown clients cannot use it up, so a
-// returning user still gets in. Trusted logins use the rest of the budget too.
-const TrustedShare = 0.25
+// returning user still gets in. Trusted logins use the rest of the budget too. Half:
+// what real users leave of it goes to proxied requests, not to the flood.
+const TrustedShare = 0.5
 
 // burstSeconds is how many seconds of the budget may be spent at once after a quiet
-// spell, so that a team logging in together is not refused on an idle gateway. A flood
-// spends it once, in its first moments; after that it gets the rate and no more.
-const burstSeconds = 10
+// spell, so that a few users arriving together are not refused on an idle gateway. A
+// flood spends it once, in its first moments, then gets the rate and no more. It is
+// short, so that even a flood of a few seconds gets little more than the share.
+const burstSeconds = 2
 
 // defaultHashCost is a first estimate of one argon2id check (19 MiB, two passes) on a
 // current core, until hashes have been timed.

@@ -30,9 +30,9 @@ func (s *lookupCounter) TenantByName(ctx context.Context, name string) (storage.
 	return s.Store.TenantByName(ctx, name)
 }
 
-// tightBudget is a tenth of one core at 250 ms a hash: three logins at once from
-// anyone, one more from a trusted device, and the fixture's clock stands still.
-var tightBudget = protect.BudgetConfig{Share: 0.1, Procs: 1, HashCost: 250 * time.Millisecond}
+// tightBudget is a tenth of one core at 50 ms a hash: two logins at once from anyone,
+// two more from trusted devices, and the fixture's clock stands still.
+var tightBudget = protect.BudgetConfig{Share: 0.1, Procs: 1, HashCost: 50 * time.Millisecond}
 
 // budgeted is the fixture's store and signing keys behind an Issuer with budget.
 func (f *fixture) budgeted(budget protect.BudgetConfig) (*Issuer, *lookupCounter) {
@@ -60,8 +60,8 @@ func flood(t *testing.T, iss *Issuer) int {
 func TestLoginsBeyondTheBudgetAreRefusedWithoutAStoreRead(t *testing.T) {
 	f := newFixture(t)
 	iss, store := f.budgeted(tightBudget)
-	if n := flood(t, iss); n != 3 {
-		t.Fatalf("%d logins checked before the first refusal, want 3 (750 ms of budget)", n)
+	if n := flood(t, iss); n != 2 {
+		t.Fatalf("%d logins checked before the first refusal, want 2 (100 ms of budget)", n)
 	}
 	before := store.lookups.Load()
 	for i := range 50 {
@@ -121,7 +121,7 @@ func TestUnknownAndKnownEmailsLookAlikeUnderTheFlood(t *testing.T) {
 // those beyond the budget are refused rather than queued.
 func TestConcurrentFloodIsCappedAndRefused(t *testing.T) {
 	f := newFixture(t)
-	iss, _ := f.budgeted(protect.BudgetConfig{Share: 0.5, Procs: 2, HashCost: 500 * time.Millisecond})
+	iss, _ := f.budgeted(protect.BudgetConfig{Share: 0.5, Procs: 2, HashCost: 100 * time.Millisecond})
 	var mu sync.Mutex
 	codes := map[string]int{}
 	var wg sync.WaitGroup
@@ -134,9 +134,9 @@ func TestConcurrentFloodIsCappedAndRefused(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// 0.75 CPU-s/s for everyone, 7.5 s at once: 15 hashes of 500 ms.
-	if codes["CredentialInvalid"] != 15 || codes["LoginBusy"] != 45 {
-		t.Fatalf("60 concurrent logins: %v, want 15 checked and 45 refused", codes)
+	// 0.5 CPU-s/s for everyone, 1 s at once: 10 hashes of 100 ms.
+	if codes["CredentialInvalid"] != 10 || codes["LoginBusy"] != 50 {
+		t.Fatalf("60 concurrent logins: %v, want 10 checked and 50 refused", codes)
 	}
 	if peak := iss.budget.Peak(); peak > iss.budget.Slots() || iss.budget.Slots() != 1 {
 		t.Fatalf("%d hashes ran at once with %d slots, want at most ceil(0.5 × 2) = 1", peak, iss.budget.Slots())
