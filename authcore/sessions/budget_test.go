@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/authcore/credentials"
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
+	"github.com/keygate/keygate/storage/sqlite"
 )
 
 // lookupCounter counts the store reads a login makes to find its account.
@@ -254,5 +256,29 @@ func TestDeviceCookieIsForItsTenantOnly(t *testing.T) {
 	for _, org := range []string{"acme", ""} {
 		_, err := loginWithDevice(iss, "sam@x.test", "victim-pw-1", org, attackers)
 		wantCode(t, err, "CredentialInvalid")
+	}
+}
+
+// A device cookie given by one node is honoured by another on the same store: its key
+// comes from the signing keys every node reads there.
+func TestDeviceCookieWorksOnEveryNode(t *testing.T) {
+	f := newFixture(t)
+	f.withPassword(t, "acme", "ann@acme.test", "pw-ann-123")
+	iss, _ := f.budgeted(ampleBudget)
+	device := deviceOf(t, iss, "ann@acme.test", "pw-ann-123", "")
+
+	otherStore, err := sqlite.Open(context.Background(), sqlite.Options{Path: f.path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer otherStore.Close()
+	other, err := newGateway(context.Background(), credentials.Config{Store: otherStore, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lockOut(t, other.Issuer, "ann@acme.test")
+	if _, err := loginWithDevice(other.Issuer, "ann@acme.test", "pw-ann-123", "", device); err != nil {
+		t.Fatalf("the other node refused the device cookie of the first: %v", err)
 	}
 }
