@@ -78,8 +78,9 @@ type attempt struct {
 func (iss *Issuer) admit(l Login) (*attempt, error) {
 	a := &attempt{device: iss.trustedDevice(l.Device, l.Email)}
 	if a.device != nil {
-		if _, ok := iss.devices.Reserve(a.device.key); ok {
-			a.refund = func() { iss.devices.Refund(a.device.key) }
+		key := a.device.key
+		if _, ok := iss.devices.Reserve(key); ok {
+			a.refund = func() { iss.devices.Refund(key) }
 		} else {
 			a.device = nil
 		}
