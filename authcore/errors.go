@@ -12,7 +12,7 @@ type Error struct {
 	Status     int
 	Code       string
 	Message    string
-	RetryAfter time.Duration // for 429: when to try again
+	RetryAfter time.Duration // for 429 and 503 LoginBusy: when to try again
 
 	// cause is the underlying failure, for operators (logs, the command line); never
 	// sent to clients.
@@ -61,6 +61,13 @@ var ErrLoginFailed = &Error{Status: http.StatusUnauthorized, Code: "CredentialIn
 // TooManyRequests is the answer while a throttle blocks a client or account.
 func TooManyRequests(retryAfter time.Duration) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", Message: "too many failed attempts; try again later", RetryAfter: retryAfter}
+}
+
+// LoginBusy is the answer to a login that finds password hashing at its CPU budget: the
+// gateway is busy, not the client at fault, hence 503 rather than 429. It is answered
+// before the email is looked up, so it says nothing about whether the account exists.
+func LoginBusy(retryAfter time.Duration) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "LoginBusy", Message: "too many logins are being checked; try again shortly", RetryAfter: retryAfter}
 }
 
 // AsError returns err as an *Error; anything unexpected becomes ErrStoreUnavailable, so a

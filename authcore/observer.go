@@ -13,8 +13,8 @@ type Observer interface {
 	// StoreQuery times one store query made on behalf of a request, by operation:
 	// "key_lookup", "user_lookup", "project_access".
 	StoreQuery(op string, d time.Duration)
-	// Login is each login's result: "ok", "failed", "throttled", "disabled",
-	// "unavailable", "bad_request".
+	// Login is each login's result: "ok", "failed", "throttled", "busy" (refused at the
+	// password hashing budget), "disabled", "unavailable", "bad_request".
 	Login(result string)
 	// TokenIssued is "password", "apikey" or "refresh".
 	TokenIssued(via string)

@@ -76,6 +76,14 @@ type App struct {
 	// FailureWindow is the window in which failures are counted. Default: 1m.
 	FailureWindow caddy.Duration `json:"failure_window,omitempty"`
 
+	// LoginCPUShare is the share of the process's CPUs (GOMAXPROCS) that password
+	// hashing may use, 0 < share <= 1. Logins beyond it are refused at once with 503
+	// LoginBusy and a Retry-After, before the email is looked up, so a login flood
+	// cannot take the CPU from proxied requests; half of it is kept for browsers
+	// holding a device cookie of the account. Default: 0.1 (proxied traffic keeps about
+	// nine tenths of the CPU during a flood; about two logins a second per core).
+	LoginCPUShare float64 `json:"login_cpu_share,omitempty"`
+
 	// BootstrapAdmin, when set, creates tenant "default" and this user as its tenant admin
 	// on the first start with an empty store. Default: unset (no bootstrap).
 	BootstrapAdmin *BootstrapAdmin `json:"bootstrap_admin,omitempty"`
@@ -180,6 +188,8 @@ func (a *App) Validate() error {
 		return errors.New("keygate: durations must not be negative (only stale_if_error, where it means off)")
 	case a.LoginFailureLimit < 0, a.ClientFailureLimit < 0:
 		return errors.New("keygate: failure limits must not be negative")
+	case a.LoginCPUShare < 0 || a.LoginCPUShare > 1:
+		return fmt.Errorf("keygate: login_cpu_share must be more than 0 and at most 1, not %v", a.LoginCPUShare)
 	case a.keysPerUser() < 0:
 		return errors.New("keygate: max_keys_per_user must not be negative (0 means no limit)")
 	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":

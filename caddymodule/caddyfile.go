@@ -34,6 +34,7 @@ func init() {
 //		login_failure_limit <n>
 //		client_failure_limit <n>
 //		failure_window <duration>
+//		login_cpu_share <share, 0 < share <= 1>
 //		bootstrap_admin <email> [<password>]
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -96,6 +97,7 @@ func (a *App) options() []appOption {
 		{"login_failure_limit", func(d *caddyfile.Dispenser) error { return parsePositiveInt(d, &a.LoginFailureLimit) }},
 		{"client_failure_limit", func(d *caddyfile.Dispenser) error { return parsePositiveInt(d, &a.ClientFailureLimit) }},
 		{"failure_window", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.FailureWindow) }},
+		{"login_cpu_share", func(d *caddyfile.Dispenser) error { return parseShare(d, &a.LoginCPUShare) }},
 		{"bootstrap_admin", a.parseBootstrapAdmin},
 	}
 }
@@ -157,6 +159,21 @@ func parsePositiveInt[T int | int64](d *caddyfile.Dispenser, dst *T) error {
 		return d.Errf("%s must be a positive whole number, not %q", option, s)
 	}
 	*dst = T(n)
+	return nil
+}
+
+// parseShare reads a share of the CPUs: a number more than 0 and at most 1.
+func parseShare(d *caddyfile.Dispenser, dst *float64) error {
+	option := d.Val()
+	s, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0 && f <= 1) {
+		return d.Errf("%s must be a share of the CPUs, more than 0 and at most 1 (e.g. 0.1), not %q", option, s)
+	}
+	*dst = f
 	return nil
 }
 

@@ -40,14 +40,25 @@ func (h *Handler) serveAuthenticate(w http.ResponseWriter, r *http.Request, _ au
 	} else {
 		var body loginRequest
 		if err = decodeJSON(r, &body); err == nil {
-			issued, err = h.issuer.Login(r.Context(), sessions.Login{Email: body.EmailID, Password: body.Password, Org: body.Org, ClientIP: ip})
+			issued, err = h.issuer.Login(r.Context(), sessions.Login{Email: body.EmailID, Password: body.Password, Org: body.Org, ClientIP: ip, Device: presentedDevice(r)})
 		}
 	}
 	h.logLogin(r, issued, err)
 	if err != nil {
 		return err
 	}
+	if issued.Device != nil {
+		h.setDeviceCookie(w, issued.Device)
+	}
 	return h.writeToken(w, r, issued)
+}
+
+// presentedDevice is the device cookie the client sent, if any.
+func presentedDevice(r *http.Request) string {
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // serveRefresh renews the token in the path.
@@ -145,7 +156,7 @@ func (h *Handler) logLogin(r *http.Request, issued sessions.Issued, err error) {
 	}
 	e := authcore.AsError(err)
 	lvl := zap.DebugLevel
-	if e.Status == http.StatusTooManyRequests || e.Status >= 500 {
+	if e.Status == http.StatusTooManyRequests || e.Status >= 500 && e.Code != "LoginBusy" { // LoginBusy: once a minute, by the observer
 		lvl = zap.WarnLevel
 	}
 	if c := h.logger.Check(lvl, "login refused"); c != nil {

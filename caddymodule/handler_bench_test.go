@@ -2,10 +2,13 @@ package caddymodule
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -14,6 +17,7 @@ import (
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/credentials"
 	"github.com/keygate/keygate/authcore/manage"
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/authcore/sessions"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
@@ -24,6 +28,11 @@ import (
 //
 //	go test -run '^$' -bench ServeHTTP -benchmem ./caddymodule
 func benchHandler(b *testing.B) (*Handler, string, string) {
+	return benchHandlerWith(b, protect.BudgetConfig{})
+}
+
+// benchHandlerWith is benchHandler with the given password hashing budget.
+func benchHandlerWith(b *testing.B, budget protect.BudgetConfig) (*Handler, string, string) {
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(b.TempDir(), "kg.db")})
 	if err != nil {
@@ -35,7 +44,7 @@ func benchHandler(b *testing.B) (*Handler, string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(verifier.Close)
-	issuer := sessions.New(store, verifier, sessions.Config{Observer: keygateMetrics(), ClientFailures: 1 << 30})
+	issuer := sessions.New(store, verifier, sessions.Config{Observer: keygateMetrics(), ClientFailures: 1 << 30, HashBudget: budget})
 	svc := manage.NewService(manage.ServiceConfig{Store: store, Caches: verifier})
 	admin := manage.Operator{Service: svc}
 	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
@@ -118,4 +127,23 @@ func BenchmarkServeHTTPRejectUnknownKey(b *testing.B) {
 	h, _, _ := benchHandler(b)
 	unknown, _, _ := authcore.NewKey()
 	benchServe(b, h, "ApiKey", unknown, http.StatusUnauthorized)
+}
+
+// BenchmarkServeHTTPLoginRefusedForBudget is a login of a flood once password hashing is
+// at its budget: the JSON body read, the throttles, the 503 LoginBusy. No hash, no store.
+func BenchmarkServeHTTPLoginRefusedForBudget(b *testing.B) {
+	// One hash costs a second of a budget of a thousandth of a CPU: the login that makes
+	// the handler puts it in debt for the rest of the benchmark.
+	h, _, _ := benchHandlerWith(b, protect.BudgetConfig{Share: 0.001, Procs: 1, HashCost: time.Second})
+	const body = `{"emailId":"flood@x.test","password":"guess"}`
+	w := &statusWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := benchRequest("Content-Type", "application/json")
+		r.Method, r.URL.Path, r.Body, r.ContentLength = http.MethodPost, "/v1/auth/authenticate", io.NopCloser(strings.NewReader(body)), int64(len(body))
+		clear(w.h)
+		if err := h.ServeHTTP(w, r, nextOK{}); err != nil || w.code != http.StatusServiceUnavailable || w.h.Get("Retry-After") == "" {
+			b.Fatalf("status %d, Retry-After %q, err %v", w.code, w.h.Get("Retry-After"), err)
+		}
+	}
 }

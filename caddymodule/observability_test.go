@@ -291,7 +291,7 @@ func TestObservabilityAlertRulesUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"KeygateInvalidCredentialSpike", "KeygateStoreUnavailable", "KeygateChangeFeedDown"} {
+	for _, want := range []string{"KeygateInvalidCredentialSpike", "KeygateStoreUnavailable", "KeygateChangeFeedDown", "KeygateLoginsShed"} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)
 		}

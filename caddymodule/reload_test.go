@@ -80,6 +80,7 @@ func TestReloadWithChangedOptionGetsNewSharedState(t *testing.T) {
 		{"login_failure_limit 2", false},
 		{"client_failure_limit 3", false},
 		{"failure_window 2m", false},
+		{"login_cpu_share 0.5", false},
 	} {
 		site.loadWith(t, storage+"\n"+tc.option, "base")
 		_, now := sharedStateFor(t, prefix)

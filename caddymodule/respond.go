@@ -87,23 +87,29 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) erro
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) error {
 	e := authcore.AsError(err)
 	h.logRefusal(w, r, e)
-	closeAfterRefusal(w, r)
+	if e.Code != "LoginBusy" { // refused after its JSON body was read: keep the connection
+		closeAfterRefusal(w, r)
+	}
 	writeError(w, r, e)
 	return nil
 }
 
-// logRefusal logs what an operator must know of a refusal, and sets Retry-After on a 429.
+// logRefusal logs what an operator must know of a refusal, and sets Retry-After when the
+// refusal says when to come back.
 func (h *Handler) logRefusal(w http.ResponseWriter, r *http.Request, e *authcore.Error) {
 	switch {
 	case e.Code == "StoreUnavailable":
 		h.logger.Warn("credential store unavailable", zap.String("code", e.Code), zap.String("error", e.Detail()))
+	case e.Code == "LoginBusy": // logged once a minute, by the observer
 	case e.Status >= http.StatusInternalServerError:
 		h.logger.Warn("request refused", zap.String("code", e.Code), zap.String("error", e.Detail()))
 	case e.Status == http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
 		if c := h.logger.Check(zap.WarnLevel, "client throttled"); c != nil {
 			c.Write(zap.String("client_ip", clientIP(r)))
 		}
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())+1))
 	}
 }
 
@@ -129,6 +135,21 @@ func setTokenCookie(w http.ResponseWriter, issued sessions.Issued) {
 	http.SetCookie(w, &http.Cookie{
 		Name: tokenCookie, Value: issued.Token, Path: "/",
 		Expires: issued.ExpiresAt, MaxAge: int(time.Until(issued.ExpiresAt).Seconds()),
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// deviceCookie is the cookie that marks a browser that has logged in to an account
+// before (sessions.DeviceCookie): it lets that browser past the account's lockout and
+// the flood. Only the login endpoint reads it, hence its path.
+const deviceCookie = "keygate_device"
+
+// setDeviceCookie hands the browser its device cookie: HttpOnly, Secure and
+// SameSite=Strict like the token cookie, for the auth prefix only.
+func (h *Handler) setDeviceCookie(w http.ResponseWriter, c *sessions.DeviceCookie) {
+	http.SetCookie(w, &http.Cookie{
+		Name: deviceCookie, Value: c.Value, Path: h.authPrefix,
+		Expires: c.ExpiresAt, MaxAge: int(time.Until(c.ExpiresAt).Seconds()),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keygate/keygate/authcore/credentials"
 	"github.com/keygate/keygate/authcore/manage"
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/authcore/sessions"
 	"github.com/keygate/keygate/storage"
 )
@@ -62,6 +63,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 			LoginFailures:  a.LoginFailureLimit,
 			ClientFailures: a.ClientFailureLimit,
 			FailureWindow:  time.Duration(a.FailureWindow),
+			HashBudget:     protect.BudgetConfig{Share: a.LoginCPUShare},
 			Observer:       observer,
 		}),
 	}
@@ -150,12 +152,27 @@ func (s *sharedState) close() error {
 // decisions are served stale because the store cannot answer.
 type outageObserver struct {
 	*metrics
-	logger   *zap.Logger
-	lastWarn atomic.Int64 // Unix seconds
+	logger       *zap.Logger
+	lastWarn     atomic.Int64 // Unix seconds
+	lastBusyWarn atomic.Int64
 }
 
 // staleWarnEvery spaces the warnings: an outage under load serves stale on every request.
 const staleWarnEvery = time.Minute
+
+// Login warns, at most once a minute, while logins are refused at the hashing budget:
+// a flood refuses thousands a second, and a warning for each would cost more than the
+// refusal.
+func (o *outageObserver) Login(result string) {
+	o.metrics.Login(result)
+	if result != "busy" {
+		return
+	}
+	now, last := time.Now().Unix(), o.lastBusyWarn.Load()
+	if now-last >= int64(staleWarnEvery/time.Second) && o.lastBusyWarn.CompareAndSwap(last, now) {
+		o.logger.Warn("password hashing is at its CPU budget (login_cpu_share): refusing logins with 503 LoginBusy, except from browsers with a device cookie")
+	}
+}
 
 func (o *outageObserver) CacheResult(result string) {
 	o.metrics.CacheResult(result)

@@ -50,6 +50,7 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 		negative_cache_ttl 10s
 		stale_if_error 2m
 		max_keys_per_user 0
+		login_cpu_share 0.25
 		bootstrap_admin ops@example.com {env.PW}
 	}
 }
@@ -64,7 +65,7 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 	respond ok
 }`)
 	for _, want := range []string{
-		`"keygate":{"storage":{"backend":"sqlite","path":"/var/lib/keygate/keygate.db"},"cache_max_entries":5000,"cache_ttl":120000000000,"negative_cache_ttl":10000000000,"stale_if_error":120000000000,"max_keys_per_user":0,"bootstrap_admin":{"email":"ops@example.com","password":"{env.PW}"}}`,
+		`"keygate":{"storage":{"backend":"sqlite","path":"/var/lib/keygate/keygate.db"},"cache_max_entries":5000,"cache_ttl":120000000000,"negative_cache_ttl":10000000000,"stale_if_error":120000000000,"max_keys_per_user":0,"login_cpu_share":0.25,"bootstrap_admin":{"email":"ops@example.com","password":"{env.PW}"}}`,
 		`{"forward_credentials":true,"handler":"keygate","headers":{"project_uid":"X-Project","user_uid":"X-Principal"}}`,
 	} {
 		if !bytes.Contains(got, []byte(want)) {
@@ -107,6 +108,8 @@ func TestCaddyfileErrorsNameTheProblemAndLine(t *testing.T) {
 		{"bad duration", "{\n\tkeygate {\n\t\tcache_ttl soon\n\t}\n}\n:8080 {\n\trespond ok\n}", `"soon" is not a positive duration`, "at Caddyfile:3"},
 		{"bad stale_if_error", "{\n\tkeygate {\n\t\tstale_if_error never\n\t}\n}\n:8080 {\n\trespond ok\n}", `"never" is not a positive duration such as 30s or 5m, or off`, "at Caddyfile:3"},
 		{"bad key limit", "{\n\tkeygate {\n\t\tmax_keys_per_user many\n\t}\n}\n:8080 {\n\trespond ok\n}", `max_keys_per_user must be a whole number, 0 for no limit, not "many"`, "at Caddyfile:3"},
+		{"bad share", "{\n\tkeygate {\n\t\tlogin_cpu_share 25%\n\t}\n}\n:8080 {\n\trespond ok\n}", `login_cpu_share must be a share of the CPUs, more than 0 and at most 1 (e.g. 0.1), not "25%"`, "at Caddyfile:3"},
+		{"share above 1", "{\n\tkeygate {\n\t\tlogin_cpu_share 2\n\t}\n}\n:8080 {\n\trespond ok\n}", `login_cpu_share must be a share of the CPUs`, "at Caddyfile:3"},
 		{"bad count", "{\n\tkeygate {\n\t\tcache_max_entries -1\n\t}\n}\n:8080 {\n\trespond ok\n}", `cache_max_entries must be a positive whole number`, "at Caddyfile:3"},
 		{"bad header", ":8080 {\n\tkeygate {\n\t\theaders {\n\t\t\tuser_uid X:Bad\n\t\t}\n\t}\n}", `"X:Bad" is not a valid header name`, "at Caddyfile:4"},
 		{"unknown header", ":8080 {\n\tkeygate {\n\t\theaders {\n\t\t\tuser_id X-Id\n\t\t}\n\t}\n}", `unknown identity header "user_id"`, "at Caddyfile:4"},

@@ -64,6 +64,11 @@ const underscoreAndDotSpellings = `expected_underscore_headers x_tenant_uid x_au
 // startGatewayServers is startGatewayWith with servers as the servers global options.
 func startGatewayServers(t testing.TB, servers, keygateOptions, handlerBlock string) *gateway {
 	t.Helper()
+	if !strings.Contains(keygateOptions, "login_cpu_share") {
+		// The whole CPU for hashing, unless the test is about the budget: at the default,
+		// how many logins a test may make at once depends on this machine's speed.
+		keygateOptions += "\n\t\tlogin_cpu_share 1"
+	}
 	g := &gateway{dataDir: t.TempDir()}
 	g.dbPath = filepath.Join(g.dataDir, "keygate.db")
 	t.Setenv("XDG_DATA_HOME", g.dataDir)

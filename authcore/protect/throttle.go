@@ -127,7 +127,10 @@ func (s *throttleShard) add(h uint64, now time.Time, window time.Duration) {
 	s.windows[h] = &failureWindow{start: now, count: 1}
 }
 
-// evict drops expired windows, then arbitrary ones, to make room.
+// evict drops expired windows, then arbitrary ones, to make room: an eighth of the
+// shard at a time, so that a flood of new keys (random emails, random addresses) pays
+// for one scan of the shard every shardMax/8 keys, not for one on every key. (An old
+// window is as likely to go as before: one in eight every shardMax/8 new keys.)
 func (s *throttleShard) evict(now time.Time, window time.Duration) {
 	for k, w := range s.windows {
 		if now.Sub(w.start) >= window {
@@ -135,7 +138,7 @@ func (s *throttleShard) evict(now time.Time, window time.Duration) {
 		}
 	}
 	for k := range s.windows {
-		if len(s.windows) < throttleShardMax {
+		if len(s.windows) <= throttleShardMax-throttleShardMax/8 {
 			return
 		}
 		delete(s.windows, k)
@@ -168,4 +171,9 @@ func ClientKey(ip string) ThrottleKey {
 // AccountKey is the throttle key of the account an email names, in every tenant.
 func AccountKey(email string) ThrottleKey {
 	return ThrottleKey(maphash.String(throttleSeed, "account:"+strings.ToLower(email)))
+}
+
+// DeviceKey is the throttle key of a trusted device, named by its cookie's nonce.
+func DeviceKey(nonce string) ThrottleKey {
+	return ThrottleKey(maphash.String(throttleSeed, "device:"+nonce))
 }

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/keygate/keygate/authcore"
@@ -57,4 +58,26 @@ func BenchmarkVerifyTokenSignature(b *testing.B) {
 	f.withPassword(b, "acme", "ann@acme.test", "pw-ann-123")
 	token := f.login(b, "ann@acme.test", "pw-ann-123").Token
 	benchCalls(b, false, nil, func(ctx context.Context) error { _, err := f.auth.TokenClaims(ctx, token); return err })
+}
+
+// BenchmarkLoginRefusedForBudget is a login of a flood beyond the hashing budget, from
+// a new address for a new email each time: throttle bookkeeping and the refusal, no
+// store read, no hash.
+func BenchmarkLoginRefusedForBudget(b *testing.B) {
+	f := newFixture(b)
+	iss, _ := f.budgeted(tightBudget)
+	for i := 0; ; i++ {
+		if _, err := iss.Login(context.Background(), Login{Email: fmt.Sprintf("warm%d@x.test", i), Password: "guess", ClientIP: "198.51.100.1"}); authcore.AsError(err).Code == "LoginBusy" {
+			break
+		}
+	}
+	i := 0
+	benchCalls(b, false, nil, func(ctx context.Context) error {
+		i++
+		_, err := iss.Login(ctx, Login{Email: fmt.Sprintf("flood%d@x.test", i), Password: "guess", ClientIP: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)})
+		if authcore.AsError(err).Code != "LoginBusy" {
+			return err
+		}
+		return nil
+	})
 }

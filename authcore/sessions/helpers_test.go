@@ -10,6 +10,7 @@ import (
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/credentials"
 	"github.com/keygate/keygate/authcore/manage"
+	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/storage"
 	"github.com/keygate/keygate/storage/sqlite"
 )
@@ -64,8 +65,12 @@ func newGateway(ctx context.Context, cfg credentials.Config) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gateway{Verifier: v, Issuer: New(cfg.Store, v, Config{Now: cfg.Now, Observer: cfg.Observer})}, nil
+	return &gateway{Verifier: v, Issuer: New(cfg.Store, v, Config{Now: cfg.Now, Observer: cfg.Observer, HashBudget: ampleBudget})}, nil
 }
+
+// ampleBudget is a hashing budget the tests that are not about it never reach, though
+// their clock stands still.
+var ampleBudget = protect.BudgetConfig{Share: 1, Procs: 1000}
 
 // fixture is a real SQLite store with one tenant holding an admin and a user.
 type fixture struct {

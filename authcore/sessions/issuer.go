@@ -4,7 +4,6 @@
 package sessions
 
 import (
-	"runtime"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
@@ -32,20 +31,25 @@ type Config struct {
 	// proxied requests) in FailureWindow.
 	ClientFailures int
 	FailureWindow  time.Duration
-	Now            func() time.Time  // the clock; injected by tests
-	Observer       authcore.Observer // metrics; default none
+	// HashBudget is the CPU password hashing may use; logins beyond it are refused at
+	// once with 503 LoginBusy. Default: protect.DefaultCPUShare of GOMAXPROCS. Its clock
+	// defaults to Now.
+	HashBudget protect.BudgetConfig
+	Now        func() time.Time  // the clock; injected by tests
+	Observer   authcore.Observer // metrics; default none
 }
 
 // Issuer starts, refreshes and ends sessions. It is safe for concurrent use.
 type Issuer struct {
-	store     storage.Store
-	verifier  *credentials.Verifier
-	tokenTTL  time.Duration
-	now       func() time.Time
-	obs       authcore.Observer
-	logins    *protect.Throttle // per account
-	clients   *protect.Throttle // per client network
-	hashSlots chan struct{}
+	store    storage.Store
+	verifier *credentials.Verifier
+	tokenTTL time.Duration
+	now      func() time.Time
+	obs      authcore.Observer
+	logins   *protect.Throttle // per account
+	clients  *protect.Throttle // per client network
+	devices  *protect.Throttle // per trusted device
+	budget   *protect.Budget
 }
 
 // New returns the Issuer of sessions in store, whose tokens verifier signs and checks.
@@ -60,10 +64,14 @@ func New(store storage.Store, verifier *credentials.Verifier, cfg Config) *Issue
 	if cfg.Observer == nil {
 		cfg.Observer = authcore.NopObserver{}
 	}
+	if cfg.HashBudget.Now == nil {
+		cfg.HashBudget.Now = cfg.Now
+	}
 	return &Issuer{
 		store: store, verifier: verifier, tokenTTL: cfg.TokenTTL, now: cfg.Now, obs: cfg.Observer,
-		logins:    protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
-		clients:   protect.NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
-		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		logins:  protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
+		clients: protect.NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
+		devices: protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
+		budget:  protect.NewBudget(cfg.HashBudget),
 	}
 }

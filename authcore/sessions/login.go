@@ -17,6 +17,7 @@ type Login struct {
 	Password string
 	Org      string // tenant name; optional when the email is in one tenant only
 	ClientIP string
+	Device   string // the device cookie the client presented, if any
 }
 
 // errOrgRequired answers a correct password for an email in several tenants.
@@ -25,11 +26,13 @@ var errOrgRequired = &authcore.Error{Status: http.StatusBadRequest, Code: "OrgRe
 // maxEmailLen is the longest email address SMTP allows; longer ones are refused early.
 const maxEmailLen = 254
 
-// Login checks an email and password and starts a session. Attempts are counted per
-// account and per client network before the password is checked (so a concurrent burst
-// cannot slip past the limit); a successful attempt is refunded. Past the limit the
-// answer is 429 without the password being checked. An unknown email costs the same
-// hashing as a wrong password and gets the same answer.
+// Login checks an email and password and starts a session. Before any store read it
+// counts the attempt (per account and per client network, or per device when the login
+// presents a device cookie for the account), so a concurrent burst cannot slip past the
+// limit, and takes the hash's cost from the CPU budget; past a limit the answer is 429,
+// past the budget 503 LoginBusy, neither having looked up the email or hashed. An
+// attempt that succeeds, or is refused for the budget, is refunded. An unknown email
+// costs the same hashing as a wrong password and gets the same answer.
 func (iss *Issuer) Login(ctx context.Context, l Login) (Issued, error) {
 	issued, err := iss.login(ctx, l)
 	iss.obs.Login(loginResult(err))
@@ -43,21 +46,74 @@ func (iss *Issuer) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, authcore.ErrLoginFailed
 	}
+	a, err := iss.admit(l)
+	if err != nil {
+		return Issued{}, err
+	}
+	u, err := iss.checkPassword(ctx, l, a)
+	if err == errClientGone {
+		a.refund() // nothing was checked
+	}
+	if err != nil {
+		return Issued{}, err // the attempt stays counted
+	}
+	a.refund()
+	issued, err := iss.startSession(ctx, userPrincipal(u), l.ClientIP, "password")
+	if err == nil {
+		issued.Device = iss.newDevice(u.Email, u.TenantUID)
+	}
+	return issued, err
+}
+
+// attempt is an admitted login: what it was counted against, and its hashing ticket.
+type attempt struct {
+	device *device // nil: an unknown client
+	ticket *protect.Ticket
+	refund func() // gives the counted attempt back
+}
+
+// admit counts a login and takes its hash from the budget, reading no store: the
+// answer cannot depend on whether the email is an account. A trusted device is counted
+// against itself alone; a locked one is treated as unknown, as OWASP has it.
+func (iss *Issuer) admit(l Login) (*attempt, error) {
+	a := &attempt{device: iss.trustedDevice(l.Device, l.Email)}
+	if a.device != nil {
+		key := a.device.key
+		if _, ok := iss.devices.Reserve(key); ok {
+			a.refund = func() { iss.devices.Refund(key) }
+		} else {
+			a.device = nil
+		}
+	}
+	if a.device == nil {
+		if err := iss.reserveAccountAndClient(l, a); err != nil {
+			return nil, err
+		}
+	}
+	ticket, wait, ok := iss.budget.Admit(a.device != nil)
+	if !ok {
+		a.refund() // refused for the gateway's load, not the client's guesses
+		return nil, authcore.LoginBusy(wait)
+	}
+	a.ticket = ticket
+	return a, nil
+}
+
+// reserveAccountAndClient counts an untrusted login against its account and its client.
+func (iss *Issuer) reserveAccountAndClient(l Login, a *attempt) error {
 	account, client := protect.AccountKey(l.Email), protect.ClientKey(l.ClientIP)
 	if wait, ok := iss.logins.Reserve(account); !ok {
-		return Issued{}, authcore.TooManyRequests(wait)
+		return authcore.TooManyRequests(wait)
 	}
 	if wait, ok := iss.clients.Reserve(client); !ok {
 		iss.logins.Refund(account)
-		return Issued{}, authcore.TooManyRequests(wait)
+		return authcore.TooManyRequests(wait)
 	}
-	u, err := iss.checkPassword(ctx, l)
-	if err != nil {
-		return Issued{}, err // both attempts stay counted
+	a.refund = func() {
+		iss.logins.Refund(account)
+		iss.clients.Refund(client)
 	}
-	iss.logins.Refund(account)
-	iss.clients.Refund(client)
-	return iss.startSession(ctx, userPrincipal(u), l.ClientIP, "password")
+	return nil
 }
 
 // record appends the audit event of a failed attempt, best effort: the answer is a
@@ -70,24 +126,20 @@ func (iss *Issuer) record(ctx context.Context, tenantUID, actorUID, actorEmail, 
 	})
 }
 
-// checkPassword finds the one user the login names and verifies its password.
-func (iss *Issuer) checkPassword(ctx context.Context, l Login) (storage.User, error) {
+// checkPassword finds the one user the login names and verifies its password, within
+// the tenant of its trusted device if it has one.
+func (iss *Issuer) checkPassword(ctx context.Context, l Login, a *attempt) (storage.User, error) {
 	candidates, err := iss.loginCandidates(ctx, l)
+	if err == nil && a.device != nil {
+		candidates = inTenant(candidates, a.device.tenantUID)
+	}
+	if err != nil {
+		a.ticket.Release()
+		return storage.User{}, err
+	}
+	matched, err := iss.verifyCandidates(ctx, a.ticket, candidates, l.Password)
 	if err != nil {
 		return storage.User{}, err
-	}
-	if err := iss.acquireHashSlot(ctx); err != nil {
-		return storage.User{}, err
-	}
-	defer iss.releaseHashSlot()
-	var matched []storage.User
-	for _, u := range candidates {
-		if protect.VerifyPassword(u.PasswordHash, l.Password) {
-			matched = append(matched, u)
-		}
-	}
-	if len(candidates) == 0 {
-		protect.VerifyPassword("", l.Password) // the same cost as a wrong password
 	}
 	switch {
 	case len(matched) == 0:
@@ -103,21 +155,38 @@ func (iss *Issuer) checkPassword(ctx context.Context, l Login) (storage.User, er
 	return matched[0], nil
 }
 
-// acquireHashSlot bounds how many password hashes run at once: each takes 19 MiB, so
-// a flood of logins for many accounts waits here instead of exhausting memory.
-func (iss *Issuer) acquireHashSlot(ctx context.Context) error {
-	select {
-	case iss.hashSlots <- struct{}{}:
-		return nil
-	case <-ctx.Done(): // the client gave up while waiting: not a store outage
-		return errHashBusy
+// verifyCandidates hashes the password against each candidate, or once against nothing
+// when there are none: the same cost as a wrong password.
+func (iss *Issuer) verifyCandidates(ctx context.Context, t *protect.Ticket, candidates []storage.User, password string) ([]storage.User, error) {
+	if len(candidates) == 0 {
+		candidates = []storage.User{{}} // an empty hash never matches
 	}
+	var matched []storage.User
+	for _, u := range candidates {
+		ok := false
+		if !t.Hash(ctx, func() { ok = protect.VerifyPassword(u.PasswordHash, password) }) {
+			t.Release()
+			return nil, errClientGone // the client gave up while waiting: not a store outage
+		}
+		if ok {
+			matched = append(matched, u)
+		}
+	}
+	return matched, nil
 }
 
-func (iss *Issuer) releaseHashSlot() { <-iss.hashSlots }
+// errClientGone answers a login whose client left while it waited for a hashing slot.
+var errClientGone = authcore.LoginBusy(time.Second)
 
-// errHashBusy answers a login that waited too long for a hashing slot.
-var errHashBusy = &authcore.Error{Status: http.StatusServiceUnavailable, Code: "Busy", Message: "too many logins are being checked; try again shortly"}
+func inTenant(users []storage.User, tenantUID string) []storage.User {
+	var in []storage.User
+	for _, u := range users {
+		if u.TenantUID == tenantUID {
+			in = append(in, u)
+		}
+	}
+	return in
+}
 
 // loginCandidates returns the users the email may mean, within org when it is given.
 func (iss *Issuer) loginCandidates(ctx context.Context, l Login) ([]storage.User, error) {
@@ -138,13 +207,7 @@ func (iss *Issuer) loginCandidates(ctx context.Context, l Login) ([]storage.User
 	if err != nil {
 		return nil, authcore.Unavailable(err)
 	}
-	var inOrg []storage.User
-	for _, u := range users {
-		if u.TenantUID == t.UID {
-			inOrg = append(inOrg, u)
-		}
-	}
-	return inOrg, nil
+	return inTenant(users, t.UID), nil
 }
 
 // LoginWithAPIKey exchanges a valid API key for a token in a new session.
@@ -212,8 +275,10 @@ func loginResult(err error) string {
 	switch e := authcore.AsError(err); {
 	case err == nil:
 		return "ok"
-	case e.Status == 429, e == errHashBusy:
+	case e.Status == 429:
 		return "throttled"
+	case e.Code == "LoginBusy":
+		return "busy"
 	case e == authcore.ErrUserDisabled:
 		return "disabled"
 	case e.Status >= 500:

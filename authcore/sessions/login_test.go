@@ -3,6 +3,7 @@ package sessions
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/authcore"
 )
@@ -16,7 +17,7 @@ func TestLoginResultsAreTheMetricLabels(t *testing.T) {
 	}{
 		{nil, "ok"},
 		{authcore.TooManyRequests(0), "throttled"},
-		{errHashBusy, "throttled"},
+		{authcore.LoginBusy(time.Second), "busy"},
 		{authcore.ErrUserDisabled, "disabled"},
 		{authcore.Unavailable(errors.New("connection refused")), "unavailable"},
 		{authcore.BadRequest("no body"), "bad_request"},

@@ -17,6 +17,7 @@ type Issued struct {
 	Token     string
 	ExpiresAt time.Time
 	Principal *authcore.Principal
+	Device    *DeviceCookie // from a password login: the client's device cookie
 }
 
 // issue signs a token for a session, valid for the token lifetime from now, with the

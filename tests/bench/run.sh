@@ -194,11 +194,17 @@ write_caddyfile() {
 	persist_config off
 	auto_https off
 	grace_period 1s
+	# The login flood (h) comes from many addresses, in X-Forwarded-For from the loopback.
+	# No other scenario sends that header.
+	servers {
+		trusted_proxies static 127.0.0.0/8
+	}
 	keygate {
 		storage sqlite $WORK/keygate.db
 		cache_max_entries $CACHE_MAX_ENTRIES
 		# Effectively no per-IP throttle: all load comes from 127.0.0.1, and the limit
-		# would turn the invalid-key flood (f) and the login flood (h) into cheap 429s.
+		# would turn the invalid-key flood (f) into cheap 429s. (The login flood (h)
+		# sends a new address each time.) login_cpu_share is left at its default.
 		client_failure_limit $CLIENT_FAILURE_LIMIT
 		token_ttl 1h
 	}
@@ -450,7 +456,7 @@ print_header() {
 	echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "machine:   $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
 	echo "versions:  $(go version | awk '{print $3}'), Caddy $("$WORK/bin/keygate" version | awk '{print $1}'), keygate $commit$dirty"
-	echo "wrk:       $(wrk --version 2>&1 | head -1 | awk '{print $2}'), -t$WRK_THREADS -c$WRK_CONNS --timeout 5s for every scenario; h adds a second wrk, -t1 -c$LOGIN_CONNS, of wrong-password logins for distinct emails"
+	echo "wrk:       $(wrk --version 2>&1 | head -1 | awk '{print $2}'), -t$WRK_THREADS -c$WRK_CONNS --timeout 5s for every scenario; h adds a second wrk, -t1 -c$LOGIN_CONNS, of wrong-password logins for distinct emails from distinct X-Forwarded-For addresses"
 	echo "pinning:   Caddy GOMAXPROCS=1 taskset -c 0; upstream (Go, GOMAXPROCS=1) and wrk taskset -c 1"
 	echo "keygate:   cache_max_entries $CACHE_MAX_ENTRIES (not the default 100000; g spreads over $NKEYS keys);"
 	echo "           client_failure_limit $CLIENT_FAILURE_LIMIT (the per-IP throttle is effectively off, so f and h are not cheap 429s);"

@@ -8,7 +8,8 @@
 //
 //	run scenario=d round=1 requests=N duration_us=N status_errors=N sock_errors=N
 //	    p50_us=N p99_us=N cpu_ticks=N clk_tck=N [wellformed=N malformed=N]
-//	    [login_requests=N login_status_errors=N login_sock_errors=N login_duration_us=N]
+//	    [login_requests=N login_status_errors=N login_sock_errors=N login_duration_us=N
+//	     login_p99_us=N login_checked=N login_busy=N]
 //	fcheck key_lookups=N|na
 //
 // round=0 is a warm-up run: checked, but not in the medians.
@@ -292,7 +293,8 @@ func checkFlood(rs []run, keyLookups string) int {
 }
 
 func printLoginFlood(rs []run) {
-	var n, bad, sock, secs float64
+	var n, bad, sock, secs, checked, busy float64
+	var p99 []float64
 	for _, r := range rs {
 		if r.round == 0 || !r.has("login_requests") {
 			continue
@@ -301,12 +303,18 @@ func printLoginFlood(rs []run) {
 		bad += r.get("login_status_errors")
 		sock += r.get("login_sock_errors")
 		secs += r.get("login_duration_us") / 1e6
+		checked += r.get("login_checked")
+		busy += r.get("login_busy")
+		p99 = append(p99, r.get("login_p99_us"))
 	}
 	if secs == 0 {
 		return
 	}
 	fmt.Printf("h: the concurrent login flood made %.0f logins/s (all measured rounds), %.0f of %.0f answered non-2xx (wrong passwords: all should), %.0f socket errors\n",
 		n/secs, bad, n, sock)
+	slices.Sort(p99)
+	fmt.Printf("   of them %.0f/s checked (401) within the hashing budget, %.0f/s refused at once (503 LoginBusy); login p99 %.1f ms (median of rounds)\n",
+		checked/secs, busy/secs, p99[len(p99)/2]/1000)
 }
 
 func printTargets(list []scenario, med map[string]summary) {
