@@ -40,9 +40,9 @@ type decisionCache[V cached] struct {
 	// is set); else it is rc. Both share gen, floor and flight.
 	negatives entries[V]
 	apart     bool
-	gen    atomic.Uint64
-	floor  atomic.Uint64
-	flight singleflight.Group
+	gen       atomic.Uint64
+	floor     atomic.Uint64
+	flight    singleflight.Group
 	// staleIfError is how long past its TTL a positive entry may stand in for a failed
 	// reload; 0 turns that off. onStale is told each time one does.
 	staleIfError time.Duration

@@ -62,9 +62,9 @@ type Verifier struct {
 	// is neither is forged, refused with no cache or store lookup.
 	tag    *authcore.KeyTag
 	legacy *legacyKeys
-	access  *decisionCache[*accessEntry]
-	tokens  *decisionCache[*tokenEntry]
-	users   *decisionCache[*userEntry]
+	access *decisionCache[*accessEntry]
+	tokens *decisionCache[*tokenEntry]
+	users  *decisionCache[*userEntry]
 
 	keys    *keyring
 	revoked revokedSessions
