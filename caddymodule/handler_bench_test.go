@@ -116,6 +116,14 @@ func BenchmarkServeHTTPRejectMalformedKey(b *testing.B) {
 
 func BenchmarkServeHTTPRejectUnknownKey(b *testing.B) {
 	h, _, _ := benchHandler(b)
-	unknown, _, _ := authcore.NewKey()
+	unknown, _, _ := h.verifier.KeyTag().NewKey() // a key this gateway could have made: a deleted one
 	benchServe(b, h, "ApiKey", unknown, http.StatusUnauthorized)
+}
+
+// BenchmarkServeHTTPRejectForgedKey: a well-formed key without this gateway's tag,
+// refused on it with no cache or store lookup.
+func BenchmarkServeHTTPRejectForgedKey(b *testing.B) {
+	h, _, _ := benchHandler(b)
+	forged, _, _ := authcore.NewLegacyKey()
+	benchServe(b, h, "ApiKey", forged, http.StatusUnauthorized)
 }
