@@ -7,12 +7,18 @@ import (
 	"strings"
 )
 
-// API key format: "kg_" + 40 base62 characters of randomness (about 238 bits) + a
-// 6-character base62 CRC-32 of everything before it. The prefix lets secret scanners find
-// leaked keys; the checksum rejects typos and garbage before any cache or store lookup.
+// API key format: "kg_" + a 40-character base62 body + a 6-character base62 CRC-32 of
+// everything before it. The prefix lets secret scanners find leaked keys; the checksum
+// rejects typos and garbage before any cache or store lookup, without any secret.
+//
+// The body of a key made now is 32 random characters (about 190 bits) and an 8-character
+// tag that only the store's tag secret produces (see KeyTag), so a well-formed key that
+// no store holds is refused with no lookup either. Legacy keys, made before tags, have
+// 40 random characters: the same shape, so every client and scanner takes both.
 const (
 	KeyPrefix      = "kg_"
 	keyBodyLen     = 40
+	keyRandomLen   = keyBodyLen - keyTagLen
 	keyChecksumLen = 6
 	KeyLen         = len(KeyPrefix) + keyBodyLen + keyChecksumLen
 )
@@ -22,12 +28,19 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 // Digest is the SHA-256 of a key: the only form in which keys are stored or cached.
 type Digest [sha256.Size]byte
 
-// NewKey returns a fresh random API key, its digest and a non-secret hint.
-func NewKey() (key string, digest Digest, hint string) {
+// NewLegacyKey returns a key in the format before tags, its digest and hint. Keygate no
+// longer makes such keys (KeyTag.NewKey does); tests and fixtures use it for the keys
+// stores still hold from then.
+func NewLegacyKey() (key string, digest Digest, hint string) {
 	var b strings.Builder
 	b.Grow(KeyLen)
 	b.WriteString(KeyPrefix)
 	randomBase62(&b, keyBodyLen)
+	return finishKey(&b)
+}
+
+// finishKey appends the checksum to a key's prefix and body.
+func finishKey(b *strings.Builder) (key string, digest Digest, hint string) {
 	b.WriteString(checksum(b.String()))
 	key = b.String()
 	return key, sha256.Sum256([]byte(key)), KeyHint(key)
@@ -44,13 +57,13 @@ func ParseKey(key string) (Digest, bool) {
 			return Digest{}, false
 		}
 	}
-	// A stack copy keeps this path free of allocations.
-	var buf [KeyLen]byte
-	copy(buf[:], key)
-	sum := checksumOf(buf[:KeyLen-keyChecksumLen])
+	sum := checksumOf(key[:KeyLen-keyChecksumLen])
 	if string(sum[:]) != key[KeyLen-keyChecksumLen:] {
 		return Digest{}, false
 	}
+	// A stack copy keeps this path free of allocations.
+	var buf [KeyLen]byte
+	copy(buf[:], key)
 	return sha256.Sum256(buf[:]), true
 }
 
@@ -64,14 +77,22 @@ func KeyHint(key string) string {
 }
 
 func checksum(s string) string {
-	sum := checksumOf([]byte(s))
+	sum := checksumOf(s)
 	return string(sum[:])
 }
 
-// checksumOf is the CRC-32 of b in fixed-width base62.
-func checksumOf(b []byte) [keyChecksumLen]byte {
+// crcTable is CRC-32 (IEEE)'s table: checksumOf runs it over a string itself, since
+// hash/crc32 takes a []byte that escapes to the heap, an allocation per request.
+var crcTable = crc32.MakeTable(crc32.IEEE)
+
+// checksumOf is the CRC-32 (IEEE) of s in fixed-width base62.
+func checksumOf(s string) [keyChecksumLen]byte {
+	n := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		n = crcTable[byte(n)^s[i]] ^ n>>8
+	}
+	n = ^n
 	var out [keyChecksumLen]byte
-	n := crc32.ChecksumIEEE(b)
 	for i := keyChecksumLen - 1; i >= 0; i-- {
 		out[i] = base62[n%62]
 		n /= 62

@@ -6,8 +6,9 @@ import "time"
 // so implementations must be cheap and safe for concurrent use. Labels are bounded sets
 // (never a user, key, token or address).
 type Observer interface {
-	// CacheResult is "hit", "miss" or "negative_hit" for each credential looked up, and
-	// "stale" each time a decision past its TTL (a key, a user, a project's access, or a
+	// CacheResult is "hit", "miss" or "negative_hit" for each credential looked up,
+	// "forged" for each well-formed API key refused without a lookup (no valid tag, not
+	// a legacy key), and "stale" each time a decision past its TTL (a key, a user, a project's access, or a
 	// token's own claims) is used because the store could not answer.
 	CacheResult(result string)
 	// StoreQuery times one store query made on behalf of a request, by operation:

@@ -205,7 +205,7 @@ func (a *App) newService(store storage.Store, caches *credentials.Verifier, onAu
 		Store: store, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: onAudit,
 	}
 	if caches != nil {
-		cfg.Caches = caches
+		cfg.Caches, cfg.KeyTag = caches, caches.KeyTag()
 	}
 	return manage.NewService(cfg)
 }

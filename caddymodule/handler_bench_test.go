@@ -125,7 +125,7 @@ func BenchmarkServeHTTPRejectMalformedKey(b *testing.B) {
 
 func BenchmarkServeHTTPRejectUnknownKey(b *testing.B) {
 	h, _, _ := benchHandler(b)
-	unknown, _, _ := authcore.NewKey()
+	unknown, _, _ := h.verifier.KeyTag().NewKey() // a key this gateway could have made: a deleted one
 	benchServe(b, h, "ApiKey", unknown, http.StatusUnauthorized)
 }
 
@@ -146,4 +146,12 @@ func BenchmarkServeHTTPLoginRefusedForBudget(b *testing.B) {
 			b.Fatalf("status %d, Retry-After %q, err %v", w.code, w.h.Get("Retry-After"), err)
 		}
 	}
+}
+
+// BenchmarkServeHTTPRejectForgedKey: a well-formed key without this gateway's tag,
+// refused on it with no cache or store lookup.
+func BenchmarkServeHTTPRejectForgedKey(b *testing.B) {
+	h, _, _ := benchHandler(b)
+	forged, _, _ := authcore.NewLegacyKey()
+	benchServe(b, h, "ApiKey", forged, http.StatusUnauthorized)
 }

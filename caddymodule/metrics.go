@@ -33,7 +33,7 @@ var keygateMetrics = sync.OnceValue(func() *metrics {
 			"Time spent authenticating a proxied request, by credential method.",
 			[]float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1}, "method"),
 		cacheRequests: counter("cache_requests_total",
-			"Credential cache lookups (API keys and tokens), by result; stale: a decision past its TTL used because the store could not answer.", "result"),
+			"Credential cache lookups (API keys and tokens), by result; stale: a decision past its TTL used because the store could not answer; forged: a well-formed API key refused on its tag, with no lookup.", "result"),
 		storeDuration: histogram("store_duration_seconds",
 			"Store queries made on behalf of requests, by operation.", prometheus.ExponentialBuckets(5e-5, 4, 9), "op"),
 		logins:        counter("logins_total", "Logins at the authenticate endpoint, by result.", "result"),

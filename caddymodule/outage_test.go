@@ -30,7 +30,7 @@ func TestStoreOutageAnswers503(t *testing.T) {
 	_, state := sharedStateFor(t, "sqlite:"+site.db+"|")
 	state.store.Close() // the database goes away under the running gateway
 
-	key, _, _ := authcore.NewKey()
+	key, _, _ := state.verifier.KeyTag().NewKey() // well-formed and tagged: only the store can say
 	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
 	req.Header.Set("ApiKey", key)
 	res, err := http.DefaultClient.Do(req)
@@ -125,7 +125,8 @@ func TestStoreOutageServesRecentCredentialsAndRecovers(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // past cache_ttl: the key's decision is stale
 
 	storeDown.Store(true)
-	unknown, _, _ := authcore.NewKey()
+	unknown, _, _ := state.verifier.KeyTag().NewKey()
+	forged, _, _ := authcore.NewLegacyKey()
 	stale := staleServed(t)
 	gw.want(200, "", "GET", "/", "ApiKey", key)
 	gw.want(200, "", "GET", "/", "Authorization", token) // from the token's claims
@@ -133,6 +134,7 @@ func TestStoreOutageServesRecentCredentialsAndRecovers(t *testing.T) {
 		t.Fatalf("keygate_cache_requests_total{result=\"stale\"} grew by %v, want 2", n)
 	}
 	gw.want(503, "StoreUnavailable", "GET", "/", "ApiKey", unknown)
+	gw.want(401, "CredentialInvalid", "GET", "/", "ApiKey", forged) // its tag says so, no store needed
 	gw.want(503, "StoreUnavailable", "POST", "/v1/auth/authenticate", "", login)
 	gw.want(503, "StoreUnavailable", "GET", "/v1/auth/refresh/"+token, "", "")
 	gw.want(503, "StoreUnavailable", "GET", "/v1/apiKeys", "ApiKey", key)

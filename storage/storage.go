@@ -84,6 +84,10 @@ type APIKey struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	LastUsedAt  time.Time // zero until first used; recorded at most about once a minute
+	// Tagged: the key carries a tag made with the store's key tag secret (every key
+	// Keygate creates now). False for legacy keys, made before tags, which nodes load
+	// at start (LegacyKeyDigests) to tell them from forged ones.
+	Tagged bool
 }
 
 // KeyGrant is an API key together with its owner: what the request path needs to decide,
@@ -313,6 +317,13 @@ type Store interface {
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// CreateSigningKey adds a key; ErrConflict when its KID exists.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// KeyTagSecret returns the store's API key tag secret, storing candidate (made at at)
+	// as that secret if the store holds none yet. Storing is insert-if-absent, so callers
+	// racing on an empty store all get the one that was stored first. Errors never carry
+	// the secret.
+	KeyTagSecret(ctx context.Context, candidate []byte, at time.Time) ([]byte, error)
+	// LegacyKeyDigests returns the digests of the keys that are not Tagged, in no order.
+	LegacyKeyDigests(ctx context.Context) ([][]byte, error)
 
 	// CreateSession records a new login; ErrNotFound for an unknown user.
 	CreateSession(ctx context.Context, s Session) error

@@ -138,10 +138,10 @@ func (b *tab) checkExpiry(t *testing.T, name string, days int) {
 // expiredKey stores a key of u that expired an hour ago.
 func (g *gateway) expiredKey(t *testing.T, u storage.User, name, description string) {
 	t.Helper()
-	_, digest, hint := authcore.NewKey()
+	_, digest, hint := taggedKeyOn(t, g.store)
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	if err := g.store.CreateAPIKey(context.Background(), storage.APIKey{UID: authcore.NewUID(), TenantUID: u.TenantUID, UserUID: u.UID, Name: name, Description: description,
-		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past}, 0); err != nil {
+		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past, Tagged: true}, 0); err != nil {
 		t.Fatal(err)
 	}
 }

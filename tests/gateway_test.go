@@ -112,17 +112,18 @@ func TestRejectedCredentialsGet401WithTheirCode(t *testing.T) {
 	g := startGateway(t, "")
 	s := g.seed(t)
 	ctx := context.Background()
-	unknown, _, _ := authcore.NewKey()
+	unknown := unknownKeyOn(t, g.store)
+	forged, _, _ := authcore.NewLegacyKey() // well-formed, without the store's tag
 
 	revoked := g.mustKey(t, s.user, "30d")
 	if _, err := g.admin.SetAPIKeyActive(ctx, revoked.Record.UID, false); err != nil {
 		t.Fatal(err)
 	}
-	expiredKey, digest, hint := authcore.NewKey()
+	expiredKey, digest, hint := taggedKeyOn(t, g.store)
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	if err := g.store.CreateAPIKey(ctx, storage.APIKey{
 		UID: authcore.NewUID(), TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old",
-		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past,
+		Digest: digest[:], Hint: hint, ExpiresAt: past, Active: true, CreatedAt: past.Add(-time.Hour), UpdatedAt: past, Tagged: true,
 	}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +137,7 @@ func TestRejectedCredentialsGet401WithTheirCode(t *testing.T) {
 		{"missing", "", "CredentialMissing"},
 		{"malformed", "not-a-key", "CredentialMalformed"},
 		{"unknown", unknown, "CredentialInvalid"},
+		{"forged", forged, "CredentialInvalid"},
 		{"expired", expiredKey, "CredentialExpired"},
 		{"revoked", revoked.Key, "CredentialRevoked"},
 		{"user disabled", goneKey.Key, "UserDisabled"},
@@ -156,6 +158,11 @@ func TestRejectedCredentialsGet401WithTheirCode(t *testing.T) {
 				t.Error("the error body echoes the key")
 			}
 		})
+	}
+	// A forged key is told nothing an unknown one is not: same status, code and message.
+	u, f := g.do(t, "/", map[string]string{"ApiKey": unknown}), g.do(t, "/", map[string]string{"ApiKey": forged})
+	if u.status != f.status || u.err.Code != f.err.Code || u.err.Message != f.err.Message {
+		t.Errorf("a forged key is answered %d %s %q, an unknown one %d %s %q", f.status, f.err.Code, f.err.Message, u.status, u.err.Code, u.err.Message)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
+	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/manage"
 	_ "github.com/keygate/keygate/caddymodule"
 	"github.com/keygate/keygate/storage"
@@ -113,6 +114,29 @@ func openAdmin(t testing.TB, dbPath string) (manage.Operator, storage.Store) {
 	}
 	t.Cleanup(func() { store.Close() })
 	return operatorOn(store), store
+}
+
+// unknownKeyOn is a key the gateways on store could have made (its tag is valid) that
+// the store does not hold, as a deleted key is: only a store lookup can refuse it.
+func unknownKeyOn(t testing.TB, store storage.Store) string {
+	t.Helper()
+	tag, err := authcore.LoadKeyTag(context.Background(), store, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, _ := tag.NewKey()
+	return key
+}
+
+// taggedKeyOn is a key tagged for store, its digest and hint, for fixtures that store a
+// key the service would refuse to make (one expired already).
+func taggedKeyOn(t testing.TB, store storage.Store) (string, authcore.Digest, string) {
+	t.Helper()
+	tag, err := authcore.LoadKeyTag(context.Background(), store, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag.NewKey()
 }
 
 // operatorOn is the service on store as the command line uses it.

@@ -140,10 +140,10 @@ func TestKeyLifecycleAsAUser(t *testing.T) {
 func TestReactivationAfterExpiryIsRefused(t *testing.T) {
 	g := startGateway(t, "")
 	s := g.seed(t)
-	_, digest, hint := authcore.NewKey()
+	_, digest, hint := taggedKeyOn(t, g.store)
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	uid := authcore.NewUID()
-	if err := g.store.CreateAPIKey(context.Background(), storage.APIKey{UID: uid, TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old", Digest: digest[:], Hint: hint, ExpiresAt: past, Active: false, CreatedAt: past, UpdatedAt: past}, 0); err != nil {
+	if err := g.store.CreateAPIKey(context.Background(), storage.APIKey{UID: uid, TenantUID: s.tenant.UID, UserUID: s.user.UID, Name: "old", Digest: digest[:], Hint: hint, ExpiresAt: past, Active: false, CreatedAt: past, UpdatedAt: past, Tagged: true}, 0); err != nil {
 		t.Fatal(err)
 	}
 	res, body := g.call(t, "PATCH", "/v1/apiKeys/"+uid, map[string]string{"ApiKey": s.userKey}, `{"isActive":true}`)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -54,17 +55,18 @@ func TestMigrateMovesASQLiteStoreToPostgreSQLWithItsKeysAndTokens(t *testing.T) 
 		}
 	}
 	lite.stop(t)
+	legacy := legacyKeyIn(t, db, user["uid"].(string)) // a key from before tags, as an upgraded store holds
 
 	r := runBinary(t, env, "", "migrate", "--from", db, "--to", dsn)
 	if r.code != 0 {
 		t.Fatalf("migrate: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	for _, line := range []string{"tenants  ", "users  ", "api_keys  ", "sessions  ", "signing_keys  ", "audit_events  "} {
+	for _, line := range []string{"tenants  ", "users  ", "api_keys  ", "sessions  ", "signing_keys  ", "secrets  ", "audit_events  "} {
 		if !strings.Contains(r.stdout, "\n"+line) {
 			t.Errorf("migrate printed no %q line:\n%s", strings.TrimSpace(line), r.stdout)
 		}
 	}
-	if !strings.Contains(r.stdout, "api_keys         2\n") || !strings.Contains(r.stdout, "2 API keys found by digest") {
+	if !strings.Contains(r.stdout, "api_keys         3\n") || !strings.Contains(r.stdout, "3 API keys found by digest") {
 		t.Errorf("migrate output:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout+r.stderr, "postgres://") {
@@ -79,7 +81,8 @@ func TestMigrateMovesASQLiteStoreToPostgreSQLWithItsKeysAndTokens(t *testing.T) 
 
 	pg := launchNode(t, "postgres gateway", dsn, upstream, "")
 	pg.waitReady(t)
-	for what, h := range map[string]map[string]string{"key": {"ApiKey": key}, "token": {"Authorization": token}} {
+	// The tagged key needs the key tag secret copied; the legacy one its untagged mark.
+	for what, h := range map[string]map[string]string{"key": {"ApiKey": key}, "legacy key": {"ApiKey": legacy}, "token": {"Authorization": token}} {
 		r := pg.do(t, "/", h)
 		if r.status != http.StatusOK || r.echo.Header.Get("X-User-Uid") != user["uid"] {
 			t.Errorf("the %s on PostgreSQL: %d %s (user %q, want %q)", what, r.status, r.body, r.echo.Header.Get("X-User-Uid"), user["uid"])
@@ -92,4 +95,20 @@ func TestMigrateMovesASQLiteStoreToPostgreSQLWithItsKeysAndTokens(t *testing.T) 
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("password login on PostgreSQL: %d %s", res.StatusCode, raw)
 	}
+}
+
+// legacyKeyIn stores, in the SQLite store at db (no gateway running on it), a key of the
+// user with uid in the format before tags, and returns the key.
+func legacyKeyIn(t *testing.T, db, uid string) string {
+	t.Helper()
+	_, store := openAdmin(t, db)
+	u, err := store.UserByUID(context.Background(), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := insertLegacyKey(t, store, u)
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }

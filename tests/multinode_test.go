@@ -73,6 +73,52 @@ func startTwoNodes(t *testing.T) (a, b *node, c cluster) {
 	return nodes[0], nodes[1], seedCluster(t, dsn)
 }
 
+// A key made on A is accepted by B on its very next request, however soon: B checks the
+// key's tag with the secret both nodes read from the store, and finds the key in the
+// store, with nothing to wait for from the change feed. Deleted on A, it is refused by B
+// once the change reaches it, though B had it cached.
+func TestKeyMadeOnOneNodeWorksOnAnotherAtOnce(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	upstream := newEchoServer()
+	t.Cleanup(upstream.Close)
+	// Each deleted key's refusal counts against this one client: raise its limit.
+	nodes := startNodes(t, dsn, upstream.URL, "client_failure_limit 1000000", "client_failure_limit 1000000")
+	a, b, c := nodes[0], nodes[1], seedCluster(t, dsn)
+	boss := map[string]string{"ApiKey": c.bossKey}
+	const rounds = 50
+	gaps := make([]time.Duration, 0, rounds)
+	for range rounds {
+		res, body := a.call(t, http.MethodPost, "/v1/apiKeys", boss,
+			`{"metadata":{"name":"at once"},"spec":{"userUid":"`+c.dev.UID+`","expiryPreset":"7d"}}`)
+		created := time.Now()
+		var k struct{ APIKey, UID string }
+		if err := json.Unmarshal([]byte(body), &k); res.StatusCode != http.StatusCreated || err != nil {
+			t.Fatalf("create on A: %d %s", res.StatusCode, body)
+		}
+		req, err := http.NewRequest(http.MethodGet, b.url+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("ApiKey", k.APIKey)
+		gaps = append(gaps, time.Since(created)) // from A's answer to B's request
+		got, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Body.Close()
+		if got.StatusCode != http.StatusOK {
+			t.Fatalf("key made on A, asked of B %v later: %d, want 200", gaps[len(gaps)-1], got.StatusCode)
+		}
+		if res, body := a.call(t, http.MethodDelete, "/v1/apiKeys/"+k.UID, boss, ""); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("delete on A: %d %s", res.StatusCode, body)
+		}
+		b.waitStatus(t, "ApiKey", k.APIKey, http.StatusUnauthorized)
+	}
+	slices.Sort(gaps)
+	t.Logf("key made on A, used on B: %d rounds, all accepted; gap from A's answer to B's request p50 %v, max %v",
+		rounds, gaps[rounds/2].Round(time.Microsecond), gaps[rounds-1].Round(time.Microsecond))
+}
+
 // How long a revocation on one node takes to reach another: from the revoke API answering
 // on A until B refuses the key, over 50 revocations of keys B has cached.
 func TestRevocationPropagation(t *testing.T) {

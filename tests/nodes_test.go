@@ -146,26 +146,28 @@ func (b *syncBuffer) String() string {
 }
 
 // sharedStore opens the nodes' database as the command line does, for seeding.
-func sharedStore(t *testing.T, dsn string) manage.Operator {
+func sharedStore(t *testing.T, dsn string) (manage.Operator, storage.Store) {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return operatorOn(s)
+	return operatorOn(s), s
 }
 
 // cluster is a database with users seeded by the operator.
 type cluster struct {
 	admin     manage.Operator
+	store     storage.Store // the same database, for fixtures
 	dev, boss storage.User
 	bossKey   string // a tenant admin's key, for the management API
 }
 
 func seedCluster(t *testing.T, dsn string) cluster {
 	t.Helper()
-	c := cluster{admin: sharedStore(t, dsn)}
+	var c cluster
+	c.admin, c.store = sharedStore(t, dsn)
 	ctx := context.Background()
 	var err error
 	if c.dev, err = c.admin.CreateUser(ctx, manage.NewUser{TenantName: manage.BootstrapTenant, Email: "dev@acme.test", Role: storage.RoleUser, Password: nodeAdminPassword}); err != nil {

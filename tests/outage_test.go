@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage/postgres/pgtest"
 )
 
@@ -50,7 +49,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if got := n.status(t, "Authorization", token); got != http.StatusOK {
 		t.Errorf("token during the outage: %d, want 200", got)
 	}
-	unknown, _, _ := authcore.NewKey()
+	unknown := unknownKeyOn(t, c.store)
 	n.wantUnavailable(t, "unknown key", http.MethodGet, "/", map[string]string{"ApiKey": unknown}, "")
 	n.wantUnavailable(t, "login", http.MethodPost, "/v1/auth/authenticate", nil,
 		`{"emailId":"dev@acme.test","password":"`+nodeAdminPassword+`"}`)

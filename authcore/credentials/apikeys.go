@@ -10,7 +10,9 @@ import (
 )
 
 // AuthenticateAPIKey resolves a presented API key. Errors are *Error values: a rejected
-// credential (401) or ErrStoreUnavailable (503).
+// credential (401) or ErrStoreUnavailable (503). A well-formed key with neither a valid
+// tag nor a place among the legacy keys is refused without a cache or store lookup, so
+// a flood of forged keys costs no store query and displaces no cached key.
 func (v *Verifier) AuthenticateAPIKey(ctx context.Context, key string) (*authcore.Principal, error) {
 	if key == "" {
 		return nil, authcore.ErrCredentialMissing
@@ -18,6 +20,11 @@ func (v *Verifier) AuthenticateAPIKey(ctx context.Context, key string) (*authcor
 	digest, ok := authcore.ParseKey(key)
 	if !ok {
 		return nil, authcore.ErrCredentialMalformed
+	}
+	if !v.tag.Carries(key) && !v.legacy.mayHold(digest) {
+		// Forged: the same answer as an unknown key, so a client learns nothing of why.
+		v.obs.CacheResult("forged")
+		return nil, authcore.ErrCredentialInvalid
 	}
 	now := v.now() // the one clock read: freshness, expiry and the usage log
 	slot := digestSlot(digest)

@@ -24,16 +24,25 @@ import (
 //   - reset raises a floor below which entries count as misses, which drops everything
 //     without touching ristretto (its Clear is unsafe while other goroutines use it).
 //
+// Negative entries (see cached) may be kept apart, in a smaller cache of their own
+// (newDecisionCache's negativeEntries, in slots), so that however many unknown
+// credentials are presented they never evict a known one, nor keep one out through
+// ristretto's admission, which refuses a new entry when the cache is full of busier ones.
+//
 // Stale-if-error (RFC 5861's idea, for decisions): an entry is fresh until its TTL has
 // passed on the injected clock, and only fresh entries are hits. A positive entry (see
 // cached) is kept a while longer, for staleIfError, and handed back in place of a reload
 // that failed because the store could not answer. Invalidations drop entries outright,
 // so a revoked credential never comes back as a stale one.
 type decisionCache[V cached] struct {
-	rc     *ristretto.Cache[uint64, stamped[V]]
-	gen    atomic.Uint64
-	floor  atomic.Uint64
-	flight singleflight.Group
+	rc *ristretto.Cache[uint64, stamped[V]]
+	// negatives holds the entries that are not positive when they are kept apart (apart
+	// is set); else it is rc. Both share gen, floor and flight.
+	negatives entries[V]
+	apart     bool
+	gen       atomic.Uint64
+	floor     atomic.Uint64
+	flight    singleflight.Group
 	// staleIfError is how long past its TTL a positive entry may stand in for a failed
 	// reload; 0 turns that off. onStale is told each time one does.
 	staleIfError time.Duration
@@ -60,7 +69,22 @@ type stamped[V any] struct {
 // CacheMaxEntries is refused by configuration and capped here.
 const MaxCacheEntries = 1 << 24
 
-func newDecisionCache[V cached](maxEntries int64, staleIfError time.Duration, onStale func()) (*decisionCache[V], error) {
+// newDecisionCache returns a cache of at most maxEntries positive entries. With
+// negativeEntries > 0 the others are kept apart, at most that many of them; with 0 they
+// share maxEntries.
+func newDecisionCache[V cached](maxEntries, negativeEntries int64, staleIfError time.Duration, onStale func()) (*decisionCache[V], error) {
+	rc, err := newRistretto[V](maxEntries)
+	if err != nil {
+		return nil, err
+	}
+	c := &decisionCache[V]{rc: rc, negatives: rc, staleIfError: max(staleIfError, 0), onStale: onStale}
+	if negativeEntries > 0 {
+		c.negatives, c.apart = newSlots[V](min(negativeEntries, MaxCacheEntries)), true
+	}
+	return c, nil
+}
+
+func newRistretto[V cached](maxEntries int64) (*ristretto.Cache[uint64, stamped[V]], error) {
 	// Entries are small and alike, so each costs 1 and MaxCost is simply the entry
 	// limit; IgnoreInternalCost stops ristretto adding its own per-item overhead estimate
 	// to that cost, which would make the limit mean something else. NumCounters is 10x
@@ -69,21 +93,21 @@ func newDecisionCache[V cached](maxEntries int64, staleIfError time.Duration, on
 	// later than the credential's expiry (see keyTTL; tokens use their exp), and every
 	// decision checks the expiry again, so an entry kept for its stale window never
 	// vouches for more than it did; ristretto's expiry sweep frees it.
-	rc, err := ristretto.NewCache(&ristretto.Config[uint64, stamped[V]]{
+	return ristretto.NewCache(&ristretto.Config[uint64, stamped[V]]{
 		NumCounters:        min(maxEntries, MaxCacheEntries) * 10,
 		MaxCost:            min(maxEntries, MaxCacheEntries),
 		BufferItems:        64,
 		IgnoreInternalCost: true,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &decisionCache[V]{rc: rc, staleIfError: max(staleIfError, 0), onStale: onStale}, nil
 }
 
-// get returns the fresh entry under key at now (Unix nanoseconds of the injected clock).
+// get returns the fresh entry under key at now (Unix nanoseconds of the injected clock),
+// looking among the positive entries first: they are what most requests want.
 func (c *decisionCache[V]) get(key uint64, now int64) (V, bool) {
 	s, ok := c.rc.Get(key)
+	if !ok && c.apart {
+		s, ok = c.negatives.Get(key)
+	}
 	if !ok || s.gen < c.floor.Load() || now >= s.freshUntil {
 		var zero V
 		return zero, false
@@ -188,10 +212,20 @@ func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64,
 		keep += c.staleIfError
 		s.staleUntil = s.freshUntil + int64(c.staleIfError)
 	}
-	c.rc.SetWithTTL(key, s, 1, keep)
-	c.rc.Wait()
+	var rc entries[V] = c.negatives
+	if v.positive() {
+		rc = c.rc
+	}
+	// ristretto drops a set when its buffer is full (many sets at once). A positive
+	// entry, just paid for with a store query, is offered once more after the buffer
+	// drained, rather than costing its next request another query.
+	if !rc.SetWithTTL(key, s, 1, keep) && v.positive() {
+		rc.Wait()
+		rc.SetWithTTL(key, s, 1, keep)
+	}
+	rc.Wait()
 	if c.gen.Load() != since {
-		c.rc.Del(key)
+		rc.Del(key)
 	}
 }
 
@@ -199,6 +233,7 @@ func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64,
 func (c *decisionCache[V]) del(key uint64) {
 	c.gen.Add(1)
 	c.rc.Del(key)
+	c.negatives.Del(key)
 }
 
 // reset drops every entry.
@@ -208,9 +243,11 @@ func (c *decisionCache[V]) reset() {
 
 // close releases the cache; a nil cache (one never built) is fine.
 func (c *decisionCache[V]) close() {
-	if c != nil {
-		c.rc.Close()
+	if c == nil {
+		return
 	}
+	c.negatives.Close() // slots need no closing, and closing ristretto twice is fine
+	c.rc.Close()
 }
 
 // Defaults for Config's zero values.

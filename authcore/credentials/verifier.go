@@ -58,9 +58,13 @@ type Verifier struct {
 	obs         authcore.Observer
 
 	apiKeys *decisionCache[*keyEntry]
-	access  *decisionCache[*accessEntry]
-	tokens  *decisionCache[*tokenEntry]
-	users   *decisionCache[*userEntry]
+	// tag checks new keys' tags; legacy may hold the keys made before tags. A key that
+	// is neither is forged, refused with no cache or store lookup.
+	tag    *authcore.KeyTag
+	legacy *legacyKeys
+	access *decisionCache[*accessEntry]
+	tokens *decisionCache[*tokenEntry]
+	users  *decisionCache[*userEntry]
 
 	keys    *keyring
 	revoked revokedSessions
@@ -70,8 +74,9 @@ type Verifier struct {
 	usage        usageLog
 }
 
-// New builds a Verifier. It reads the token signing keys (creating the first one) and
-// recent session revocations from the store. Close releases it.
+// New builds a Verifier. It reads the token signing keys (creating the first one), the
+// API key tag secret (creating it), the legacy keys' digests and recent session
+// revocations from the store. Close releases it.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("credentials: a store is required")
@@ -95,6 +100,14 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.Close()
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
+	if v.tag, err = authcore.LoadKeyTag(ctx, cfg.Store, cfg.Now()); err != nil {
+		v.Close()
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	if v.legacy, err = loadLegacyKeys(ctx, cfg.Store); err != nil {
+		v.Close()
+		return nil, fmt.Errorf("credentials: loading legacy key digests: %w", err)
+	}
 	if err := v.loadRevokedSessions(ctx); err != nil {
 		v.Close()
 		return nil, fmt.Errorf("credentials: loading revoked sessions: %w", err)
@@ -105,19 +118,31 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 func (v *Verifier) openCaches(cfg Config) error {
 	var err error
 	stale, onStale := cfg.StaleIfError, func() { v.obs.CacheResult("stale") }
-	if v.apiKeys, err = newDecisionCache[*keyEntry](cfg.CacheMaxEntries, stale, onStale); err != nil {
+	// Unknown keys that carry a valid tag (deleted ones) are kept apart from known keys.
+	if v.apiKeys, err = newDecisionCache[*keyEntry](cfg.CacheMaxEntries, unknownKeyEntries(cfg.CacheMaxEntries), stale, onStale); err != nil {
 		return err
 	}
-	if v.access, err = newDecisionCache[*accessEntry](cfg.CacheMaxEntries, stale, onStale); err != nil {
+	if v.access, err = newDecisionCache[*accessEntry](cfg.CacheMaxEntries, 0, stale, onStale); err != nil {
 		return err
 	}
 	// A verified token is cached until it expires and never reloaded.
-	if v.tokens, err = newDecisionCache[*tokenEntry](cfg.CacheMaxEntries, 0, nil); err != nil {
+	if v.tokens, err = newDecisionCache[*tokenEntry](cfg.CacheMaxEntries, 0, 0, nil); err != nil {
 		return err
 	}
-	v.users, err = newDecisionCache[*userEntry](cfg.CacheMaxEntries, stale, onStale)
+	v.users, err = newDecisionCache[*userEntry](cfg.CacheMaxEntries, 0, stale, onStale)
 	return err
 }
+
+// unknownKeyEntries sizes the cache of unknown keys: an eighth of the known keys', at
+// least 64 (and no more than the known keys'). Only keys once made here (deleted ones)
+// and the rare forged key the legacy filter lets through reach it.
+func unknownKeyEntries(maxEntries int64) int64 {
+	return min(max(maxEntries/8, 64), max(maxEntries, 1))
+}
+
+// KeyTag is what tags the keys this Verifier accepts: the management service makes keys
+// with it.
+func (v *Verifier) KeyTag() *authcore.KeyTag { return v.tag }
 
 // Close releases the caches. The store is not closed: its owner does that.
 func (v *Verifier) Close() {

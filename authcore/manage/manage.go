@@ -3,6 +3,7 @@ package manage
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
@@ -24,6 +25,9 @@ type Service struct {
 	maxKeyLifetime time.Duration
 	maxKeysPerUser int
 	onAudit        func(storage.AuditEvent)
+
+	tagMu sync.Mutex
+	tag   *authcore.KeyTag // nil until the first key is made, unless configured
 }
 
 // ServiceConfig configures a Service.
@@ -40,6 +44,8 @@ type ServiceConfig struct {
 	MaxKeysPerUser int
 	// OnAudit, when set, is told of every committed audit event (for the operator's log).
 	OnAudit func(storage.AuditEvent)
+	// KeyTag tags new keys. Default: the store's, read (or made) when the first key is.
+	KeyTag *authcore.KeyTag
 }
 
 // Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
@@ -54,7 +60,7 @@ type Invalidator interface {
 func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
-		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit,
+		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit, tag: cfg.KeyTag,
 	}
 	if s.caches == nil {
 		s.caches = noCaches{}
@@ -66,6 +72,21 @@ func NewService(cfg ServiceConfig) *Service {
 		s.maxKeyLifetime = authcore.DefaultMaxKeyLifetime
 	}
 	return s
+}
+
+// keyTag returns what tags new keys, reading the store's tag secret on first use (a
+// failure is retried by the next create).
+func (s *Service) keyTag(ctx context.Context) (*authcore.KeyTag, error) {
+	s.tagMu.Lock()
+	defer s.tagMu.Unlock()
+	if s.tag == nil {
+		tag, err := authcore.LoadKeyTag(ctx, s.store, s.now())
+		if err != nil {
+			return nil, authcore.StoreError(err, "api key tag secret")
+		}
+		s.tag = tag
+	}
+	return s.tag, nil
 }
 
 // DefaultMaxKeysPerUser is how many API keys a user may hold unless configured, as in

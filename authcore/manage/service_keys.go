@@ -77,11 +77,15 @@ func (s *Service) CreateKey(ctx context.Context, a authcore.Actor, r KeyRequest)
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
-	key, digest, hint := authcore.NewKey()
+	tag, err := s.keyTag(ctx)
+	if err != nil {
+		return CreatedAPIKey{}, err
+	}
+	key, digest, hint := tag.NewKey()
 	rec := storage.APIKey{
 		UID: authcore.NewUID(), TenantUID: owner.TenantUID, UserUID: owner.UID,
 		Name: r.Name, Description: r.Description, Digest: digest[:], Hint: hint,
-		ExpiresAt: expires, Active: true, CreatedAt: now, UpdatedAt: now,
+		ExpiresAt: expires, Active: true, CreatedAt: now, UpdatedAt: now, Tagged: true,
 	}
 	err = s.commit(ctx, a, "api key", authcore.Audit{Action: "apikey.create", Kind: "apikey", Target: rec.UID, Detail: "for " + owner.Email}, func(tx storage.Tx) error {
 		err := tx.CreateAPIKey(ctx, rec, s.maxKeysPerUser)

@@ -34,14 +34,33 @@ func BenchmarkAuthenticateAPIKeyCached(b *testing.B) {
 
 func BenchmarkRejectMalformedAPIKey(b *testing.B) {
 	f := newFixture(b)
-	key, _, _ := authcore.NewKey()
-	bad := key[:len(key)-1] + "!"
+	bad := f.unknownKey()[:authcore.KeyLen-1] + "!"
 	benchCalls(b, false, authcore.ErrCredentialMalformed, func(ctx context.Context) error { _, err := f.auth.AuthenticateAPIKey(ctx, bad); return err })
+}
+
+// BenchmarkRejectForgedAPIKey is a flood of well-formed keys the gateway did not make:
+// each is new (nothing cached), and is refused on its tag with no store query. Compare
+// it with BenchmarkRejectMalformedAPIKey: the tag check is the difference.
+func BenchmarkRejectForgedAPIKey(b *testing.B) {
+	f := newFixture(b)
+	forged := make([]string, 4096)
+	for i := range forged {
+		forged[i], _, _ = authcore.NewLegacyKey() // the shape of a key, no tag: forged
+	}
+	i := 0
+	benchCalls(b, false, authcore.ErrCredentialInvalid, func(ctx context.Context) error {
+		i++
+		_, err := f.auth.AuthenticateAPIKey(ctx, forged[i%len(forged)])
+		return err
+	})
+	if n := f.store.count(); n != 0 {
+		b.Fatalf("forged keys made %d store lookups, want none", n)
+	}
 }
 
 func BenchmarkRejectUnknownAPIKeyCached(b *testing.B) {
 	f := newFixture(b)
-	unknown, _, _ := authcore.NewKey()
+	unknown := f.unknownKey()
 	benchCalls(b, true, authcore.ErrCredentialInvalid, func(ctx context.Context) error { _, err := f.auth.AuthenticateAPIKey(ctx, unknown); return err })
 }
 

@@ -134,6 +134,13 @@ func (f *fixture) mustKey(t testing.TB, u storage.User, expiry string) manage.Cr
 	return k
 }
 
+// unknownKey is a key this gateway could have made (its tag is valid) that no store
+// holds, as a deleted key is: the one kind of unknown key that still reaches the store.
+func (f *fixture) unknownKey() string {
+	k, _, _ := f.auth.KeyTag().NewKey()
+	return k
+}
+
 // wantCode asserts that err is the *Error with the given code.
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()

@@ -126,11 +126,13 @@ func TestStaleKeyServedOnlyWhileTheStoreFails(t *testing.T) {
 func TestUnknownKeyDuringAnOutageIs503(t *testing.T) {
 	f := newOutageFixture(t, time.Hour)
 	ctx := t.Context()
-	remembered, _, _ := authcore.NewKey()
+	remembered := f.unknownKey()
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, remembered)), "CredentialInvalid")
 	f.out.down.Store(true)
-	never, _, _ := authcore.NewKey()
-	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, never)), "StoreUnavailable")
+	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, f.unknownKey())), "StoreUnavailable")
+	// A forged key needs no store to be refused: 401 whether the store answers or not.
+	forged, _, _ := authcore.NewLegacyKey()
+	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, forged)), "CredentialInvalid")
 	// Within negative_cache_ttl the fresh negative entry answers, as it would anyway.
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, remembered)), "CredentialInvalid")
 	f.clock.Advance(61 * time.Second)

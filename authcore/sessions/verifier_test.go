@@ -33,11 +33,13 @@ func TestValidKeyResolvesToItsUser(t *testing.T) {
 func TestRejectionsCarryTheirOwnCodes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	unknown, _, _ := authcore.NewKey()
+	unknown := f.unknownKey()
+	forged, _, _ := authcore.NewLegacyKey()
 
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, "")), "CredentialMissing")
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, "kg_not-a-key")), "CredentialMalformed")
 	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, unknown)), "CredentialInvalid")
+	wantCode(t, errOf(f.auth.AuthenticateAPIKey(ctx, forged)), "CredentialInvalid") // the same answer
 
 	revoked := f.mustKey(t, f.user, "30d")
 	if _, err := f.admin.SetAPIKeyActive(ctx, revoked.Record.UID, false); err != nil {
@@ -65,7 +67,7 @@ func TestRejectionsCarryTheirOwnCodes(t *testing.T) {
 
 func TestMalformedKeysNeverReachTheStore(t *testing.T) {
 	f := newFixture(t)
-	key, _, _ := authcore.NewKey()
+	key := f.unknownKey()
 	last := "Q"
 	if key[len(key)-1] == 'Q' {
 		last = "R"
@@ -81,7 +83,7 @@ func TestMalformedKeysNeverReachTheStore(t *testing.T) {
 func TestConcurrentRequestsForOneNewKeyMakeOneLookup(t *testing.T) {
 	f := newFixture(t)
 	valid := f.mustKey(t, f.user, "30d").Key
-	unknown, _, _ := authcore.NewKey()
+	unknown := f.unknownKey()
 
 	for _, tc := range []struct {
 		name string

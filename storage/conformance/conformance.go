@@ -30,7 +30,7 @@ type suiteTest struct {
 // must return a fresh, empty store and register its cleanup with t.
 func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	for _, tests := range [][]suiteTest{
-		tenantTests, userTests, projectTests, apiKeyTests, signingKeyTests, sessionTests,
+		tenantTests, userTests, projectTests, apiKeyTests, signingKeyTests, keyTagTests, sessionTests,
 		bootstrapTests, listingTests, auditTests, watchTests, miscTests, updateTests,
 	} {
 		for _, tc := range tests {

@@ -61,6 +61,7 @@ func newKey(u storage.User) storage.APIKey {
 		Active:      true,
 		CreatedAt:   t0.Add(time.Minute),
 		UpdatedAt:   t0.Add(2 * time.Minute),
+		Tagged:      true,
 	}
 }
 

@@ -64,6 +64,11 @@ func dumpAndRestore(t *testing.T, pgDump, pgRestore, dsn, libpqDSN, schemaArg st
 		}
 	}
 
+	tagSecret := []byte("the key tag secret dumped")
+	if _, err := src.KeyTagSecret(ctx, tagSecret, now); err != nil {
+		t.Fatal(err)
+	}
+
 	dump := filepath.Join(t.TempDir(), "keygate.dump")
 	args := []string{"--dbname=" + libpqDSN, "--format=custom", "--no-owner", "--file=" + dump}
 	if schemaArg != "" {
@@ -79,6 +84,10 @@ func dumpAndRestore(t *testing.T, pgDump, pgRestore, dsn, libpqDSN, schemaArg st
 		if err != nil || g.Key.UID != "k-"+name || g.User.UID != "acme-admin" || !g.Key.Active {
 			t.Errorf("key %s in the restored store: %+v, %v", name, g.Key, err)
 		}
+	}
+	// Without the key tag secret it dumped, the store would refuse every tagged key.
+	if secret, err := r.KeyTagSecret(ctx, []byte("made after the restore"), now); err != nil || string(secret) != string(tagSecret) {
+		t.Errorf("restored store's key tag secret = %q, %v; want the one dumped", secret, err)
 	}
 	var migrations int
 	if err := r.DB().QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&migrations); err != nil || migrations == 0 {

@@ -1,12 +1,14 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,7 +34,8 @@ type copyFixture struct {
 
 // populateForCopy fills s through the Store API: two tenants, users (with and without a
 // password hash, one disabled), projects with members, keys active, revoked and used,
-// sessions live, revoked and refreshed, audit events and the signing key k1.
+// sessions live, revoked and refreshed, audit events, the signing keys k1 and k2 and the
+// key tag secret. Each user's first key is tagged, the second a legacy one.
 func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 	t.Helper()
 	ctx := context.Background()
@@ -45,6 +48,9 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 	}
 	must("signing key", s.CreateSigningKey(ctx, storage.SigningKey{KID: "k1", Secret: copyDigest("secret-1"), CreatedAt: copyT0}))
 	must("signing key", s.CreateSigningKey(ctx, storage.SigningKey{KID: "k2", Secret: copyDigest("secret-2"), CreatedAt: copyT0.Add(time.Hour)}))
+	if _, err := s.KeyTagSecret(ctx, copyDigest("tag-secret"), copyT0); err != nil {
+		t.Fatalf("key tag secret: %v", err)
+	}
 	for ti, tn := range []string{"acme", "globex"} {
 		at := copyT0.Add(time.Duration(ti) * time.Minute)
 		tenant := storage.Tenant{UID: "t-" + tn, Name: tn, CreatedAt: at}
@@ -68,6 +74,7 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 					UID: "k-" + name, TenantUID: tenant.UID, UserUID: u.UID, Name: name, Description: "key " + name,
 					Digest: copyDigest(name), Hint: name[:4], ExpiresAt: at.Add(30 * 24 * time.Hour), Active: true,
 					CreatedAt: at.Add(time.Duration(ki) * time.Millisecond), UpdatedAt: at.Add(time.Duration(ki) * time.Millisecond),
+					Tagged: ki == 0,
 				}
 				must("key", s.CreateAPIKey(ctx, k, 0))
 				f.keys = append(f.keys, k.UID)
@@ -119,7 +126,11 @@ type copySnapshot struct {
 	Grants      []storage.KeyGrant
 	Sessions    []storage.Session
 	SigningKeys []storage.SigningKey
-	Audit       map[string][]storage.AuditEvent
+	// TagSecret is the store's key tag secret: a copy without it would refuse every
+	// tagged key. LegacyDigests are the untagged keys' digests, sorted.
+	TagSecret     []byte
+	LegacyDigests [][]byte
+	Audit         map[string][]storage.AuditEvent
 }
 
 func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
@@ -144,6 +155,14 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 	if snap.SigningKeys, err = s.SigningKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A store without a secret would store this candidate and return it: see want.
+	if snap.TagSecret, err = s.KeyTagSecret(ctx, copyDigest("a secret the target made up"), copyT0); err != nil {
+		t.Fatal(err)
+	}
+	if snap.LegacyDigests, err = s.LegacyKeyDigests(ctx); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(snap.LegacyDigests, bytes.Compare)
 	snap.Audit = map[string][]storage.AuditEvent{}
 	for _, tn := range f.tenants {
 		if snap.Audit[tn], _, err = s.ListAudit(ctx, tn, storage.Page{Limit: 100}); err != nil {
@@ -192,7 +211,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 	}
 	wantRows := map[string]int64{
 		"tenants": 2, "users": 6, "projects": 4, "project_members": 8, "api_keys": 12,
-		"signing_keys": 2, "sessions": 12, "audit_events": 10,
+		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10,
 	}
 	if len(rep.Tables) != len(wantRows) {
 		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)
@@ -211,7 +230,8 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 		t.Errorf("the PostgreSQL store reads back differently:\n got %+v\nwant %+v", got, want)
 	}
 	// The fixture holds both values of each boolean, and a password hash.
-	if want.Users[0].Disabled || !want.Users[2].Disabled || want.Users[0].PasswordHash == "" || want.Keys[1].Active || !want.Keys[0].Active {
+	if want.Users[0].Disabled || !want.Users[2].Disabled || want.Users[0].PasswordHash == "" || want.Keys[1].Active || !want.Keys[0].Active ||
+		!want.Keys[0].Tagged || want.Keys[1].Tagged || !bytes.Equal(want.TagSecret, copyDigest("tag-secret")) || len(want.LegacyDigests) != 6 {
 		t.Errorf("fixture lacks a boolean value or the password hash: %+v %+v", want.Users, want.Keys)
 	}
 	revoked, err := dst.RevokedSessionsSince(ctx, time.Time{})

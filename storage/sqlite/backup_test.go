@@ -145,6 +145,10 @@ func TestRestoreRoundTrip(t *testing.T) {
 	if _, err := r.KeyGrantByDigest(ctx, digestOf("bob")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("restored store holds bob, added after the backup: %v", err)
 	}
+	// Without the key tag secret it backed up, the store would refuse every tagged key.
+	if secret, err := r.KeyTagSecret(ctx, []byte("made after the restore"), time.Now()); err != nil || string(secret) != backedUpTagSecret {
+		t.Errorf("restored store's key tag secret = %q, %v; want the one backed up", secret, err)
+	}
 	mustSeed(t, r, "carol") // and it takes writes
 	if _, err := os.Stat(to); err != nil {
 		t.Errorf("the backup is gone after the restore: %v", err)
@@ -215,11 +219,17 @@ func TestRestoreRefusesAStoreOpenInAnotherProcess(t *testing.T) {
 }
 
 // backedUp opens a store at a new path with "alice" (see seed), and backs it up to to.
+// backedUpTagSecret is the key tag secret of the store backedUp backs up.
+const backedUpTagSecret = "the key tag secret backed up"
+
 func backedUp(t *testing.T) (s *sqlite.Store, path, to string) {
 	t.Helper()
 	path = tempPath(t)
 	s = open(t, sqlite.Options{Path: path})
 	mustSeed(t, s, "alice")
+	if _, err := s.KeyTagSecret(context.Background(), []byte(backedUpTagSecret), time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	to = filepath.Join(t.TempDir(), "backup.db")
 	if err := sqlite.Backup(context.Background(), sqlite.Options{Path: path}, to); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,8 +64,8 @@ func openUpgraded(t *testing.T, path string) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4, 5}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4 5]", vs)
 	}
 	return s
 }
@@ -203,8 +204,12 @@ func TestUpgradeFrom0002(t *testing.T) {
 
 	s := openUpgraded(t, path)
 	k, err := s.APIKeyByUID(ctx, "k1")
-	if err != nil || !k.LastUsedAt.IsZero() || k.CreatedAt.UnixMilli() != 2000 {
-		t.Fatalf("key made before the upgrade = %+v, %v; want it, never used", k, err)
+	if err != nil || !k.LastUsedAt.IsZero() || k.CreatedAt.UnixMilli() != 2000 || k.Tagged {
+		t.Fatalf("key made before the upgrade = %+v, %v; want it, never used, untagged", k, err)
+	}
+	// Keys made before 0005 carry no tag: they are the legacy keys nodes load at start.
+	if legacy, err := s.LegacyKeyDigests(ctx); err != nil || len(legacy) != 1 || !bytes.Equal(legacy[0], []byte{1}) {
+		t.Errorf("LegacyKeyDigests after the upgrade = %x, %v; want the old key's digest", legacy, err)
 	}
 	at := time.UnixMilli(5000)
 	if err := s.TouchAPIKeys(ctx, map[string]time.Time{"k1": at}); err != nil {
@@ -248,7 +253,7 @@ func TestUpgradeFrom0002(t *testing.T) {
 		indexes = append(indexes, name)
 	}
 	want := []string{
-		"api_keys_tenant_created", "api_keys_user_created", "audit_events_tenant_at",
+		"api_keys_tenant_created", "api_keys_untagged", "api_keys_user_created", "audit_events_tenant_at",
 		"project_members_user", "projects_tenant_created", "sessions_created", "sessions_revoked",
 		"sessions_user", "users_email", "users_tenant_created",
 	}

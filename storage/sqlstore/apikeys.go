@@ -33,7 +33,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey, maxPerUser i
 		}
 		_, err := s.exec(ctx, tx, insertAPIKeyStmt,
 			k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
-			millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt))
+			millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt), k.Tagged)
 		return err
 	})
 	switch {

@@ -32,8 +32,9 @@ var copyTables = []copyTable{
 	{name: "users", columns: userColumns, orderBy: "uid", bools: map[string]bool{"disabled": true}},
 	{name: "projects", columns: projectColumns, orderBy: "uid"},
 	{name: "project_members", columns: []string{"project_uid", "user_uid", "created_at"}, orderBy: "project_uid, user_uid"},
-	{name: "api_keys", columns: apiKeyColumns, orderBy: "uid", bools: map[string]bool{"active": true}},
+	{name: "api_keys", columns: apiKeyColumns, orderBy: "uid", bools: map[string]bool{"active": true, "tagged": true}},
 	{name: "signing_keys", columns: signingKeyColumns, orderBy: "kid"},
+	{name: "secrets", columns: secretColumns, orderBy: "name"},
 	{name: "sessions", columns: sessionColumns, orderBy: "id"},
 	{name: "audit_events", columns: auditColumns, orderBy: "id"},
 }
@@ -54,7 +55,7 @@ type TableCopy struct {
 }
 
 // CopyStore copies every record of from into to, which must be empty: tenants, users,
-// projects, memberships, API keys, signing keys, sessions and audit events, table by
+// projects, memberships, API keys, signing keys, secrets (the API key tag's), sessions and audit events, table by
 // table in foreign key order. It reads from's read pool in one transaction, so that it
 // copies one snapshot, and writes in one transaction of to's, so that the copy commits
 // whole or not at all. Before committing it checks that every table holds as many rows

@@ -160,7 +160,7 @@ func scanProject(sc scanner) (storage.Project, error) {
 
 var apiKeyColumns = []string{
 	"uid", "tenant_uid", "user_uid", "name", "description", "digest", "hint", "expires_at",
-	"active", "created_at", "updated_at", "last_used_at",
+	"active", "created_at", "updated_at", "last_used_at", "tagged",
 }
 
 type apiKeyRow struct {
@@ -171,7 +171,7 @@ type apiKeyRow struct {
 func (r *apiKeyRow) dest() []any {
 	return []any{
 		&r.k.UID, &r.k.TenantUID, &r.k.UserUID, &r.k.Name, &r.k.Description, &r.k.Digest,
-		&r.k.Hint, &r.expires, &r.k.Active, &r.created, &r.updated, &r.lastUsed,
+		&r.k.Hint, &r.expires, &r.k.Active, &r.created, &r.updated, &r.lastUsed, &r.k.Tagged,
 	}
 }
 
