@@ -11,6 +11,8 @@
 #   --rounds N          measured rounds (default 5)
 #   --duration SECONDS  per measured run (default 6)
 #   --keys N            valid keys for g (default 100000; smoke 5000)
+#   --login-rate N      h's login flood, logins/s at most (default 1000; 0: as fast as
+#                       answered, which floods the HTTP layer itself)
 #   --keep              keep the work directory (store, Caddyfile, logs, wrk outputs)
 #   --profile d,g       a CPU profile of Caddy (admin pprof) during round 1 of each listed
 #                       scenario, summarized with go tool pprof; implies --keep
@@ -19,16 +21,18 @@
 #   b  reverse_proxy (the baseline)      f  keygate, random invalid keys, half malformed
 #   c  basic_auth (bcrypt) + proxy       g  keygate, many valid keys at random (cache misses)
 #   d  keygate, one cached API key       h  keygate, cached key + a concurrent login flood
+#   i  reverse_proxy setting the six identity headers with header_up (the limit for d, e)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-SCENARIOS=(a b c d e f g h)
+SCENARIOS=(a b i c d e f g h)
 
 # The same load for every scenario: one wrk thread (wrk has one core), 32 connections.
 WRK_THREADS=1
 WRK_CONNS=32
 LOGIN_CONNS=8                       # the login flood's connections in (h)
+LOGIN_RATE=1000                     # the login flood's logins/s at most (0: unpaced)
 CACHE_MAX_ENTRIES=10000             # keygate's cache size for the bench (default: 100000)
 CLIENT_FAILURE_LIMIT=1000000000     # per-IP throttle effectively off (see below)
 
@@ -44,7 +48,7 @@ PROFILE=""          # scenarios to profile, comma-separated
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 parse_args() {
 	while (($#)); do
@@ -53,6 +57,7 @@ parse_args() {
 		--rounds) ROUNDS=${2:?--rounds needs a number}; shift ;;
 		--duration) DURATION=${2:?--duration needs seconds}; shift ;;
 		--keys) NKEYS=${2:?--keys needs a number}; shift ;;
+		--login-rate) LOGIN_RATE=${2:?--login-rate needs logins/s}; shift ;;
 		--keep) KEEP=1 ;;
 		--profile) PROFILE=${2:?--profile needs scenarios, e.g. d,h}; KEEP=1; shift ;;
 		-h | --help) usage; exit 0 ;;
@@ -140,25 +145,25 @@ build() {
 		timeout 600 go build -o "$WORK/bin/" ./tests/bench/seed ./tests/bench/upstream ./tests/bench/report)
 }
 
-# pick_ports sets PORT_a..PORT_h and ADMIN_PORT to nine free consecutive ports, below the
+# pick_ports sets PORT_a..PORT_i and ADMIN_PORT to ten free consecutive ports, below the
 # kernel's ephemeral range: a port in it may be the local end of any outgoing connection
 # (a test's, a database client's), which no probe sees and which makes Caddy's bind fail.
 pick_ports() {
 	local base i ok low
 	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
 	for _ in $(seq 1 50); do
-		base=$((10000 + RANDOM % (low - 10000 - 9)))
+		base=$((10000 + RANDOM % (low - 10000 - 10)))
 		ok=1
-		for ((i = 0; i < 9; i++)); do
+		for ((i = 0; i < 10; i++)); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$((base + i))") 2>/dev/null; then ok=0; break; fi
 		done
 		if ((ok)); then
 			for i in "${!SCENARIOS[@]}"; do printf -v "PORT_${SCENARIOS[i]}" %d $((base + i)); done
-			ADMIN_PORT=$((base + 8))
+			ADMIN_PORT=$((base + ${#SCENARIOS[@]}))
 			return
 		fi
 	done
-	die "found no nine free consecutive ports"
+	die "found no ten free consecutive ports"
 }
 
 start_upstream() {
@@ -220,6 +225,22 @@ http://:$PORT_a {
 http://:$PORT_b {
 	bind 127.0.0.1
 	reverse_proxy $UPSTREAM
+}
+
+# (i) the limit for any proxy that passes an identity on: reverse_proxy setting the six
+# headers keygate sets for a cached API key (values of the same lengths), and dropping
+# the ApiKey header as keygate does.
+http://:$PORT_i {
+	bind 127.0.0.1
+	reverse_proxy $UPSTREAM {
+		header_up -ApiKey
+		header_up X-User-Uid 6f1c2a9e4b7d3f0a8c5e2b19
+		header_up X-User-Email $EMAIL
+		header_up X-Tenant-Uid 3b8e0d4c7a1f5e9b2c6d0a37
+		header_up X-User-Role user
+		header_up X-Auth-Method apikey
+		header_up X-Api-Key-Uid 9d2e7b0c4f1a6e3d8b5c2a04
+	}
 }
 
 # (c) Caddy's own basic_auth (bcrypt; the Caddyfile enables its hash cache) + proxy.
@@ -290,6 +311,7 @@ expect() {
 preflight() {
 	expect 200 "$PORT_a"
 	expect 200 "$PORT_b"
+	expect 200 "$PORT_i" -H "ApiKey: $API_KEY"
 	expect 401 "$PORT_c"
 	expect 200 "$PORT_c" -u "$BASIC_USER:$BASIC_PASSWORD"
 	expect 401 "$PORT_d"
@@ -319,6 +341,20 @@ check_flood_samples() {
 		code=$(sed -n 's/.*"code":"\([^"]*\)".*/\1/p' "$WORK/out/last-body")
 		[[ "$code" == "$want" ]] || die "flood key $key ($kind) answered $code, not $want"
 	done < <(grep '^SAMPLE ' "$out")
+}
+
+# probe_after_flood sends 30 requests with one valid key right after a flood and prints
+# the store key lookups they made: a flood must not push a known key out of the cache, so
+# at most one (when g evicted it since its last use; the cache_ttl outlasts the run).
+probe_after_flood() {
+	local key before after i
+	key=$(head -n 1 "$WORK/keys.txt")
+	before=$(key_lookups)
+	for i in $(seq 1 30); do
+		curl -sS -o /dev/null --max-time 5 -H "ApiKey: $key" "http://127.0.0.1:$PORT_d/" || true
+	done
+	after=$(key_lookups)
+	if [[ "$before" == na || "$after" == na ]]; then echo -1; else echo $((after - before)); fi
 }
 
 # --- measuring -----------------------------------------------------------------------
@@ -365,7 +401,7 @@ run_scenario() {
 	url="http://127.0.0.1:${!port}/"
 	case "$s" in
 	c) args=(-H "Authorization: Basic $(printf '%s:%s' "$BASIC_USER" "$BASIC_PASSWORD" | base64 -w0)") ;;
-	d | h) args=(-H "ApiKey: $API_KEY") ;;
+	d | h | i) args=(-H "ApiKey: $API_KEY") ;;
 	e) args=(-H "Authorization: $TOKEN") ;;
 	f) script=flood.lua ;;
 	g) script=keys.lua ;;
@@ -375,7 +411,9 @@ run_scenario() {
 	local login_pid="" login_out="$WORK/out/login-$round.txt" before_lookups=""
 	if [[ "$s" == h ]]; then
 		# The login flood starts first and ends after the measured run.
-		LUA_PATH="$HERE/lua/?.lua;;" timeout -k 5 $((secs + 30)) taskset -c 1 \
+		local pause=0
+		((LOGIN_RATE > 0)) && pause=$((LOGIN_CONNS * 1000 / LOGIN_RATE))
+		BENCH_LOGIN_DELAY_MS=$pause LUA_PATH="$HERE/lua/?.lua;;" timeout -k 5 $((secs + 30)) taskset -c 1 \
 			wrk -t1 -c"$LOGIN_CONNS" -d"$((secs + 2))s" --timeout 10s -s "$HERE/lua/login.lua" \
 			"http://127.0.0.1:$PORT_h/v1/auth/authenticate" >"$login_out" 2>&1 &
 		login_pid=$!
@@ -420,6 +458,7 @@ run_scenario() {
 		local after_lookups
 		after_lookups=$(key_lookups)
 		check_flood_samples "$out" # after the scrape: these requests are not part of the count
+		record+=" probe_lookups=$(probe_after_flood)"
 		if [[ "$before_lookups" == na || "$after_lookups" == na ]]; then
 			FLOOD_LOOKUPS=na
 		elif [[ "$FLOOD_LOOKUPS" != na ]]; then
@@ -452,11 +491,11 @@ print_header() {
 	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	[[ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]] || dirty=" + uncommitted changes"
 	echo
-	echo "Keygate load benchmark ($MODE): $ROUNDS round(s) x ${DURATION}s per scenario, warm-up ${WARMUP}s, interleaved a..h"
+	echo "Keygate load benchmark ($MODE): $ROUNDS round(s) x ${DURATION}s per scenario, warm-up ${WARMUP}s, interleaved ${SCENARIOS[*]}"
 	echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "machine:   $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
 	echo "versions:  $(go version | awk '{print $3}'), Caddy $("$WORK/bin/keygate" version | awk '{print $1}'), keygate $commit$dirty"
-	echo "wrk:       $(wrk --version 2>&1 | head -1 | awk '{print $2}'), -t$WRK_THREADS -c$WRK_CONNS --timeout 5s for every scenario; h adds a second wrk, -t1 -c$LOGIN_CONNS, of wrong-password logins for distinct emails from distinct X-Forwarded-For addresses"
+	echo "wrk:       $(wrk --version 2>&1 | head -1 | awk '{print $2}'), -t$WRK_THREADS -c$WRK_CONNS --timeout 5s for every scenario; h adds a second wrk, -t1 -c$LOGIN_CONNS, of wrong-password logins for distinct emails from distinct X-Forwarded-For addresses, at most $LOGIN_RATE/s (0: unpaced)"
 	echo "pinning:   Caddy GOMAXPROCS=1 taskset -c 0; upstream (Go, GOMAXPROCS=1) and wrk taskset -c 1"
 	echo "keygate:   cache_max_entries $CACHE_MAX_ENTRIES (not the default 100000; g spreads over $NKEYS keys);"
 	echo "           client_failure_limit $CLIENT_FAILURE_LIMIT (the per-IP throttle is effectively off, so f and h are not cheap 429s);"

@@ -10,10 +10,18 @@ sums = { "checked", "busy" }
 
 local counter = 0
 local nonce = "0"
+local pause = 0
 checked, busy = 0, 0
 
 function init(_)
   nonce = os.getenv("BENCH_NONCE") or "0"
+  pause = tonumber(os.getenv("BENCH_LOGIN_DELAY_MS") or "0") or 0
+end
+
+-- Each connection waits this long before each login: the flood's rate, at most
+-- connections / pause. 0: as fast as the gateway answers (a closed loop).
+function delay()
+  return pause
 end
 
 function request()
