@@ -134,3 +134,39 @@ func TestRoleChangesHoldOnTheNextRequestAndRequireIsEnforced(t *testing.T) {
 		t.Errorf("admin: %d, tenant roles %q, role %q", r.status, r.echo.Header.Get("X-User-Tenant-Roles"), r.echo.Header.Get("X-User-Role"))
 	}
 }
+
+// Palette's SDK lists users with limit=0 (the default) and decodes an active admin as
+// active, with its roles.
+func TestUsersListWithLimitZeroInPalettesShape(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	var users struct {
+		Items []struct {
+			Metadata struct {
+				UID string `json:"uid"`
+			} `json:"metadata"`
+			Spec struct {
+				EmailID string   `json:"emailId"`
+				Roles   []string `json:"roles"`
+			} `json:"spec"`
+			Status struct {
+				IsActive bool `json:"isActive"`
+			} `json:"status"`
+		} `json:"items"`
+		ListMeta struct {
+			Limit int `json:"limit"`
+		} `json:"listmeta"`
+	}
+	if code := g.api(t, admin, "GET", "/v1/users?limit=0", "", &users); code != http.StatusOK || users.ListMeta.Limit != 50 {
+		t.Fatalf("GET /v1/users?limit=0 = %d, limit %d; want 200, the default 50", code, users.ListMeta.Limit)
+	}
+	for _, u := range users.Items {
+		if u.Metadata.UID == s.admin.UID && (!u.Status.IsActive || !slices.Equal(u.Spec.Roles, []string{storage.RoleUIDTenantAdmin})) {
+			t.Errorf("active admin decodes as %+v, want active holding Tenant Admin", u)
+		}
+	}
+	if code := g.api(t, admin, "GET", "/v1/users?limit=-1", "", nil); code != http.StatusBadRequest {
+		t.Errorf("limit=-1 = %d, want 400", code)
+	}
+}
