@@ -20,8 +20,11 @@ const MethodOperator Method = "operator"
 // it as the operator, with the OS user where known.
 func OperatorIn(tenantUID, osUser string) Actor {
 	return Actor{
-		Principal: &Principal{TenantUID: tenantUID, Role: storage.RoleTenantAdmin, Method: MethodOperator},
-		operator:  true, osUser: osUser,
+		Principal: &Principal{
+			TenantUID: tenantUID, Role: storage.RoleTenantAdmin, TenantRoles: []string{storage.RoleUIDTenantAdmin},
+			Method: MethodOperator,
+		},
+		operator: true, osUser: osUser,
 	}
 }
 

@@ -79,3 +79,9 @@ func AsError(err error) *Error {
 	}
 	return ErrStoreUnavailable
 }
+
+// PermissionDenied is the answer when the caller's effective roles lack a permission the
+// route requires; the permission is named, the caller's roles are not.
+func PermissionDenied(perm string) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "PermissionDenied", Message: "the caller's roles do not grant " + perm}
+}

@@ -1,6 +1,7 @@
 package authcore
 
 import (
+	"slices"
 	"time"
 
 	"github.com/keygate/keygate/storage"
@@ -21,11 +22,32 @@ type Principal struct {
 	UserUID   string
 	Email     string
 	TenantUID string
-	Role      storage.Role
-	Method    Method
-	KeyUID    string    // the API key used, for MethodAPIKey
-	SessionID string    // the login session, for MethodToken
-	ExpiresAt time.Time // when the credential stops working
+	// Role is tenant-admin when TenantRoles holds the built-in Tenant Admin role.
+	Role storage.Role
+	// TenantRoles are the user's effective tenant-scope roles (uids, sorted): their own
+	// and their teams', as of when the credential was last checked against the store.
+	TenantRoles []string
+	Method      Method
+	KeyUID      string    // the API key used, for MethodAPIKey
+	SessionID   string    // the login session, for MethodToken
+	ExpiresAt   time.Time // when the credential stops working
+}
+
+// EffectiveRole is the Role of a principal holding tenantRoles: the management policy's
+// "tenant admin" is whoever holds Tenant Admin, directly or through a team.
+func EffectiveRole(tenantRoles []string) storage.Role {
+	if slices.Contains(tenantRoles, storage.RoleUIDTenantAdmin) {
+		return storage.RoleTenantAdmin
+	}
+	return storage.RoleUser
+}
+
+// UserPrincipal is the principal of user u, authenticated by method.
+func UserPrincipal(u storage.User, method Method) Principal {
+	return Principal{
+		UserUID: u.UID, Email: u.Email, TenantUID: u.TenantUID, Method: method,
+		Role: EffectiveRole(u.TenantRoles), TenantRoles: u.TenantRoles,
+	}
 }
 
 // IsTenantAdmin reports whether the principal administers its tenant.

@@ -122,3 +122,26 @@ func SetDefault[T int | int64 | time.Duration](v *T, def T) {
 		*v = def
 	}
 }
+
+// CheckPermission accepts a permission string: dot-separated words of letters and
+// digits, each starting with a letter, at least two of them (cluster.get,
+// clusterProfile.update), at most 128 bytes.
+func CheckPermission(perm string) error {
+	words := strings.Split(perm, ".")
+	if len(perm) > 128 || len(words) < 2 {
+		return BadRequest("permission %q is not like resource.action (e.g. cluster.get)", perm)
+	}
+	for _, w := range words {
+		if w == "" || !isLetter(w[0]) {
+			return BadRequest("permission %q is not like resource.action (e.g. cluster.get)", perm)
+		}
+		for i := 0; i < len(w); i++ {
+			if !isBase62(w[i]) {
+				return BadRequest("permission %q is not like resource.action (e.g. cluster.get)", perm)
+			}
+		}
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -16,8 +16,9 @@ func listParams(r *http.Request) (int, string, error) {
 	limit := 0
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > manage.MaxPageSize {
-			return 0, "", &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "limit must be a number from 1 to " + strconv.Itoa(manage.MaxPageSize)}
+		// 0 means the default, as Palette's SDK sends it (GetUsers asks for limit=0).
+		if err != nil || n < 0 || n > manage.MaxPageSize {
+			return 0, "", &authcore.Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "limit must be a number from 0 (the default) to " + strconv.Itoa(manage.MaxPageSize)}
 		}
 		limit = n
 	}

@@ -138,9 +138,12 @@ type userJSON struct {
 		FirstName string `json:"firstName"`
 		LastName  string `json:"lastName"`
 		Role      string `json:"role"`
+		// Roles are the tenant roles the user holds directly (uids), as Palette's v1User.
+		Roles []string `json:"roles"`
 	} `json:"spec"`
 	Status struct {
-		Active bool `json:"active"`
+		Active   bool `json:"active"`
+		IsActive bool `json:"isActive"` // Palette's name for Active
 	} `json:"status"`
 }
 
@@ -148,7 +151,8 @@ func userToJSON(u storage.User) userJSON {
 	var j userJSON
 	j.Metadata = objectMeta{UID: u.UID, Name: u.Email, CreationTimestamp: timeString(u.CreatedAt), LastModifiedTimestamp: timeString(u.UpdatedAt)}
 	j.Spec.EmailID, j.Spec.FirstName, j.Spec.LastName, j.Spec.Role = u.Email, u.FirstName, u.LastName, string(u.Role)
-	j.Status.Active = !u.Disabled
+	j.Spec.Roles = nonNil(u.Roles)
+	j.Status.Active, j.Status.IsActive = !u.Disabled, !u.Disabled
 	return j
 }
 
@@ -196,4 +200,57 @@ func auditToJSON(e storage.AuditEvent) auditJSON {
 	j.Spec.Actor.UID, j.Spec.Actor.EmailID = e.ActorUID, e.ActorEmail
 	j.Spec.Target.Kind, j.Spec.Target.UID = e.TargetKind, e.TargetUID
 	return j
+}
+
+// nonNil is s, or an empty list for none: lists are [] on the wire, never null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// roleJSON is Palette's v1Role.
+type roleJSON struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		Permissions []string `json:"permissions"`
+		Scope       string   `json:"scope"`
+		Type        string   `json:"type"`
+	} `json:"spec"`
+	Status struct {
+		IsEnabled bool `json:"isEnabled"`
+	} `json:"status"`
+}
+
+func roleToJSON(r storage.RoleDef) roleJSON {
+	var j roleJSON
+	j.Metadata = objectMeta{UID: r.UID, Name: r.Name, CreationTimestamp: timeString(r.CreatedAt), LastModifiedTimestamp: timeString(r.UpdatedAt)}
+	j.Spec.Permissions, j.Spec.Scope, j.Spec.Type = nonNil(r.Permissions), string(r.Scope), "custom"
+	if r.BuiltIn {
+		j.Spec.Type = "built-in"
+	}
+	j.Status.IsEnabled = true
+	return j
+}
+
+// roleBody is a custom role to create, as Palette's v1Role.
+type roleBody struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		Permissions []string `json:"permissions"`
+		Scope       string   `json:"scope"`
+	} `json:"spec"`
+}
+
+// nameUID is Palette's {name, uid} reference.
+type nameUID struct {
+	Name string `json:"name"`
+	UID  string `json:"uid"`
+}
+
+func manageRole(b roleBody) manage.RoleRequest {
+	return manage.RoleRequest{Name: b.Metadata.Name, Scope: storage.RoleScope(b.Spec.Scope), Permissions: b.Spec.Permissions}
 }

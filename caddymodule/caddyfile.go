@@ -245,8 +245,9 @@ func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		auth_prefix <path>
 //		api_prefix <path>
 //		console off|<path>
+//		require <permission>...
 //		headers {
-//			user_uid|user_email|tenant_uid|user_role|auth_method|api_key_uid|project_uid <name>
+//			user_uid|user_email|tenant_uid|user_role|auth_method|api_key_uid|project_uid|tenant_roles|project_roles <name>
 //		}
 //	}
 func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -294,8 +295,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.parseConsole(d); err != nil {
 				return err
 			}
+		case "require":
+			perms := d.RemainingArgs()
+			if len(perms) == 0 {
+				return d.Err("require takes one or more permissions, e.g. require cluster.get")
+			}
+			h.Require = append(h.Require, perms...)
 		default:
-			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix, api_prefix or console)", sub)
+			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix, api_prefix, console or require)", sub)
 		}
 	}
 	return nil

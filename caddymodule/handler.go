@@ -58,6 +58,12 @@ type Handler struct {
 	// ConsolePrefix is where the web console is served. Default: /console/.
 	ConsolePrefix string `json:"console_prefix,omitempty"`
 
+	// Require lists permissions (such as cluster.get) that every proxied request needs:
+	// the caller's effective roles (tenant roles, and project roles in the project
+	// named by ProjectUid) must grant each of them, else 403 PermissionDenied. Keygate's
+	// own endpoints apply their own policy instead. Default: none.
+	Require []string `json:"require,omitempty"`
+
 	verifier   *credentials.Verifier
 	issuer     *sessions.Issuer
 	service    *manage.Service
@@ -127,6 +133,11 @@ func (h *Handler) Validate() error {
 	if err := h.validateConsole(); err != nil {
 		return err
 	}
+	for _, perm := range h.Require {
+		if err := authcore.CheckPermission(perm); err != nil {
+			return fmt.Errorf("keygate: require: %w", err)
+		}
+	}
 
 	return h.identity.validate()
 }
@@ -148,8 +159,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	start := time.Now()
 	p, method, err := h.authenticateMethod(r)
-	if err == nil && projectUID != "" {
-		err = h.verifier.AuthorizeProject(r.Context(), p, projectUID)
+	var ids *identityValues
+	if err == nil {
+		ids, err = h.authorize(r, p, projectUID)
 	}
 	result := authResult(err)
 	h.metrics.observeAuth(method, result, time.Since(start))
@@ -159,9 +171,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		return h.refuse(w, r, err)
 	}
-	h.identity.set(r, p, projectUID)
+	h.identity.set(r, ids)
 	h.guardTrailers(r)
 	return next.ServeHTTP(w, r)
+}
+
+// authorize checks the ProjectUid project, if one was named, resolves the principal's
+// effective roles and checks the permissions the route requires.
+func (h *Handler) authorize(r *http.Request, p *authcore.Principal, projectUID string) (*identityValues, error) {
+	var projectRoles []string
+	if projectUID != "" {
+		var err error
+		if projectRoles, err = h.verifier.ProjectRoles(r.Context(), p, projectUID); err != nil {
+			return nil, err
+		}
+	}
+	g, err := h.verifier.ResolveRoles(r.Context(), p, projectRoles)
+	if err != nil {
+		return nil, err
+	}
+	for _, perm := range h.Require {
+		if !g.Has(perm) {
+			return nil, authcore.PermissionDenied(perm)
+		}
+	}
+	return &identityValues{
+		p: p, projectUID: projectUID,
+		tenantRoles: strings.Join(g.TenantRoleNames, ","), projectRoles: strings.Join(g.ProjectRoleNames, ","),
+	}, nil
 }
 
 // decisionFields describe a decision for the log: uids and codes, never a credential.

@@ -36,6 +36,14 @@ type IdentityHeaders struct {
 	// ProjectUID carries the project the request acts in, set only after membership was
 	// checked. Default: ProjectUid.
 	ProjectUID string `json:"project_uid,omitempty"`
+	// TenantRoles carries the names of the user's effective tenant roles (their own and
+	// their teams'), comma-separated; omitted when there are none.
+	// Default: X-User-Tenant-Roles.
+	TenantRoles string `json:"tenant_roles,omitempty"`
+	// ProjectRoles carries the names of the user's effective roles in the project named
+	// by ProjectUid, comma-separated; set only after the project was checked, omitted
+	// when there are none. Default: X-User-Project-Roles.
+	ProjectRoles string `json:"project_roles,omitempty"`
 }
 
 // identityHeader is one header through which Keygate passes the identity on.
@@ -50,7 +58,15 @@ type identityHeader struct {
 	// placeholder carries the same value for other directives.
 	placeholder string
 	// value reads it for the authenticated principal and the checked project.
-	value func(p *authcore.Principal, projectUID string) string
+	value func(v *identityValues) string
+}
+
+// identityValues is what the identity headers carry for one request: the principal, the
+// project checked, and the names of the effective roles (comma-separated).
+type identityValues struct {
+	p                         *authcore.Principal
+	projectUID                string
+	tenantRoles, projectRoles string
 }
 
 // identityTable is every identity header, in a fixed order: the defaults, stripping,
@@ -58,31 +74,39 @@ type identityHeader struct {
 var identityTable = [...]identityHeader{{
 	key: "user_uid", field: func(h *IdentityHeaders) *string { return &h.UserUID },
 	header: "X-User-Uid", placeholder: "http.auth.user.id",
-	value: func(p *authcore.Principal, _ string) string { return p.UserUID },
+	value: func(v *identityValues) string { return v.p.UserUID },
 }, {
 	key: "user_email", field: func(h *IdentityHeaders) *string { return &h.UserEmail },
 	header: "X-User-Email", placeholder: "http.auth.user.email",
-	value: func(p *authcore.Principal, _ string) string { return p.Email },
+	value: func(v *identityValues) string { return v.p.Email },
 }, {
 	key: "tenant_uid", field: func(h *IdentityHeaders) *string { return &h.TenantUID },
 	header: "X-Tenant-Uid", placeholder: "http.auth.user.tenant_uid",
-	value: func(p *authcore.Principal, _ string) string { return p.TenantUID },
+	value: func(v *identityValues) string { return v.p.TenantUID },
 }, {
 	key: "user_role", field: func(h *IdentityHeaders) *string { return &h.UserRole },
 	header: "X-User-Role", placeholder: "http.auth.user.role",
-	value: func(p *authcore.Principal, _ string) string { return string(p.Role) },
+	value: func(v *identityValues) string { return string(v.p.Role) },
 }, {
 	key: "auth_method", field: func(h *IdentityHeaders) *string { return &h.AuthMethod },
 	header: "X-Auth-Method", placeholder: "http.auth.user.method",
-	value: func(p *authcore.Principal, _ string) string { return string(p.Method) },
+	value: func(v *identityValues) string { return string(v.p.Method) },
 }, {
 	key: "api_key_uid", field: func(h *IdentityHeaders) *string { return &h.APIKeyUID },
 	header: "X-Api-Key-Uid", placeholder: "http.auth.user.api_key_uid",
-	value: func(p *authcore.Principal, _ string) string { return p.KeyUID },
+	value: func(v *identityValues) string { return v.p.KeyUID },
 }, {
 	key: "project_uid", field: func(h *IdentityHeaders) *string { return &h.ProjectUID },
 	header: projectUIDHeader, placeholder: "http.auth.user.project_uid",
-	value: func(_ *authcore.Principal, projectUID string) string { return projectUID },
+	value: func(v *identityValues) string { return v.projectUID },
+}, {
+	key: "tenant_roles", field: func(h *IdentityHeaders) *string { return &h.TenantRoles },
+	header: "X-User-Tenant-Roles", placeholder: "http.auth.user.tenant_roles",
+	value: func(v *identityValues) string { return v.tenantRoles },
+}, {
+	key: "project_roles", field: func(h *IdentityHeaders) *string { return &h.ProjectRoles },
+	header: "X-User-Project-Roles", placeholder: "http.auth.user.project_roles",
+	value: func(v *identityValues) string { return v.projectRoles },
 }}
 
 // identityHeaders is IdentityHeaders with defaults applied, plus the list of names to
@@ -196,29 +220,26 @@ func (h identityHeaders) stripConnection(header http.Header, conn []string) {
 // set passes p on in the identity headers and in placeholders for other directives.
 // The values share one backing array (each capped, so an append cannot spill into the
 // next) and the placeholders are one provider: two allocations instead of thirteen.
-func (h identityHeaders) set(r *http.Request, p *authcore.Principal, projectUID string) {
+func (h identityHeaders) set(r *http.Request, v *identityValues) {
 	vals := make([]string, len(identityTable))
 	header := r.Header
 	for i := range identityTable {
-		if vals[i] = identityTable[i].value(p, projectUID); vals[i] != "" {
+		if vals[i] = identityTable[i].value(v); vals[i] != "" {
 			header[h.canonical[i]] = vals[i : i+1 : i+1]
 		}
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Map(identityPlaceholders{p: p, projectUID: projectUID}.lookup)
+		repl.Map(identityPlaceholders{v}.lookup)
 	}
 }
 
 // identityPlaceholders serves {http.auth.user.*} for the authenticated principal.
-type identityPlaceholders struct {
-	p          *authcore.Principal
-	projectUID string
-}
+type identityPlaceholders struct{ v *identityValues }
 
 func (ip identityPlaceholders) lookup(key string) (any, bool) {
 	for i := range identityTable {
 		if identityTable[i].placeholder == key {
-			return identityTable[i].value(ip.p, ip.projectUID), true
+			return identityTable[i].value(ip.v), true
 		}
 	}
 	return nil, false

@@ -27,7 +27,10 @@ var (
 	ErrLimitReached = errors.New("storage: limit reached")
 )
 
-// Role is what a user may do within their tenant.
+// Role is the legacy summary of a user's direct tenant roles: tenant-admin when they hold
+// the built-in Tenant Admin role (RoleUIDTenantAdmin) themselves, else user. What a user
+// may do is given by their roles (User.Roles, User.TenantRoles); Role stays for callers
+// and clients that know only the two.
 type Role string
 
 // The roles Keygate knows.
@@ -49,16 +52,25 @@ type Tenant struct {
 // User is a person (or robot account) in one tenant. Emails are unique per tenant,
 // compared case-insensitively (backends store them lower-cased).
 type User struct {
-	UID          string
-	TenantUID    string
-	Email        string
-	FirstName    string
-	LastName     string
+	UID       string
+	TenantUID string
+	Email     string
+	FirstName string
+	LastName  string
+	// Role is tenant-admin exactly when Roles holds RoleUIDTenantAdmin. A create with
+	// RoleTenantAdmin grants that role in addition to Roles.
 	Role         Role
 	Disabled     bool
 	PasswordHash string // an encoded argon2id hash; empty means password login is off
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Roles are the tenant-scope roles the user holds directly (uids, sorted).
+	Roles []string
+	// Teams are the uids of the teams the user is a member of, sorted; filled by reads.
+	Teams []string
+	// TenantRoles are the user's effective tenant-scope roles: Roles and their teams'
+	// roles (uids, sorted); filled by reads.
+	TenantRoles []string
 }
 
 // Project is a scope inside a tenant that requests select with the ProjectUid header.
@@ -100,7 +112,10 @@ type KeyGrant struct {
 // ProjectAccess is what the request path needs to check a ProjectUid header.
 type ProjectAccess struct {
 	TenantUID string // the project's tenant
-	Member    bool   // whether the user asked about is an explicit member
+	Member    bool   // whether the user holds a project role there (Roles is not empty)
+	// Roles are the user's effective project roles there: their own and their teams'
+	// (uids, sorted).
+	Roles []string
 }
 
 // SigningKey is a secret that signs and verifies Authorization tokens. Every node reads
@@ -171,6 +186,9 @@ const (
 	// ChangeProject: the project whose uid is Ref was deleted. Drop every cached project
 	// decision for it.
 	ChangeProject ChangeKind = "project"
+	// ChangeRole: a custom role of the tenant whose uid is Ref was created or changed.
+	// Drop the tenant's cached role catalogue.
+	ChangeRole ChangeKind = "role"
 	// ChangeResync: changes may have been missed (a watcher fell behind the retained log or
 	// lost its connection). Drop every cached decision.
 	ChangeResync ChangeKind = "resync"
@@ -208,9 +226,20 @@ type Tx interface {
 	// one after the other and the second sees the first's change.
 	ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error)
 
+	SetUserRoles(ctx context.Context, userUID string, roleUIDs []string) error
+
+	CreateRole(ctx context.Context, r RoleDef) error
+	ListRoles(ctx context.Context, tenantUID string) ([]RoleDef, error)
+
+	CreateTeam(ctx context.Context, t Team) error
+	TeamByUID(ctx context.Context, uid string) (Team, error)
+	UpdateTeam(ctx context.Context, t Team) error
+	DeleteTeam(ctx context.Context, uid string) error
+
 	CreateProject(ctx context.Context, p Project) error
 	AddProjectMember(ctx context.Context, projectUID, userUID string) error
 	RemoveProjectMember(ctx context.Context, projectUID, userUID string) error
+	SetProjectRoles(ctx context.Context, g ProjectGrant) error
 	DeleteProject(ctx context.Context, uid string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey, maxPerUser int) error
@@ -267,24 +296,63 @@ type Store interface {
 	// ("" when there is none).
 	ListUsers(ctx context.Context, tenantUID string, p Page) ([]User, string, error)
 
+	// SetUserRoles replaces the tenant-scope roles a user holds directly (built-in ones,
+	// or custom ones of the user's tenant: else ErrNotFound) and records a ChangeUser and
+	// a ChangeAPIKey for each of the user's keys.
+	SetUserRoles(ctx context.Context, userUID string, roleUIDs []string) error
+
+	// CreateRole adds a custom role to its tenant and records a ChangeRole; ErrConflict
+	// when its uid or its name within the tenant is taken.
+	CreateRole(ctx context.Context, r RoleDef) error
+	// ListRoles returns the tenant's custom roles, oldest first (the built-in ones are
+	// BuiltinRoles). Roles are few, so it does not page.
+	ListRoles(ctx context.Context, tenantUID string) ([]RoleDef, error)
+
+	// CreateTeam adds a team with its members and roles; members must be users of the
+	// team's tenant and roles tenant-scope ones it may hold (else ErrNotFound);
+	// ErrConflict when its uid or name within the tenant is taken. Like every team
+	// change it records, for each user whose roles it changes, a ChangeUser, a
+	// ChangeAPIKey per key and a ChangeMembership per project the team holds roles in.
+	CreateTeam(ctx context.Context, t Team) error
+	TeamByUID(ctx context.Context, uid string) (Team, error)
+	// ListTeams returns a tenant's teams, oldest first, paginated like ListUsers.
+	ListTeams(ctx context.Context, tenantUID string, p Page) ([]Team, string, error)
+	// UpdateTeam replaces a team's name, members and roles (uid and tenant stay).
+	UpdateTeam(ctx context.Context, t Team) error
+	// DeleteTeam deletes a team with its memberships and project grants.
+	DeleteTeam(ctx context.Context, uid string) error
+
 	CreateProject(ctx context.Context, p Project) error
 	ProjectByUID(ctx context.Context, uid string) (Project, error)
-	// AddProjectMember makes the user a member; adding an existing member is not an error.
+	// SetProjectRoles replaces the project roles the grant's user or team holds in the
+	// project (none removes them). Project, subject and custom roles must be of one
+	// tenant, roles of project scope (else ErrNotFound). It records a ChangeMembership
+	// for the user, or for each member of the team.
+	SetProjectRoles(ctx context.Context, g ProjectGrant) error
+	// ProjectGrants returns who holds roles in the project: users first, then teams, each
+	// by uid. ErrNotFound when the project does not exist.
+	ProjectGrants(ctx context.Context, projectUID string) ([]ProjectGrant, error)
+	// UserProjectGrants returns the user's project roles: their own grants (UserUID set)
+	// and their teams' (TeamUID set), by project uid.
+	UserProjectGrants(ctx context.Context, userUID string) ([]ProjectGrant, error)
+	// AddProjectMember grants the user Project Editor in the project unless they hold a
+	// project role there already; that is not an error.
 	// The user and project must be in the same tenant (else ErrNotFound).
 	AddProjectMember(ctx context.Context, projectUID, userUID string) error
-	// ProjectAccess returns the project's tenant and whether the user is a member;
+	// ProjectAccess returns the project's tenant and the user's effective roles there;
 	// ErrNotFound when the project does not exist.
 	ProjectAccess(ctx context.Context, projectUID, userUID string) (ProjectAccess, error)
-	// RemoveProjectMember ends a membership and records a ChangeMembership; ErrNotFound
-	// when there was none.
+	// RemoveProjectMember removes the project roles the user holds there directly and
+	// records a ChangeMembership; ErrNotFound when there were none.
 	RemoveProjectMember(ctx context.Context, projectUID, userUID string) error
-	// ProjectMembers returns the uids of a project's members.
+	// ProjectMembers returns the uids of the users holding project roles there directly.
 	ProjectMembers(ctx context.Context, projectUID string) ([]string, error)
 	// DeleteProject deletes a project and its memberships and records a ChangeProject.
 	DeleteProject(ctx context.Context, uid string) error
 	// ListProjects returns a tenant's projects, oldest first, paginated like ListUsers.
 	ListProjects(ctx context.Context, tenantUID string, p Page) ([]Project, string, error)
-	// UserProjects returns the projects a user is a member of, oldest first.
+	// UserProjects returns the projects a user holds a role in, directly or through a
+	// team, oldest first.
 	UserProjects(ctx context.Context, userUID string) ([]Project, error)
 
 	// CreateAPIKey inserts k. With maxPerUser > 0 it refuses, with ErrLimitReached, a key
@@ -346,7 +414,8 @@ type Store interface {
 	// commits, else none does. fn must not use the Store itself for writes (a backend
 	// with one writer would wait on its own transaction) nor keep tx after returning.
 	Update(ctx context.Context, fn func(tx Tx) error) error
-	// ActiveTenantAdmins counts the tenant's enabled tenant admins.
+	// ActiveTenantAdmins counts the tenant's enabled users holding Tenant Admin, directly
+	// or through a team.
 	ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, error)
 
 	// Watch calls fn with each batch of changes committed after Watch began, by this

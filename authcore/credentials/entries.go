@@ -49,15 +49,8 @@ func newKeyEntry(digest authcore.Digest, g storage.KeyGrant, found bool) *keyEnt
 		return e
 	}
 	e.active, e.disabled = g.Key.Active, g.User.Disabled
-	e.principal = authcore.Principal{
-		UserUID:   g.User.UID,
-		Email:     g.User.Email,
-		TenantUID: g.User.TenantUID,
-		Role:      g.User.Role,
-		Method:    authcore.MethodAPIKey,
-		KeyUID:    g.Key.UID,
-		ExpiresAt: g.Key.ExpiresAt,
-	}
+	e.principal = authcore.UserPrincipal(g.User, authcore.MethodAPIKey)
+	e.principal.KeyUID, e.principal.ExpiresAt = g.Key.UID, g.Key.ExpiresAt
 	return e
 }
 

@@ -32,6 +32,8 @@ func (v *Verifier) Apply(changes []storage.Change) {
 			v.forgetUser(c.Ref)
 		case storage.ChangeProject:
 			v.access.reset() // its decisions are keyed by user too; deletions are rare
+		case storage.ChangeRole:
+			v.roles.drop(c.Ref)
 		case storage.ChangeSession:
 			v.revoked.add(c.Ref, v.now(), v.revocationMemory())
 		case storage.ChangeResync:
@@ -86,6 +88,14 @@ func (v *Verifier) InvalidateMembership(projectUID, userUID string) {
 	}
 }
 
+// InvalidateRoles drops a tenant's cached role catalogue, after one of its roles changed.
+func (v *Verifier) InvalidateRoles(tenantUID string) {
+	if v != nil {
+		v.roles.drop(tenantUID)
+		v.obs.Invalidations("local", 1)
+	}
+}
+
 // InvalidateProjects drops every cached project decision, after a project is deleted.
 func (v *Verifier) InvalidateProjects() {
 	if v != nil {
@@ -101,6 +111,7 @@ func (v *Verifier) Reset() {
 	v.access.reset()
 	v.tokens.reset()
 	v.users.reset()
+	v.roles.reset()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	// On failure the set keeps what it had; the watcher retries and resyncs again.

@@ -20,12 +20,17 @@ type legacyKeys struct {
 	filter *bloom.BloomFilter // nil: the store holds no legacy key
 }
 
+const minLegacyFilterKeys = 1024
+
 func loadLegacyKeys(ctx context.Context, store storage.Store) (*legacyKeys, error) {
 	digests, err := store.LegacyKeyDigests(ctx)
 	if err != nil || len(digests) == 0 {
 		return &legacyKeys{}, err
 	}
-	f := bloom.NewWithEstimates(uint(len(digests)), legacyFalsePositives)
+	// A filter sized for a handful of keys has a few dozen bits, and its false positives
+	// then stray far from the estimate (1.5% was seen with one key): size for at least
+	// minLegacyFilterKeys, under 2 KB.
+	f := bloom.NewWithEstimates(uint(max(len(digests), minLegacyFilterKeys)), legacyFalsePositives)
 	for _, d := range digests {
 		f.Add(d)
 	}

@@ -10,11 +10,20 @@ import (
 )
 
 // AuthorizeProject checks that p may act in the project named by a ProjectUid header:
-// the project must be in p's tenant and p a member of it or a tenant admin. Unknown
-// projects and other tenants' projects are refused alike, so uids cannot be probed.
+// the project must be in p's tenant and p hold a project role there (directly or through
+// a team) or be a tenant admin. Unknown projects and other tenants' projects are refused
+// alike, so uids cannot be probed.
 func (v *Verifier) AuthorizeProject(ctx context.Context, p *authcore.Principal, projectUID string) error {
+	_, err := v.ProjectRoles(ctx, p, projectUID)
+	return err
+}
+
+// ProjectRoles is AuthorizeProject, also returning p's effective project roles there
+// (uids, sorted; none for a tenant admin without a grant). The slice is shared with the
+// cache: do not modify it.
+func (v *Verifier) ProjectRoles(ctx context.Context, p *authcore.Principal, projectUID string) ([]string, error) {
 	if !authcore.PlausibleUID(projectUID) {
-		return authcore.ErrProjectForbidden
+		return nil, authcore.ErrProjectForbidden
 	}
 	slot := accessSlot(projectUID, p.UserUID)
 	now := v.now().UnixNano()
@@ -22,16 +31,16 @@ func (v *Verifier) AuthorizeProject(ctx context.Context, p *authcore.Principal, 
 	if !ok || e.projectUID != projectUID || e.userUID != p.UserUID {
 		var err error
 		if e, err = v.loadAccess(ctx, projectUID, p.UserUID, slot, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !e.found || e.access.TenantUID != p.TenantUID {
-		return authcore.ErrProjectForbidden
+		return nil, authcore.ErrProjectForbidden
 	}
 	if e.access.Member || p.IsTenantAdmin() {
-		return nil
+		return e.access.Roles, nil
 	}
-	return authcore.ErrProjectForbidden
+	return nil, authcore.ErrProjectForbidden
 }
 
 func (v *Verifier) loadAccess(ctx context.Context, projectUID, userUID string, slot uint64, now int64) (*accessEntry, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
 )
 
 // AuthenticateToken resolves an Authorization token (without any "Bearer " prefix).
@@ -66,10 +67,9 @@ func (v *Verifier) tokenPrincipal(ctx context.Context, e *tokenEntry, now time.T
 	if u.user.Disabled {
 		return nil, authcore.ErrUserDisabled
 	}
-	return &authcore.Principal{
-		UserUID: u.user.UID, Email: u.user.Email, TenantUID: u.user.TenantUID, Role: u.user.Role,
-		Method: authcore.MethodToken, SessionID: e.sessionID, ExpiresAt: e.expiresAt,
-	}, nil
+	p := authcore.UserPrincipal(u.user, authcore.MethodToken)
+	p.SessionID, p.ExpiresAt = e.sessionID, e.expiresAt
+	return &p, nil
 }
 
 // claimsPrincipal stands in for the user's current record when loading it failed with
@@ -86,10 +86,14 @@ func (v *Verifier) claimsPrincipal(e *tokenEntry, err error) (*authcore.Principa
 		return nil, err
 	}
 	v.obs.CacheResult("stale")
-	return &authcore.Principal{
+	p := &authcore.Principal{
 		UserUID: e.userUID, Email: e.email, TenantUID: e.tenantUID, Role: e.role,
 		Method: authcore.MethodToken, SessionID: e.sessionID, ExpiresAt: e.expiresAt,
-	}, nil
+	}
+	if e.role == storage.RoleTenantAdmin { // the claims name no other role
+		p.TenantRoles = []string{storage.RoleUIDTenantAdmin}
+	}
+	return p, nil
 }
 
 // parseToken verifies a token's signature and issuer, and its expiry when checkExpiry.

@@ -65,6 +65,7 @@ type Verifier struct {
 	access *decisionCache[*accessEntry]
 	tokens *decisionCache[*tokenEntry]
 	users  *decisionCache[*userEntry]
+	roles  roleCatalogs
 
 	keys    *keyring
 	revoked revokedSessions

@@ -54,6 +54,7 @@ type Invalidator interface {
 	InvalidateUserAndKeys(uid string, keys []storage.APIKey)
 	InvalidateMembership(projectUID, userUID string)
 	InvalidateProjects()
+	InvalidateRoles(tenantUID string)
 }
 
 // NewService returns the Service of cfg.
@@ -160,6 +161,7 @@ func (noCaches) InvalidateKeys(...storage.APIKey)               {}
 func (noCaches) InvalidateUserAndKeys(string, []storage.APIKey) {}
 func (noCaches) InvalidateMembership(string, string)            {}
 func (noCaches) InvalidateProjects()                            {}
+func (noCaches) InvalidateRoles(string)                         {}
 
 // requireAdmin refuses actors who are not tenant admins (or the operator).
 func requireAdmin(a authcore.Actor) error {

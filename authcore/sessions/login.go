@@ -251,7 +251,8 @@ func (iss *Issuer) noteRejection(ip string, err error) {
 func (iss *Issuer) ClientRejected(ip string, err error) { iss.noteRejection(ip, err) }
 
 func userPrincipal(u storage.User) *authcore.Principal {
-	return &authcore.Principal{UserUID: u.UID, Email: u.Email, TenantUID: u.TenantUID, Role: u.Role}
+	p := authcore.UserPrincipal(u, "")
+	return &p
 }
 
 // UserInfo is what GET /v1/users/info reports.

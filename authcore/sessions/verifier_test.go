@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,7 +26,7 @@ func TestValidKeyResolvesToItsUser(t *testing.T) {
 		UserUID: f.user.UID, Email: "dev@acme.test", TenantUID: f.user.TenantUID, Role: storage.RoleUser,
 		Method: authcore.MethodAPIKey, KeyUID: k.Record.UID, ExpiresAt: k.Record.ExpiresAt,
 	}
-	if *p != want {
+	if !reflect.DeepEqual(*p, want) {
 		t.Fatalf("principal = %+v\nwant       %+v", *p, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,6 +139,10 @@ func sameRecord(t *testing.T, what string, got, want any) {
 			if !bytes.Equal(g.([]byte), w) {
 				t.Errorf("%s = %x, want %x", field, g, w)
 			}
+		case []string: // none is none, nil or empty
+			if !slices.Equal(g.([]string), w) {
+				t.Errorf("%s = %q, want %q", field, g, w)
+			}
 		default:
 			if g != w {
 				t.Errorf("%s = %#v, want %#v", field, g, w)
@@ -146,9 +151,16 @@ func sameRecord(t *testing.T, what string, got, want any) {
 	}
 }
 
-// lowerEmail is what a store returns for u: its email lower-cased.
+// lowerEmail is what a store returns for u, a user in no team: its email lower-cased,
+// and the Tenant Admin role held directly when its Role says tenant-admin.
 func lowerEmail(u storage.User) storage.User {
 	u.Email = strings.ToLower(u.Email)
+	if u.Role == storage.RoleTenantAdmin {
+		u.Roles = storage.SortedSet(append(slices.Clone(u.Roles), storage.RoleUIDTenantAdmin))
+	} else {
+		u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == storage.RoleUIDTenantAdmin })
+	}
+	u.TenantRoles = u.Roles
 	return u
 }
 

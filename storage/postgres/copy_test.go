@@ -28,8 +28,8 @@ func copyDigest(s string) []byte {
 
 // copyFixture is what populateForCopy wrote, by uid, so that a copy can be read back.
 type copyFixture struct {
-	tenants, users, projects, keys, sessions []string
-	digests                                  [][]byte
+	tenants, users, projects, keys, sessions, teams []string
+	digests                                         [][]byte
 }
 
 // populateForCopy fills s through the Store API: two tenants, users (with and without a
@@ -105,6 +105,15 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 			must("member", s.AddProjectMember(ctx, p.UID, users[pi]))
 			must("member", s.AddProjectMember(ctx, p.UID, users[2]))
 		}
+		// A custom role of each scope, a team holding one and a grant in a project.
+		tenantRole := storage.RoleDef{UID: "r-" + tn, TenantUID: tenant.UID, Name: "auditor", Scope: storage.ScopeTenant, Permissions: []string{"audit.get", "user.list"}, CreatedAt: at, UpdatedAt: at}
+		projectRole := storage.RoleDef{UID: "rp-" + tn, TenantUID: tenant.UID, Name: "deployer", Scope: storage.ScopeProject, Permissions: []string{"cluster.create"}, CreatedAt: at, UpdatedAt: at}
+		must("role", s.CreateRole(ctx, tenantRole))
+		must("role", s.CreateRole(ctx, projectRole))
+		team := storage.Team{UID: "team-" + tn, TenantUID: tenant.UID, Name: "ops", Users: users[1:], Roles: []string{tenantRole.UID}, CreatedAt: at, UpdatedAt: at}
+		must("team", s.CreateTeam(ctx, team))
+		f.teams = append(f.teams, team.UID)
+		must("team grant", s.SetProjectRoles(ctx, storage.ProjectGrant{ProjectUID: f.projects[len(f.projects)-1], TeamUID: team.UID, Roles: []string{projectRole.UID}}))
 		for ai := range 5 {
 			must("audit", s.AppendAudit(ctx, storage.AuditEvent{
 				ID: fmt.Sprintf("a-%s-%d", tn, ai), TenantUID: tenant.UID, At: at.Add(time.Duration(ai) * time.Second),
@@ -122,8 +131,11 @@ type copySnapshot struct {
 	Users       []storage.User
 	Projects    []storage.Project
 	Members     map[string][]string
+	Grants      map[string][]storage.ProjectGrant
+	Roles       map[string][]storage.RoleDef
+	Teams       []storage.Team
 	Keys        []storage.APIKey
-	Grants      []storage.KeyGrant
+	KeyGrants   []storage.KeyGrant
 	Sessions    []storage.Session
 	SigningKeys []storage.SigningKey
 	// TagSecret is the store's key tag secret: a copy without it would refuse every
@@ -150,7 +162,19 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 		}
 	}
 	snap.Keys = readEach(t, "key", f.keys, s.APIKeyByUID)
-	snap.Grants = readEach(t, "key by digest", f.digests, s.KeyGrantByDigest)
+	snap.KeyGrants = readEach(t, "key by digest", f.digests, s.KeyGrantByDigest)
+	snap.Teams = readEach(t, "team", f.teams, s.TeamByUID)
+	snap.Grants, snap.Roles = map[string][]storage.ProjectGrant{}, map[string][]storage.RoleDef{}
+	for _, uid := range f.projects {
+		if snap.Grants[uid], err = s.ProjectGrants(ctx, uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tn := range f.tenants {
+		if snap.Roles[tn], err = s.ListRoles(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
 	snap.Sessions = readEach(t, "session", f.sessions, s.SessionByID)
 	if snap.SigningKeys, err = s.SigningKeys(ctx); err != nil {
 		t.Fatal(err)
@@ -210,7 +234,8 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 		t.Fatalf("CopyStore: %v", err)
 	}
 	wantRows := map[string]int64{
-		"tenants": 2, "users": 6, "projects": 4, "project_members": 8, "api_keys": 12,
+		"tenants": 2, "users": 6, "projects": 4, "roles": 4, "user_roles": 2, "teams": 2,
+		"team_members": 4, "team_roles": 2, "project_roles": 10, "api_keys": 12,
 		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10,
 	}
 	if len(rep.Tables) != len(wantRows) {

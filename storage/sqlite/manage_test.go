@@ -88,8 +88,8 @@ func TestManagementChanges(t *testing.T) {
 		mustRecordNothing(t, s, name, storage.ErrNotFound, op)
 	}
 	var n int
-	if err := s.DB().QueryRow("SELECT COUNT(*) FROM project_members").Scan(&n); err != nil || n != 0 {
-		t.Errorf("project_members has %d rows (%v) after deleting its only user, want 0", n, err)
+	if err := s.DB().QueryRow("SELECT COUNT(*) FROM project_roles").Scan(&n); err != nil || n != 0 {
+		t.Errorf("project_roles has %d rows (%v) after deleting its only user, want 0", n, err)
 	}
 }
 

@@ -64,8 +64,8 @@ func openUpgraded(t *testing.T, path string) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4, 5}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3 4 5]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4, 5, 6}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4 5 6]", vs)
 	}
 	return s
 }
@@ -157,9 +157,14 @@ func TestMigrateFailureLeavesNothing(t *testing.T) {
 func TestUpgradeFrom0001(t *testing.T) {
 	ctx := context.Background()
 	db, path := oldDB(t, "0001_init.sql")
-	old := sqlstore.New(sqlstore.Pools{Reads: db, Writes: db}, dialect{})
-	if _, err := old.Bootstrap(ctx, testTenant(), testAdmin()); err != nil {
-		t.Fatal(err)
+	// As a store of that version wrote them: the role in users.role.
+	for _, q := range []string{
+		"INSERT INTO tenants (uid, name, created_at) VALUES ('t1', 'acme', 1000)",
+		"INSERT INTO users VALUES ('u1', 't1', 'admin@example.com', '', '', 'tenant-admin', 0, '', 1000, 1000)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 	if tableExists(t, db, "sessions") {
 		t.Fatal("sessions exists after 0001 alone")
@@ -167,8 +172,16 @@ func TestUpgradeFrom0001(t *testing.T) {
 	db.Close()
 
 	s := openUpgraded(t, path)
-	if _, err := s.UserByUID(ctx, "u1"); err != nil {
+	u, err := s.UserByUID(ctx, "u1")
+	if err != nil {
 		t.Fatalf("user made before the upgrade: %v", err)
+	}
+	// 0006 turns the old tenant-admin role into a Tenant Admin grant.
+	if u.Role != storage.RoleTenantAdmin || !slices.Equal(u.Roles, []string{storage.RoleUIDTenantAdmin}) {
+		t.Errorf("admin made before the upgrade = role %q, roles %v; want tenant-admin holding %s", u.Role, u.Roles, storage.RoleUIDTenantAdmin)
+	}
+	if n, err := s.ActiveTenantAdmins(ctx, "t1"); err != nil || n != 1 {
+		t.Errorf("ActiveTenantAdmins after the upgrade = %d, %v; want 1", n, err)
 	}
 	if err := s.CreateSession(ctx, storage.Session{ID: "s1", UserUID: "u1", TenantUID: "t1", CreatedAt: time.Now()}); err != nil {
 		t.Fatalf("CreateSession after the upgrade: %v", err)
@@ -225,6 +238,10 @@ func TestUpgradeFrom0002(t *testing.T) {
 	if members, err := s.ProjectMembers(ctx, "p1"); err != nil || !slices.Equal(members, []string{"u1"}) {
 		t.Errorf("ProjectMembers after the upgrade = %v, %v; want [u1]", members, err)
 	}
+	// 0006 turns the old membership into a Project Editor grant.
+	if a, err := s.ProjectAccess(ctx, "p1", "u1"); err != nil || !slices.Equal(a.Roles, []string{storage.RoleUIDProjectEditor}) {
+		t.Errorf("ProjectAccess after the upgrade = %+v, %v; want Project Editor", a, err)
+	}
 	if err := s.AppendAudit(ctx, storage.AuditEvent{ID: "e1", TenantUID: "t1", At: at}); err != nil {
 		t.Fatalf("AppendAudit after the upgrade: %v", err)
 	}
@@ -254,8 +271,9 @@ func TestUpgradeFrom0002(t *testing.T) {
 	}
 	want := []string{
 		"api_keys_tenant_created", "api_keys_untagged", "api_keys_user_created", "audit_events_tenant_at",
-		"project_members_user", "projects_tenant_created", "sessions_created", "sessions_revoked",
-		"sessions_user", "users_email", "users_tenant_created",
+		"project_roles_subject", "projects_tenant_created", "sessions_created", "sessions_revoked",
+		"sessions_user", "team_members_user", "teams_tenant_created", "user_roles_role", "users_email",
+		"users_tenant_created",
 	}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes after the upgrade = %v,\nwant %v", indexes, want)

@@ -83,7 +83,11 @@ func (s *Store) KeyGrantByDigest(ctx context.Context, digest []byte) (storage.Ke
 		// Never the digest in an error: it identifies a secret.
 		return storage.KeyGrant{}, notFound(err, "api key by digest")
 	}
-	return storage.KeyGrant{Key: k.apiKey(), User: u.user()}, nil
+	user, err := s.withRoles(ctx, s.reader(), u.user(), nil)
+	if err != nil {
+		return storage.KeyGrant{}, err
+	}
+	return storage.KeyGrant{Key: k.apiKey(), User: user}, nil
 }
 
 // SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey in the same

@@ -35,65 +35,56 @@ func (s *Store) ProjectByUID(ctx context.Context, uid string) (storage.Project, 
 	return project, nil
 }
 
-// AddProjectMember makes the user a member of the project and records a ChangeMembership.
-// Adding an existing member changes nothing. ErrNotFound when either does not exist or
-// they are in different tenants.
+// AddProjectMember grants the user Project Editor in the project, unless they hold a
+// project role there already (then nothing changes), and records a ChangeMembership.
+// ErrNotFound when either does not exist or they are in different tenants.
 func (s *Store) AddProjectMember(ctx context.Context, projectUID, userUID string) error {
 	what := fmt.Sprintf("add user %q to project %q", userUID, projectUID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := s.queryRow(ctx, tx,
-			"SELECT 1 FROM projects p JOIN users u ON u.tenant_uid = p.tenant_uid WHERE p.uid = ? AND u.uid = ?",
-			projectUID, userUID).Scan(&one)
-		if err != nil {
+		if _, err := s.projectSubject(ctx, tx, projectUID, storage.ProjectGrant{UserUID: userUID}); err != nil {
 			return notFound(err, what+": no such project and user in one tenant")
 		}
-		now := s.now()
-		res, err := s.exec(ctx, tx,
-			"INSERT INTO project_members (project_uid, user_uid, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			projectUID, userUID, millis(now))
+		held, err := s.subjectProjectRoles(ctx, tx, projectUID, userUID)
 		if err != nil {
-			return s.writeError(ctx, what, err, "project or user")
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("%s: rows affected: %w", what, err)
-		}
-		if n == 0 {
-			return nil // already a member: nothing changed, nothing to announce
-		}
-		if err := s.recordChange(ctx, tx, storage.ChangeMembership, storage.MembershipRef(projectUID, userUID), now); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		return nil
+		if len(held) > 0 {
+			return nil // already a member: nothing changed, nothing to announce
+		}
+		return s.writeProjectRoles(ctx, tx, what, storage.ProjectGrant{
+			ProjectUID: projectUID, UserUID: userUID, Roles: []string{storage.RoleUIDProjectEditor},
+		}, []string{userUID})
 	})
 }
 
-// ProjectAccess returns the project's tenant and whether the user is a member, in one
-// query; ErrNotFound when the project does not exist.
+// ProjectAccess returns the project's tenant and the user's effective roles there (their
+// own and their teams'); ErrNotFound when the project does not exist.
 func (s *Store) ProjectAccess(ctx context.Context, projectUID, userUID string) (storage.ProjectAccess, error) {
-	var (
-		a      storage.ProjectAccess
-		member sql.NullString // NULL when the LEFT JOIN found no membership
-	)
-	err := s.queryRow(ctx, s.reader(),
-		"SELECT p.tenant_uid, m.user_uid FROM projects p"+
-			" LEFT JOIN project_members m ON m.project_uid = p.uid AND m.user_uid = ?"+
-			" WHERE p.uid = ?",
-		userUID, projectUID).Scan(&a.TenantUID, &member)
+	var a storage.ProjectAccess
+	err := s.queryRow(ctx, s.reader(), "SELECT tenant_uid FROM projects WHERE uid = ?", projectUID).Scan(&a.TenantUID)
 	if err != nil {
 		return storage.ProjectAccess{}, notFound(err, fmt.Sprintf("project %q", projectUID))
 	}
-	a.Member = member.Valid
+	roles, err := queryAll(ctx, s, s.reader(), fmt.Sprintf("roles of user %q in project %q", userUID, projectUID), scanValue[string],
+		"SELECT role_uid FROM project_roles WHERE project_uid = ? AND subject_kind = 'user' AND subject_uid = ?"+
+			" UNION SELECT r.role_uid FROM project_roles r JOIN team_members m ON m.team_uid = r.subject_uid"+
+			" WHERE r.project_uid = ? AND r.subject_kind = 'team' AND m.user_uid = ?",
+		projectUID, userUID, projectUID, userUID)
+	if err != nil {
+		return storage.ProjectAccess{}, err
+	}
+	a.Roles = storage.SortedSet(roles)
+	a.Member = len(a.Roles) > 0
 	return a, nil
 }
 
-// RemoveProjectMember ends a membership and records a ChangeMembership in the same
-// transaction. ErrNotFound when the user was not a member (or either does not exist).
+// RemoveProjectMember removes the user's own project roles there and records a
+// ChangeMembership in the same transaction. ErrNotFound when the user held none (or
+// either does not exist).
 func (s *Store) RemoveProjectMember(ctx context.Context, projectUID, userUID string) error {
 	what := fmt.Sprintf("remove user %q from project %q", userUID, projectUID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE project_uid = ? AND user_uid = ?",
+		res, err := s.exec(ctx, tx, "DELETE FROM project_roles WHERE project_uid = ? AND subject_kind = 'user' AND subject_uid = ?",
 			projectUID, userUID)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
@@ -108,15 +99,16 @@ func (s *Store) RemoveProjectMember(ctx context.Context, projectUID, userUID str
 	})
 }
 
-// ProjectMembers returns the uids of a project's members, in the order they joined (ties
-// by uid); none is an empty result. ErrNotFound when the project does not exist.
+// ProjectMembers returns the uids of the users holding project roles there directly, in
+// the order they were granted (ties by uid); none is an empty result. ErrNotFound when
+// the project does not exist.
 func (s *Store) ProjectMembers(ctx context.Context, projectUID string) ([]string, error) {
 	what := fmt.Sprintf("members of project %q", projectUID)
 	// The LEFT JOIN yields one row with a NULL member for a project without members, and
 	// no row for an unknown project: one query tells the two apart.
 	members, err := queryAll(ctx, s, s.reader(), what, scanValue[sql.NullString],
-		"SELECT m.user_uid FROM projects p LEFT JOIN project_members m ON m.project_uid = p.uid"+
-			" WHERE p.uid = ? ORDER BY m.created_at, m.user_uid", projectUID)
+		"SELECT m.subject_uid FROM projects p LEFT JOIN project_roles m ON m.project_uid = p.uid AND m.subject_kind = 'user'"+
+			" WHERE p.uid = ? GROUP BY m.subject_uid ORDER BY MIN(m.created_at), m.subject_uid", projectUID)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +132,8 @@ func (s *Store) DeleteProject(ctx context.Context, uid string) error {
 	what := fmt.Sprintf("delete project %q", uid)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		// Explicitly rather than by the foreign key's cascade, so as not to depend on it.
-		if _, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE project_uid = ?", uid); err != nil {
-			return fmt.Errorf("%s: delete memberships: %w", what, err)
+		if _, err := s.exec(ctx, tx, "DELETE FROM project_roles WHERE project_uid = ?", uid); err != nil {
+			return fmt.Errorf("%s: delete project roles: %w", what, err)
 		}
 		res, err := s.exec(ctx, tx, "DELETE FROM projects WHERE uid = ?", uid)
 		if err != nil {
@@ -165,14 +157,15 @@ func (s *Store) ListProjects(ctx context.Context, tenantUID string, p storage.Pa
 		scanProject, func(p storage.Project) position { return position{millis(p.CreatedAt), p.UID} })
 }
 
-// UserProjects returns the projects the user is a member of, oldest first (ties by uid);
+// UserProjects returns the projects the user holds a role in, directly or through a team, oldest first (ties by uid);
 // none (or an unknown user) is an empty result, not an error.
 func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Project, error) {
 	what := fmt.Sprintf("projects of user %q", userUID)
 	projects, err := queryAll(ctx, s, s.reader(), what, scanProject,
-		"SELECT "+columns("p", projectColumns...)+" FROM projects p"+
-			" JOIN project_members m ON m.project_uid = p.uid"+
-			" WHERE m.user_uid = ? ORDER BY p.created_at, p.uid", userUID)
+		"SELECT "+columns("p", projectColumns...)+" FROM projects p WHERE p.uid IN ("+
+			"SELECT project_uid FROM project_roles WHERE subject_kind = 'user' AND subject_uid = ?"+
+			" UNION SELECT r.project_uid FROM project_roles r JOIN team_members m ON m.team_uid = r.subject_uid"+
+			" WHERE r.subject_kind = 'team' AND m.user_uid = ?) ORDER BY p.created_at, p.uid", userUID, userUID)
 	if err != nil {
 		return nil, err
 	}

@@ -21,16 +21,26 @@ var (
 // CreateUser inserts u with its email lower-cased. ErrConflict when its uid or its email
 // within the tenant is taken; ErrNotFound when the tenant does not exist.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	return s.insertUser(ctx, s.writer(), u)
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.insertUser(ctx, tx, u) })
 }
 
-func (s *Store) insertUser(ctx context.Context, q querier, u storage.User) error {
+// insertUser inserts u and the tenant roles it holds directly: u.Roles, and Tenant Admin
+// when u.Role is tenant-admin.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u storage.User) error {
 	email := normalizeEmail(u.Email)
-	_, err := s.exec(ctx, q, insertUserStmt,
-		u.UID, u.TenantUID, email, u.FirstName, u.LastName, string(u.Role), u.Disabled,
+	roles := u.Roles
+	if u.Role == storage.RoleTenantAdmin {
+		roles = append(slices.Clone(roles), storage.RoleUIDTenantAdmin)
+	}
+	roles = storage.SortedSet(roles)
+	_, err := s.exec(ctx, tx, insertUserStmt,
+		u.UID, u.TenantUID, email, u.FirstName, u.LastName, string(legacyRole(roles)), u.Disabled,
 		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt))
 	if err == nil {
-		return nil
+		if err := s.checkRoles(ctx, tx, u.TenantUID, storage.ScopeTenant, roles); err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		return s.writeUserRoles(ctx, tx, u.UID, roles)
 	}
 	return s.writeError(ctx, "create user", err, fmt.Sprintf("tenant %q", u.TenantUID),
 		uniqueRule{
@@ -51,7 +61,7 @@ func (s *Store) UserByUID(ctx context.Context, uid string) (storage.User, error)
 	if err != nil {
 		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
 	}
-	return u, nil
+	return s.withRoles(ctx, s.reader(), u, nil)
 }
 
 // LockedUser returns the user with that uid and, inside a transaction on a database with
@@ -62,14 +72,18 @@ func (s *Store) LockedUser(ctx context.Context, uid string) (storage.User, error
 	if err != nil {
 		return storage.User{}, notFound(err, fmt.Sprintf("user %q", uid))
 	}
-	return u, nil
+	return s.withRoles(ctx, s.reader(), u, nil)
 }
 
 // UsersByEmail returns the users with that email (any case) in every tenant, oldest
 // first; none is an empty result, not an error.
 func (s *Store) UsersByEmail(ctx context.Context, email string) ([]storage.User, error) {
-	return queryAll(ctx, s, s.reader(), "users by email", scanUser,
+	users, err := queryAll(ctx, s, s.reader(), "users by email", scanUser,
 		selectUser+" WHERE email = ? ORDER BY created_at, uid", normalizeEmail(email))
+	if err != nil {
+		return nil, err
+	}
+	return users, s.fillUserRoles(ctx, s.reader(), users)
 }
 
 // SetUserDisabled sets the user's Disabled flag and, in the same transaction, records a
@@ -127,8 +141,11 @@ func (s *Store) ActiveTenantAdmins(ctx context.Context, tenantUID string) (int, 
 		if err := s.lock(ctx, tx, "tenant-admins/"+tenantUID); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM users WHERE tenant_uid = ? AND role = ? AND disabled = ?",
-			tenantUID, storage.RoleTenantAdmin, false).Scan(&n)
+		err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM users u WHERE u.tenant_uid = ? AND u.disabled = ? AND ("+
+			"EXISTS (SELECT 1 FROM user_roles r WHERE r.user_uid = u.uid AND r.role_uid = ?) OR "+
+			"EXISTS (SELECT 1 FROM team_members m JOIN team_roles t ON t.team_uid = m.team_uid"+
+			" WHERE m.user_uid = u.uid AND t.role_uid = ?))",
+			tenantUID, false, storage.RoleUIDTenantAdmin, storage.RoleUIDTenantAdmin).Scan(&n)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -169,7 +186,19 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 	if !role.Valid() {
 		return fmt.Errorf("%s: %w %q", what, errInvalidRole, role)
 	}
-	return s.updateUser(ctx, what, uid, "first_name = ?, last_name = ?, role = ?", firstName, lastName, string(role))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.updateUserIn(ctx, tx, what, uid, "first_name = ?, last_name = ?, role = ?", firstName, lastName, string(role)); err != nil {
+			return err
+		}
+		// The role is the direct Tenant Admin grant: add or remove it, keep the rest.
+		if role == storage.RoleTenantAdmin {
+			_, err := s.exec(ctx, tx, "INSERT INTO user_roles (user_uid, role_uid, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+				uid, storage.RoleUIDTenantAdmin, millis(s.now()))
+			return err
+		}
+		_, err := s.exec(ctx, tx, "DELETE FROM user_roles WHERE user_uid = ? AND role_uid = ?", uid, storage.RoleUIDTenantAdmin)
+		return err
+	})
 }
 
 // SetUserPassword sets the user's password hash and revokes their live sessions, in one
@@ -219,8 +248,13 @@ func (s *Store) DeleteUser(ctx context.Context, uid string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		if _, err := s.exec(ctx, tx, "DELETE FROM project_members WHERE user_uid = ?", uid); err != nil {
-			return fmt.Errorf("%s: delete memberships: %w", what, err)
+		if _, err := s.exec(ctx, tx, "DELETE FROM project_roles WHERE subject_kind = 'user' AND subject_uid = ?", uid); err != nil {
+			return fmt.Errorf("%s: delete project roles: %w", what, err)
+		}
+		for _, table := range []string{"user_roles", "team_members"} {
+			if _, err := s.exec(ctx, tx, "DELETE FROM "+table+" WHERE user_uid = ?", uid); err != nil {
+				return fmt.Errorf("%s: delete %s: %w", what, table, err)
+			}
 		}
 		if _, err := s.exec(ctx, tx, "DELETE FROM users WHERE uid = ?", uid); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
@@ -288,6 +322,10 @@ func scanDeletedSession(sc scanner) (deletedSession, error) {
 // the cursor of the next page ("" when this is the last). A malformed cursor is
 // ErrBadCursor.
 func (s *Store) ListUsers(ctx context.Context, tenantUID string, p storage.Page) ([]storage.User, string, error) {
-	return listPage(ctx, s, "list users", selectUser+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
+	users, next, err := listPage(ctx, s, "list users", selectUser+" WHERE tenant_uid = ?", []any{tenantUID}, byCreated, p,
 		scanUser, func(u storage.User) position { return position{millis(u.CreatedAt), u.UID} })
+	if err != nil {
+		return nil, "", err
+	}
+	return users, next, s.fillUserRoles(ctx, s.reader(), users)
 }
