@@ -110,6 +110,14 @@ type contractTransport struct {
 	next  http.RoundTripper
 }
 
+// CloseIdleConnections passes on to the wrapped transport, so that http.Client's method
+// of that name still works through the check.
+func (ct *contractTransport) CloseIdleConnections() {
+	if c, ok := ct.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (ct *contractTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := ct.check
 	if c.err != nil {

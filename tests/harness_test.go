@@ -166,6 +166,10 @@ func loadCaddyfile(t testing.TB, caddyfile string) {
 	if err := caddy.Load(cfg, true); err != nil {
 		t.Fatalf("loading config: %v", err)
 	}
+	// A reload closes the old servers' connections as they go idle; a client that took
+	// one from its pool in that moment would see it reset (Go retries a GET only when
+	// nothing was written yet).
+	http.DefaultClient.CloseIdleConnections()
 }
 
 func freePort(t testing.TB) int {
