@@ -90,6 +90,13 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 			}
 		}
 		must("disable", s.SetUserDisabled(ctx, users[2], true))
+		must("password token", s.CreatePasswordToken(ctx, storage.PasswordToken{
+			ID: "pt-" + tn, TenantUID: tenant.UID, UserUID: users[1], Digest: copyDigest("pt-" + tn),
+			CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
+		}))
+		if ti == 0 {
+			must("settings", s.SetTenantSettings(ctx, storage.TenantSettings{TenantUID: tenant.UID, TokenTTL: time.Hour, UpdatedAt: at}))
+		}
 		f.users = append(f.users, users...)
 		for pi := range 2 {
 			p := storage.Project{UID: fmt.Sprintf("p-%s-%d", tn, pi), TenantUID: tenant.UID, Name: fmt.Sprintf("project %d", pi), CreatedAt: at}
@@ -120,6 +127,8 @@ type copySnapshot struct {
 	Sessions    []storage.Session
 	SigningKeys []storage.SigningKey
 	Audit       map[string][]storage.AuditEvent
+	Settings    []storage.TenantSettings
+	Tokens      map[string][]storage.PasswordToken
 }
 
 func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
@@ -143,6 +152,13 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 	snap.Sessions = readEach(t, "session", f.sessions, s.SessionByID)
 	if snap.SigningKeys, err = s.SigningKeys(ctx); err != nil {
 		t.Fatal(err)
+	}
+	snap.Settings = readEach(t, "settings", f.tenants, s.TenantSettings)
+	snap.Tokens = map[string][]storage.PasswordToken{}
+	for _, tn := range f.tenants {
+		if snap.Tokens[tn], err = s.PasswordTokens(ctx, tn); err != nil || len(snap.Tokens[tn]) != 1 {
+			t.Fatalf("password tokens of %s: %v, %v", tn, snap.Tokens[tn], err)
+		}
 	}
 	snap.Audit = map[string][]storage.AuditEvent{}
 	for _, tn := range f.tenants {
@@ -192,7 +208,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 	}
 	wantRows := map[string]int64{
 		"tenants": 2, "users": 6, "projects": 4, "project_members": 8, "api_keys": 12,
-		"signing_keys": 2, "sessions": 12, "audit_events": 10,
+		"signing_keys": 2, "sessions": 12, "audit_events": 10, "tenant_settings": 1, "password_tokens": 2,
 	}
 	if len(rep.Tables) != len(wantRows) {
 		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)

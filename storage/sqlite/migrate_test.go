@@ -63,8 +63,8 @@ func openUpgraded(t *testing.T, path string) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3 4]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4, 7}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4 7]", vs)
 	}
 	return s
 }
@@ -249,7 +249,7 @@ func TestUpgradeFrom0002(t *testing.T) {
 	}
 	want := []string{
 		"api_keys_tenant_created", "api_keys_user_created", "audit_events_tenant_at",
-		"project_members_user", "projects_tenant_created", "sessions_created", "sessions_revoked",
+		"password_tokens_tenant", "project_members_user", "projects_tenant_created", "sessions_created", "sessions_revoked",
 		"sessions_user", "users_email", "users_tenant_created",
 	}
 	if !slices.Equal(indexes, want) {

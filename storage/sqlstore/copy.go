@@ -29,7 +29,9 @@ type copyTable struct {
 // log is for the nodes of the source store, and the target has run its own migrations.
 var copyTables = []copyTable{
 	{name: "tenants", columns: tenantColumns, orderBy: "uid"},
+	{name: "tenant_settings", columns: tenantSettingsColumns, orderBy: "tenant_uid"},
 	{name: "users", columns: userColumns, orderBy: "uid", bools: map[string]bool{"disabled": true}},
+	{name: "password_tokens", columns: passwordTokenColumns, orderBy: "id"},
 	{name: "projects", columns: projectColumns, orderBy: "uid"},
 	{name: "project_members", columns: []string{"project_uid", "user_uid", "created_at"}, orderBy: "project_uid, user_uid"},
 	{name: "api_keys", columns: apiKeyColumns, orderBy: "uid", bools: map[string]bool{"active": true}},
@@ -54,8 +56,8 @@ type TableCopy struct {
 }
 
 // CopyStore copies every record of from into to, which must be empty: tenants, users,
-// projects, memberships, API keys, signing keys, sessions and audit events, table by
-// table in foreign key order. It reads from's read pool in one transaction, so that it
+// projects, memberships, API keys, signing keys, sessions, audit events, tenant settings
+// and pending password tokens, table by table in foreign key order. It reads from's read pool in one transaction, so that it
 // copies one snapshot, and writes in one transaction of to's, so that the copy commits
 // whole or not at all. Before committing it checks that every table holds as many rows
 // as it read and that a sample of API keys is found by digest with the same owner.
