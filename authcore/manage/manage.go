@@ -24,6 +24,8 @@ type Service struct {
 	maxKeyLifetime time.Duration
 	maxKeysPerUser int
 	onAudit        func(storage.AuditEvent)
+	linkKey        []byte
+	tokenTTL       time.Duration
 }
 
 // ServiceConfig configures a Service.
@@ -40,6 +42,14 @@ type ServiceConfig struct {
 	MaxKeysPerUser int
 	// OnAudit, when set, is told of every committed audit event (for the operator's log).
 	OnAudit func(storage.AuditEvent)
+	// LinkKey is the secret that password link tokens are derived from (an HMAC of their
+	// stored ids), so that only their digests need be stored and admins can still be shown
+	// them. Every node must have the same. Default: none, and no links can be made (the
+	// command line).
+	LinkKey []byte
+	// TokenTTL is the gateway's token lifetime, what a tenant without its own setting
+	// gets. Default: credentials.DefaultTokenTTL's 15 minutes.
+	TokenTTL time.Duration
 }
 
 // Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
@@ -55,7 +65,9 @@ func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
 		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit,
+		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL,
 	}
+	authcore.SetDefault(&s.tokenTTL, defaultTokenTTL)
 	if s.caches == nil {
 		s.caches = noCaches{}
 	}
@@ -67,6 +79,9 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	return s
 }
+
+// defaultTokenTTL is credentials.DefaultTokenTTL (manage does not import credentials).
+const defaultTokenTTL = 15 * time.Minute
 
 // DefaultMaxKeysPerUser is how many API keys a user may hold unless configured, as in
 // Palette.
