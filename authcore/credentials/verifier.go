@@ -28,8 +28,8 @@ type Config struct {
 	// longer than it (or TokenTTL, if longer) are refused, and revocations are remembered
 	// that long. Default: TokenTTL.
 	MaxTokenTTL time.Duration
-	Now      func() time.Time  // the clock; injected by tests
-	Observer authcore.Observer // metrics; default none
+	Now         func() time.Time  // the clock; injected by tests
+	Observer    authcore.Observer // metrics; default none
 }
 
 func (cfg *Config) applyDefaults() {
