@@ -141,6 +141,8 @@ type userJSON struct {
 	} `json:"spec"`
 	Status struct {
 		Active bool `json:"active"`
+		// ActivationLink is the user's pending password link, for tenant admins only.
+		ActivationLink string `json:"activationLink,omitempty"`
 	} `json:"status"`
 }
 

@@ -80,7 +80,7 @@ func TestACreatedUserActivatesTheirPasswordOnceWithinADay(t *testing.T) {
 	if len(pending) != 1 || strings.Contains(string(pending[0].Digest), link) || pending[0].ID == link {
 		t.Fatalf("pending tokens %+v", pending)
 	}
-	wantCode(t, "a forged token", f.svc.ActivatePassword(ctx, "192.0.2.1", link+"x", "chosen-password", protect.Direct{}), "PasswordTokenInvalid")
+	wantCode(t, "a forged token", f.svc.ActivatePassword(ctx, "192.0.2.1", link+"x", "chosen-password", protect.Direct{}), "ResourceNotFound")
 	wantCode(t, "a short password", f.svc.ActivatePassword(ctx, "192.0.2.1", link, "short", protect.Direct{}), "BadRequest")
 	if err := f.svc.ActivatePassword(ctx, "192.0.2.1", link, "chosen-password", protect.Direct{}); err != nil {
 		t.Fatalf("activation: %v", err)
@@ -88,7 +88,7 @@ func TestACreatedUserActivatesTheirPasswordOnceWithinADay(t *testing.T) {
 	if !f.passwordIs(t, f.user.UID, "chosen-password") {
 		t.Error("the activated password is not the user's")
 	}
-	wantCode(t, "the link used again", f.svc.ActivatePassword(ctx, "192.0.2.1", link, "another-password", protect.Direct{}), "PasswordTokenInvalid")
+	wantCode(t, "the link used again", f.svc.ActivatePassword(ctx, "192.0.2.1", link, "another-password", protect.Direct{}), "ResourceNotFound")
 	if f.link(t, f.user.UID) != "" || !f.passwordIs(t, f.user.UID, "chosen-password") {
 		t.Error("a used link is still shown, or its second use changed the password")
 	}
@@ -106,7 +106,7 @@ func TestACreatedUserActivatesTheirPasswordOnceWithinADay(t *testing.T) {
 	if f.link(t, f.user.UID) != "" {
 		t.Error("an expired link is still shown")
 	}
-	wantCode(t, "an expired link", f.svc.ActivatePassword(ctx, "192.0.2.1", reset, "late-password", protect.Direct{}), "PasswordTokenInvalid")
+	wantCode(t, "an expired link", f.svc.ActivatePassword(ctx, "192.0.2.1", reset, "late-password", protect.Direct{}), "ResourceNotFound")
 	if !f.passwordIs(t, f.user.UID, "chosen-password") {
 		t.Error("an expired link changed the password")
 	}
@@ -175,7 +175,7 @@ func TestAPasswordChangeNeedsTheCurrentPasswordAndEndsSessions(t *testing.T) {
 	if err := f.svc.ChangePasswordByEmail(ctx, "ip", "admin@acme.test", "new-password-2", "new-password-3", protect.Direct{}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "a link from before the change", f.svc.ActivatePassword(ctx, "ip", link, "link-password", protect.Direct{}), "PasswordTokenInvalid")
+	wantCode(t, "a link from before the change", f.svc.ActivatePassword(ctx, "ip", link, "link-password", protect.Direct{}), "ResourceNotFound")
 }
 
 func TestTenantTokenSettingsAreTheTenantAdmins(t *testing.T) {

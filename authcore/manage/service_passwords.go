@@ -27,7 +27,7 @@ const (
 
 // errActivationInvalid answers a link that is unknown, used or expired: the three look
 // alike, so a link's history cannot be probed.
-var errActivationInvalid = &authcore.Error{Status: http.StatusNotFound, Code: "PasswordTokenInvalid",
+var errActivationInvalid = &authcore.Error{Status: http.StatusNotFound, Code: "ResourceNotFound",
 	Message: "the password link is not valid: it was used or replaced, or it expired; ask a tenant admin for a new one"}
 
 // errLinksOff answers a reset where the service has no key to make links with (the
@@ -143,7 +143,7 @@ func (s *Service) requestReset(ctx context.Context, ip string, u storage.User) e
 
 // ActivatePassword sets the password of the user whose link token is, and ends every
 // session of theirs, in one transaction that takes the token, so that it works once.
-// An unknown, used or expired token answers PasswordTokenInvalid. The new password is
+// An unknown, used or expired token answers 404 ResourceNotFound. The new password is
 // hashed through h before the transaction (SQLite's one writer must not wait for it),
 // and only for a token this service made.
 func (s *Service) ActivatePassword(ctx context.Context, ip, token, password string, h protect.Hasher) error {
