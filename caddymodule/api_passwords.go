@@ -40,6 +40,9 @@ func (h *Handler) changePasswordByEmail(w http.ResponseWriter, r *http.Request, 
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
+	if err := manage.CheckNewPassword("newPassword", body.NewPassword); err != nil {
+		return err
+	}
 	ip := clientIP(r)
 	return noContentUnless(w, h.issuer.Guarded(r.Context(), body.EmailID, ip, func(hs protect.Hasher) error {
 		return h.service.ChangePasswordByEmail(r.Context(), ip, body.EmailID, body.CurrentPassword, body.NewPassword, hs)
@@ -52,6 +55,9 @@ func (h *Handler) changePasswordByEmail(w http.ResponseWriter, r *http.Request, 
 func (h *Handler) changeOwnPassword(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	var body passwordChange
 	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := manage.CheckNewPassword("newPassword", body.NewPassword); err != nil {
 		return err
 	}
 	return noContentUnless(w, h.issuer.Guarded(r.Context(), a.Email, a.IP, func(hs protect.Hasher) error {
@@ -97,6 +103,9 @@ func (h *Handler) requestPasswordReset(w http.ResponseWriter, r *http.Request, _
 func (h *Handler) activatePassword(w http.ResponseWriter, r *http.Request, _ authcore.Actor) error {
 	var body passwordActivation
 	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := manage.CheckNewPassword("password", body.Password); err != nil {
 		return err
 	}
 	ip := clientIP(r)

@@ -260,6 +260,14 @@ func TestAPasswordChangeByEmailAnswersUnknownAndWrongAlikeAndEndsSessions(t *tes
 	if unknownStatus != http.StatusUnauthorized || wrongStatus != unknownStatus || errorCodeAndMessage(unknownBody) != errorCodeAndMessage(wrongBody) {
 		t.Errorf("unknown email: %d %s; wrong password: %d %s; want the same 401", unknownStatus, unknownBody, wrongStatus, wrongBody)
 	}
+	// A new password that is too short is refused before the current one is checked, and
+	// is no guess: six of them do not block the account.
+	for range 6 {
+		res, body := g.call(t, http.MethodPatch, "/v1/users/password/change", nil, `{"emailId":"ann@acme.test","currentPassword":"old-password-1","newPassword":"short"}`)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a short new password: %d %s, want 400", res.StatusCode, body)
+		}
+	}
 	if st, body := change("ann@acme.test", "old-password-1"); st != http.StatusNoContent {
 		t.Fatalf("the change: %d %s", st, body)
 	}

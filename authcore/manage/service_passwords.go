@@ -35,8 +35,10 @@ var errActivationInvalid = &authcore.Error{Status: http.StatusNotFound, Code: "R
 var errLinksOff = &authcore.Error{Status: http.StatusServiceUnavailable, Code: "PasswordLinksUnavailable",
 	Message: "password links cannot be made here"}
 
-// checkNewPassword refuses a password too short or too long to be set.
-func checkNewPassword(field, pw string) error {
+// CheckNewPassword refuses a password too short or too long to be set, naming the
+// request's field. Callers that count attempts check it first: a typo in a new password
+// is not a guess at the current one.
+func CheckNewPassword(field, pw string) error {
 	if n := len([]rune(pw)); n < MinPasswordLen || len(pw) > MaxPasswordLen {
 		return authcore.BadRequest("%s must be %d to %d characters", field, MinPasswordLen, MaxPasswordLen)
 	}
@@ -147,7 +149,7 @@ func (s *Service) requestReset(ctx context.Context, ip string, u storage.User) e
 // hashed through h before the transaction (SQLite's one writer must not wait for it),
 // and only for a token this service made.
 func (s *Service) ActivatePassword(ctx context.Context, ip, token, password string, h protect.Hasher) error {
-	if err := checkNewPassword("password", password); err != nil {
+	if err := CheckNewPassword("password", password); err != nil {
 		return err
 	}
 	digest, ok := s.activationDigest(token)
@@ -193,7 +195,10 @@ func (s *Service) ActivatePassword(ctx context.Context, ip, token, password stri
 func (s *Service) ChangeOwnPassword(ctx context.Context, a authcore.Actor, uid, current, next string, h protect.Hasher) error {
 	if uid != a.UserUID {
 		if _, err := s.visibleUser(ctx, a, uid); err != nil {
-			return authcore.NotFound("user %s not found", uid)
+			if authcore.AsError(err).Status >= http.StatusInternalServerError {
+				return err
+			}
+			return authcore.NotFound("user %s not found", uid) // a user asking of another: as if none
 		}
 		return authcore.Forbidden("users change only their own password; tenant admins start a reset with PATCH users/{uid}/password/reset")
 	}
@@ -228,7 +233,7 @@ var errSeveralAccounts = &authcore.Error{Status: http.StatusBadRequest, Code: "O
 // current, checked through h (once against nothing when there is no candidate, at the
 // same cost), and ends the user's sessions, with its audit row.
 func (s *Service) changePassword(ctx context.Context, ip string, candidates []storage.User, current, next string, h protect.Hasher) error {
-	if err := checkNewPassword("newPassword", next); err != nil {
+	if err := CheckNewPassword("newPassword", next); err != nil {
 		return err
 	}
 	matched, err := verifyAgainst(ctx, h, candidates, current)
