@@ -106,9 +106,14 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a authcore.
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var links map[string]string
 	return serveList(w, r, func(limit int, cursor string) ([]storage.User, string, error) {
-		return h.service.ListUsers(r.Context(), a, limit, cursor)
-	}, userToJSON)
+		users, next, err := h.service.ListUsers(r.Context(), a, limit, cursor)
+		if err == nil {
+			links, err = h.activationLinks(r, a)
+		}
+		return users, next, err
+	}, func(u storage.User) userJSON { return withActivationLink(userToJSON(u), links) })
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
@@ -116,7 +121,17 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a authcore.Act
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, userToJSON(u))
+	links, err := h.activationLinks(r, a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, withActivationLink(userToJSON(u), links))
+}
+
+// withActivationLink adds the user's pending password link, if links holds one.
+func withActivationLink(j userJSON, links map[string]string) userJSON {
+	j.Status.ActivationLink = links[j.Metadata.UID]
+	return j
 }
 
 // getMe describes the caller, whatever their role: the console shows who is signed in

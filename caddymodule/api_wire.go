@@ -144,6 +144,8 @@ type userJSON struct {
 	Status struct {
 		Active   bool `json:"active"`
 		IsActive bool `json:"isActive"` // Palette's name for Active
+		// ActivationLink is the user's pending password link, for tenant admins only.
+		ActivationLink string `json:"activationLink,omitempty"`
 	} `json:"status"`
 }
 

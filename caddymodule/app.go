@@ -203,12 +203,17 @@ func (a *App) Validate() error {
 func (a *App) newService(store storage.Store, caches *credentials.Verifier, onAudit func(storage.AuditEvent)) *manage.Service {
 	cfg := manage.ServiceConfig{
 		Store: store, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: onAudit,
+		TokenTTL: time.Duration(a.TokenTTL),
 	}
 	if caches != nil {
 		cfg.Caches, cfg.KeyTag = caches, caches.KeyTag()
+		cfg.LinkKey = caches.LastingDerivedKey(passwordLinkPurpose)
 	}
 	return manage.NewService(cfg)
 }
+
+// passwordLinkPurpose names the key password link tokens are derived from.
+const passwordLinkPurpose = "password links"
 
 // osUser names the operator in the audit log: the OS user running this process.
 func osUser() string {

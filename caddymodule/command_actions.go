@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -126,7 +129,33 @@ func (c *cli) tenantCommands() *cobra.Command {
 					return []string{t.UID, t.Name, timeString(t.CreatedAt)}
 				}, tenantToJSON), err
 			}},
+		{name: "token-settings", short: "Show, or with --expiry-minutes set (15 to 1440), how long a tenant's tokens live",
+			required: []string{"name"}, optional: []string{"expiry-minutes"},
+			run: tokenSettings},
 	})
+}
+
+// tokenSettings shows a tenant's token lifetime, setting it first when asked to.
+func tokenSettings(ctx context.Context, ad manage.Operator, in input) (result, error) {
+	if m := in.s("expiry-minutes"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil {
+			return result{}, fmt.Errorf("--expiry-minutes must be a whole number of minutes, not %q", m)
+		}
+		if err := ad.SetTokenTTL(ctx, in.s("name"), time.Duration(n)*time.Minute); err != nil {
+			return result{}, err
+		}
+	}
+	ts, err := ad.TokenSettings(ctx, in.s("name"))
+	minutes := int(math.Ceil(ts.TTL.Minutes()))
+	source := "the gateway's token_ttl"
+	if ts.Own {
+		source = "the tenant's own setting"
+	}
+	return result{
+		text: fmt.Sprintf("tokens of tenant %s live %d minutes (%s)", in.s("name"), minutes, source),
+		json: map[string]any{"expiryTimeMinutes": minutes, "own": ts.Own},
+	}, err
 }
 
 func (c *cli) userCommands() *cobra.Command {

@@ -82,6 +82,15 @@ func TestOpenAPIDocumentsEveryRouteAndNoOther(t *testing.T) {
 	}
 }
 
+// cannotAnswer are the errors an operation taking no credential cannot answer, by
+// operation id: nothing it does can be refused as a credential, counted, or (for a reset
+// request, answered before any store read) wait for the store.
+var cannotAnswer = map[string][]string{
+	"authOrg":              {"401", "429"},
+	"passwordResetRequest": {"401", "503"},
+	"passwordActivate":     {"401"}, // a bad token is a 404
+}
+
 // Every operation that takes a credential says which errors it answers: a credential
 // that does not authenticate, a blocked client, the store down.
 func TestOpenAPIOperationsListTheirErrors(t *testing.T) {
@@ -92,6 +101,9 @@ func TestOpenAPIOperationsListTheirErrors(t *testing.T) {
 				continue
 			}
 			for _, status := range []string{"401", "429", "503"} {
+				if slices.Contains(cannotAnswer[op.OperationID], status) {
+					continue
+				}
 				if op.Responses.Value(status) == nil {
 					t.Errorf("%s %s does not document %s", method, p, status)
 				}

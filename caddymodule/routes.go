@@ -61,6 +61,13 @@ var routes = [...]route{
 	{method: "POST", under: underAPI, path: "users/auth/tokens/revoke", serve: (*Handler).serveRevoke, credential: true},
 	{method: "GET", under: underAPI, path: "users/info", serve: (*Handler).serveInfo, credential: true},
 
+	// Organisation discovery and the password requests made without a credential.
+	{method: "GET", under: underAuth, path: "org", serve: (*Handler).serveOrg},
+	{method: "GET", under: underAuth, path: "orgs", serve: (*Handler).serveOrgs}, // a credential, if any, is checked there
+	{method: "POST", under: underAuth, path: "user/password/reset", serve: (*Handler).requestPasswordReset},
+	{method: "PATCH", under: underAuth, path: "password/{passwordToken}/activate", serve: (*Handler).activatePassword},
+	{method: "PATCH", under: underAPI, path: "users/password/change", match: asCleaned, serve: (*Handler).changePasswordByEmail},
+
 	// The management API.
 	{method: "POST", under: underAPI, path: "apiKeys", match: asCleaned, serve: (*Handler).createKey, credential: true},
 	{method: "GET", under: underAPI, path: "apiKeys", match: asCleaned, serve: (*Handler).listKeys, credential: true},
@@ -79,6 +86,10 @@ var routes = [...]route{
 	{method: "POST", under: underAPI, path: "roles", match: asCleaned, serve: (*Handler).createRole, credential: true},
 	{method: "PATCH", under: underAPI, path: "users/{uid}", match: asCleaned, serve: (*Handler).updateUser, credential: true},
 	{method: "DELETE", under: underAPI, path: "users/{uid}", match: asCleaned, serve: (*Handler).deleteUser, credential: true},
+	{method: "PATCH", under: underAPI, path: "users/{uid}/password/change", match: asCleaned, serve: (*Handler).changeOwnPassword, credential: true},
+	{method: "PATCH", under: underAPI, path: "users/{uid}/password/reset", match: asCleaned, serve: (*Handler).startPasswordReset, credential: true},
+	{method: "GET", under: underAPI, path: "tenants/{tenantUid}/authTokenSettings", match: asCleaned, serve: (*Handler).getTokenSettings, credential: true},
+	{method: "PUT", under: underAPI, path: "tenants/{tenantUid}/authTokenSettings", match: asCleaned, serve: (*Handler).setTokenSettings, credential: true},
 	{method: "POST", under: underAPI, path: "projects", match: asCleaned, serve: (*Handler).createProject, credential: true},
 	{method: "GET", under: underAPI, path: "projects", match: asCleaned, serve: (*Handler).listProjects, credential: true},
 	{method: "GET", under: underAPI, path: "projects/{uid}", match: asCleaned, serve: (*Handler).getProject, credential: true},

@@ -50,6 +50,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		NegativeCacheTTL: time.Duration(a.NegativeCacheTTL),
 		StaleIfError:     time.Duration(a.StaleIfError),
 		TokenTTL:         time.Duration(a.TokenTTL),
+		MaxTokenTTL:      manage.MaxTenantTokenTTL, // a tenant's authTokenSettings may be this long
 		Observer:         observer,
 	})
 	if err != nil {

@@ -109,6 +109,26 @@ type KeyGrant struct {
 	User User
 }
 
+// PasswordToken is a pending activation or reset of a user's password: whoever presents
+// the token sets the password, once, before ExpiresAt. Only Digest identifies the secret;
+// the token itself is never stored (the service derives it from ID with a key of its own
+// to show it again). A user has at most one: a new one replaces the old.
+type PasswordToken struct {
+	ID        string
+	TenantUID string
+	UserUID   string
+	Digest    []byte // SHA-256 of the token; unique
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// TenantSettings are a tenant's own settings. Zero values mean the gateway's defaults.
+type TenantSettings struct {
+	TenantUID string
+	TokenTTL  time.Duration // lifetime of the tenant's tokens; 0: the gateway's token_ttl
+	UpdatedAt time.Time
+}
+
 // ProjectAccess is what the request path needs to check a ProjectUid header.
 type ProjectAccess struct {
 	TenantUID string // the project's tenant
@@ -251,6 +271,14 @@ type Tx interface {
 	CreateSession(ctx context.Context, s Session) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 
+	CreatePasswordToken(ctx context.Context, t PasswordToken) error
+	// TakePasswordToken deletes the token with that digest, and every other of its user,
+	// and returns it (expired or not); ErrNotFound when no token has that digest. Of two
+	// transactions taking the same token, one gets ErrNotFound.
+	TakePasswordToken(ctx context.Context, digest []byte) (PasswordToken, error)
+
+	SetTenantSettings(ctx context.Context, s TenantSettings) error
+
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
 }
 
@@ -288,9 +316,12 @@ type Store interface {
 	// SetUserPassword replaces a user's password hash ("" turns password login off) and
 	// revokes the user's live sessions at at, recording a ChangeUser, a ChangeAPIKey per
 	// key and a ChangeSession per session revoked: logins made with the old password end.
+	// It deletes the user's pending password tokens too: a link handed out before the
+	// change must not undo it.
 	SetUserPassword(ctx context.Context, uid, passwordHash string, at time.Time) error
-	// DeleteUser deletes a user with their keys, sessions and memberships, recording a
-	// ChangeUser, a ChangeAPIKey per key and a ChangeSession per live session first.
+	// DeleteUser deletes a user with their keys, sessions, memberships and password
+	// tokens, recording a ChangeUser, a ChangeAPIKey per key and a ChangeSession per live
+	// session first.
 	DeleteUser(ctx context.Context, uid string) error
 	// ListUsers returns a tenant's users, oldest first, and the cursor of the next page
 	// ("" when there is none).
@@ -409,6 +440,19 @@ type Store interface {
 	// PruneSessions deletes sessions created before before (whatever their state) and
 	// returns how many it deleted.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+
+	// CreatePasswordToken records a pending password activation, replacing any earlier
+	// one of the same user; ErrNotFound when the user is not in that tenant, ErrConflict
+	// when the digest or id is taken.
+	CreatePasswordToken(ctx context.Context, t PasswordToken) error
+	// PasswordTokens returns a tenant's pending tokens, expired ones included, oldest first.
+	PasswordTokens(ctx context.Context, tenantUID string) ([]PasswordToken, error)
+
+	// TenantSettings returns a tenant's settings: zero values (with TenantUID set) when
+	// none were set; ErrNotFound for an unknown tenant.
+	TenantSettings(ctx context.Context, tenantUID string) (TenantSettings, error)
+	// SetTenantSettings replaces a tenant's settings; ErrNotFound for an unknown tenant.
+	SetTenantSettings(ctx context.Context, s TenantSettings) error
 
 	// Update runs fn in one transaction: if fn returns nil every change made through tx
 	// commits, else none does. fn must not use the Store itself for writes (a backend

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // keygate user reset-password gives a user a new password, shown once when Keygate
@@ -78,4 +79,37 @@ func runOK(t *testing.T, s *cliStore, stdin string, args ...string) string {
 		t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.stderr)
 	}
 	return r.stdout
+}
+
+// keygate tenant token-settings shows a tenant's token lifetime and sets it; the running
+// gateway issues its next token for that long.
+func TestCLITokenSettingsSetATenantsTokenLifetime(t *testing.T) {
+	upstream := startEchoUpstream(t)
+	port := freePort(t)
+	s := newCLIStore(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", port, upstream))
+	loadCaddyfile(t, s.caddyfile)
+	t.Cleanup(stopCaddy)
+	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s.ok("tenant", "create", "--name", "acme")
+	runOK(t, s, "ann-password-1\n", "user", "create", "--tenant", "acme", "--email", "ann@acme.test", "--role", "user", "--password-stdin")
+
+	var got struct {
+		ExpiryTimeMinutes int
+		Own               bool
+	}
+	s.json(&got, "tenant", "token-settings", "--name", "acme")
+	if got.ExpiryTimeMinutes != 15 || got.Own {
+		t.Fatalf("token-settings = %+v, want the gateway's 15 minutes", got)
+	}
+	if out := s.run("tenant", "token-settings", "--name", "acme", "--expiry-minutes", "5"); out.code == 0 || !strings.Contains(out.stderr, "15 to 1440") {
+		t.Errorf("5 minutes: exit %d, %q", out.code, out.stderr)
+	}
+	s.json(&got, "tenant", "token-settings", "--name", "acme", "--expiry-minutes", "120")
+	if got.ExpiryTimeMinutes != 120 || !got.Own {
+		t.Fatalf("after setting 120: %+v", got)
+	}
+	_, token, _ := g.login(t, "", `{"emailId":"ann@acme.test","password":"ann-password-1"}`, nil)
+	if d := tokenLifetime(t, token); d < 2*time.Hour || d > 2*time.Hour+time.Second {
+		t.Errorf("a login after the CLI set 120 minutes: a token for %v", d)
+	}
 }

@@ -549,3 +549,47 @@ func TestConsoleRenewsTheCookieOneAtATime(t *testing.T) {
 		t.Fatalf("the session after the renewals: %d %s", r.status, r.body)
 	}
 }
+
+// A tenant admin starts a password reset in the console, sees the activation link, and
+// whoever opens it sets the password there, once.
+func TestConsoleAdminResetsAPasswordAndTheLinkSetsIt(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	lee := g.consoleUser(t, "acme", "lee@acme.test", storage.RoleTenantAdmin)
+	b := newBrowser(t, 1280, 800)
+	b.login(t, g, lee.Email)
+	b.goTo(t, "Users")
+	b.menu(t, s.user.Email, "Reset password")
+	b.waitFor(t, "dev's row to show the pending link", `document.querySelector('tr[data-email="dev@acme.test"] .col-status')?.textContent.includes('Activation pending')`)
+	b.menu(t, s.user.Email, "Activation link")
+	link := get(t, b, chromedp.Value(chromedp.ID("activation-link")))
+	if !strings.HasPrefix(link, g.url+"/console/#/activate/") {
+		t.Fatalf("the console shows link %q", link)
+	}
+	b.do(t, chromedp.Click(dialogButton("Done")))
+
+	other := b.newTab(t)
+	other.do(t,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("activate-view")),
+		chromedp.SendKeys(chromedp.ID("activate-password"), "dev-chosen-pw-1"),
+		chromedp.SendKeys(chromedp.ID("activate-confirm"), "dev-chosen-pw-1"),
+		chromedp.Click(chromedp.Search(`//form[@id="activate-form"]//button[normalize-space()="Set password"]`)),
+		chromedp.WaitVisible(chromedp.ID("login-notice")),
+	)
+	if url := get(t, other, chromedp.Evaluate[string](`location.href`)); strings.Contains(url, "activate") {
+		t.Errorf("the token stays in the address: %s", url)
+	}
+	if st := g.loginStatus(t, s.user.Email, "dev-chosen-pw-1"); st != http.StatusOK {
+		t.Errorf("login with the password set through the link: %d", st)
+	}
+	// Used once: the link now says it is not valid.
+	other.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("activate-view")),
+		chromedp.SendKeys(chromedp.ID("activate-password"), "dev-chosen-pw-2"),
+		chromedp.SendKeys(chromedp.ID("activate-confirm"), "dev-chosen-pw-2"),
+		chromedp.Click(chromedp.Search(`//form[@id="activate-form"]//button[normalize-space()="Set password"]`)),
+		chromedp.WaitVisible(chromedp.ID("activate-error")))
+	if text := other.pageText(t); !strings.Contains(text, "not valid") {
+		t.Errorf("a used link's page says %q", text)
+	}
+}

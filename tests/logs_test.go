@@ -74,7 +74,17 @@ http://127.0.0.1:%d {
 	g.passwordUser(t, "ann@acme.test", "pw-ann-123")
 	_, token, _ := g.login(t, "", `{"emailId":"ann@acme.test","password":"pw-ann-123"}`, nil)
 	_, cookieToken, _ := g.login(t, "?setCookie=true", `{"emailId":"ann@acme.test","password":"pw-ann-123"}`, nil)
-	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123"}
+	// A password activation link: its token is in the path.
+	adminKey := g.mustKey(t, s.admin, "30d").Key
+	var created struct {
+		UID string `json:"uid"`
+	}
+	g.api(t, adminKey, http.MethodPost, "/v1/users", `{"metadata":{"name":"new@acme.test"},"spec":{"emailId":"new@acme.test","role":"user"}}`, &created)
+	linkToken := linkToken(t, g.activationLink(t, adminKey, created.UID))
+	if st, body := g.activate(t, linkToken, "pw-new-activated"); st != http.StatusNoContent {
+		t.Fatalf("activation: %d %s", st, body)
+	}
+	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated"}
 
 	g.do(t, "/a", map[string]string{"ApiKey": s.userKey})
 	g.do(t, "/b?x=1&apiKey="+s.userKey+"&y=2", nil)
@@ -110,7 +120,7 @@ http://127.0.0.1:%d {
 		if name == "access" && !strings.Contains(text, `"user_id":"`+s.user.UID+`"`) {
 			t.Errorf("the access log does not name the authenticated user (the {http.auth.user.id} placeholder)")
 		}
-		if name == "access" && (!strings.Contains(text, `"uri":"/v1/auth/refresh/REDACTED"`) || !strings.Contains(text, `"uri":"/b?x=1&apiKey=REDACTED&y=2"`) || !strings.Contains(text, `"uri":"/c?%61pi%4Bey=REDACTED"`)) {
+		if name == "access" && (!strings.Contains(text, `"uri":"/v1/auth/refresh/REDACTED"`) || !strings.Contains(text, `"uri":"/b?x=1&apiKey=REDACTED&y=2"`) || !strings.Contains(text, `"uri":"/c?%61pi%4Bey=REDACTED"`) || !strings.Contains(text, `"uri":"/v1/auth/password/REDACTED/activate"`)) {
 			t.Errorf("the access log does not show the redacted requests:\n%s", text)
 		}
 		if name == "default" && !strings.Contains(text, "/f?ApiKey=REDACTED") {

@@ -34,3 +34,13 @@ func derive(secret []byte, purpose string) []byte {
 	m.Write([]byte("keygate derived key: " + purpose))
 	return m.Sum(nil)
 }
+
+// LastingDerivedKey returns the key for purpose derived from the oldest signing key: for
+// MACs that must be made again, alike, long after (password links shown to admins until
+// they expire), which a rotation of the signing key must not change.
+func (v *Verifier) LastingDerivedKey(purpose string) []byte {
+	v.keys.mu.RLock()
+	secret := v.keys.keys[v.keys.firstKID]
+	v.keys.mu.RUnlock()
+	return derive(secret, purpose)
+}

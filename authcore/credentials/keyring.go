@@ -20,6 +20,7 @@ type keyring struct {
 	mu         sync.RWMutex
 	keys       map[string][]byte
 	signKID    string
+	firstKID   string // the oldest key's: what LastingDerivedKey derives from
 	lastReload time.Time
 	reloading  sync.Mutex // one reload at a time
 }
@@ -64,13 +65,16 @@ func (k *keyring) reload(ctx context.Context) error {
 		return fmt.Errorf("loading token signing keys: %w", err)
 	}
 	keys := make(map[string][]byte, len(stored))
-	newest := ""
+	newest, oldest := "", ""
 	for _, sk := range stored { // oldest first
 		keys[sk.KID] = sk.Secret
 		newest = sk.KID
+		if oldest == "" {
+			oldest = sk.KID
+		}
 	}
 	k.mu.Lock()
-	k.keys, k.signKID, k.lastReload = keys, newest, k.now()
+	k.keys, k.signKID, k.firstKID, k.lastReload = keys, newest, oldest, k.now()
 	k.mu.Unlock()
 	return nil
 }

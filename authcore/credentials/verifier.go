@@ -24,8 +24,12 @@ type Config struct {
 	StaleIfError time.Duration
 	// TokenTTL is how long the tokens to verify live. Default: DefaultTokenTTL.
 	TokenTTL time.Duration
-	Now      func() time.Time  // the clock; injected by tests
-	Observer authcore.Observer // metrics; default none
+	// MaxTokenTTL is the longest a tenant's own token lifetime may be: tokens issued for
+	// longer than it (or TokenTTL, if longer) are refused, and revocations are remembered
+	// that long. Default: TokenTTL.
+	MaxTokenTTL time.Duration
+	Now         func() time.Time  // the clock; injected by tests
+	Observer    authcore.Observer // metrics; default none
 }
 
 func (cfg *Config) applyDefaults() {
@@ -87,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		store:       cfg.Store,
 		cacheTTL:    cfg.CacheTTL,
 		negativeTTL: cfg.NegativeCacheTTL,
-		tokenTTL:    cfg.TokenTTL,
+		tokenTTL:    max(cfg.TokenTTL, cfg.MaxTokenTTL),
 		staleOK:     cfg.StaleIfError > 0,
 		now:         cfg.Now,
 		obs:         cfg.Observer,

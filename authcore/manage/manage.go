@@ -26,8 +26,10 @@ type Service struct {
 	maxKeysPerUser int
 	onAudit        func(storage.AuditEvent)
 
-	tagMu sync.Mutex
-	tag   *authcore.KeyTag // nil until the first key is made, unless configured
+	tagMu    sync.Mutex
+	tag      *authcore.KeyTag // nil until the first key is made, unless configured
+	linkKey  []byte
+	tokenTTL time.Duration
 }
 
 // ServiceConfig configures a Service.
@@ -46,6 +48,14 @@ type ServiceConfig struct {
 	OnAudit func(storage.AuditEvent)
 	// KeyTag tags new keys. Default: the store's, read (or made) when the first key is.
 	KeyTag *authcore.KeyTag
+	// LinkKey is the secret that password link tokens are derived from (an HMAC of their
+	// stored ids), so that only their digests need be stored and admins can still be shown
+	// them. Every node must have the same. Default: none, and no links can be made (the
+	// command line).
+	LinkKey []byte
+	// TokenTTL is the gateway's token lifetime, what a tenant without its own setting
+	// gets. Default: credentials.DefaultTokenTTL's 15 minutes.
+	TokenTTL time.Duration
 }
 
 // Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
@@ -62,7 +72,9 @@ func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
 		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit, tag: cfg.KeyTag,
+		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL,
 	}
+	authcore.SetDefault(&s.tokenTTL, defaultTokenTTL)
 	if s.caches == nil {
 		s.caches = noCaches{}
 	}
@@ -89,6 +101,9 @@ func (s *Service) keyTag(ctx context.Context) (*authcore.KeyTag, error) {
 	}
 	return s.tag, nil
 }
+
+// defaultTokenTTL is credentials.DefaultTokenTTL (manage does not import credentials).
+const defaultTokenTTL = 15 * time.Minute
 
 // DefaultMaxKeysPerUser is how many API keys a user may hold unless configured, as in
 // Palette.

@@ -333,3 +333,21 @@ func everyPage[T any](list func(limit int, cursor string) ([]T, string, error), 
 		cursor = next
 	}
 }
+
+// TokenSettings reads how long the tokens of the tenant named tenantName live.
+func (o Operator) TokenSettings(ctx context.Context, tenantName string) (TokenSettings, error) {
+	t, err := o.Service.TenantByName(ctx, o.in(""), tenantName)
+	if err != nil {
+		return TokenSettings{}, err
+	}
+	return o.Service.TokenSettings(ctx, o.in(t.UID), t.UID)
+}
+
+// SetTokenTTL sets how long the tokens of the tenant named tenantName live.
+func (o Operator) SetTokenTTL(ctx context.Context, tenantName string, ttl time.Duration) error {
+	t, err := o.Service.TenantByName(ctx, o.in(""), tenantName)
+	if err != nil {
+		return err
+	}
+	return o.Service.SetTokenTTL(ctx, o.in(t.UID), t.UID, ttl)
+}

@@ -17,7 +17,7 @@ type UserRequest struct {
 	FirstName string
 	LastName  string
 	Role      storage.Role
-	Password  string // on create only; empty: the user cannot log in with a password
+	Password  string // on create only; empty: the user gets an activation link instead
 	Active    *bool
 }
 
@@ -49,9 +49,26 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 		u.PasswordHash = protect.HashPassword(r.Password)
 	}
 	err := s.commit(ctx, a, "user "+u.Email, authcore.Audit{Action: "user.create", Kind: "user", Target: u.UID, Detail: u.Email}, func(tx storage.Tx) error {
-		return tx.CreateUser(ctx, u)
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.activateLater(ctx, tx, u)
 	})
 	return u, err
+}
+
+// activateLater gives a user created without a password an activation link, with which
+// they choose one (Palette mails it; Keygate shows it to the tenant admins). Without a
+// link key (the command line) the user gets none.
+func (s *Service) activateLater(ctx context.Context, tx storage.Tx, u storage.User) error {
+	if u.PasswordHash != "" || s.linkKey == nil {
+		return nil
+	}
+	pt, err := s.newPasswordToken(u)
+	if err != nil {
+		return err
+	}
+	return tx.CreatePasswordToken(ctx, pt)
 }
 
 // visibleUser loads a user of the admin's tenant, or answers 404.

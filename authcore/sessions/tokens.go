@@ -20,12 +20,16 @@ type Issued struct {
 	Device    *DeviceCookie // from a password login: the client's device cookie
 }
 
-// issue signs a token for a session, valid for the token lifetime from now, with the
-// session's newest token id as its jti.
-func (iss *Issuer) issue(s storage.Session, p authcore.Principal) (Issued, error) {
+// issue signs a token for a session, valid for its tenant's token lifetime from now,
+// with the session's newest token id as its jti.
+func (iss *Issuer) issue(ctx context.Context, s storage.Session, p authcore.Principal) (Issued, error) {
+	ttl, err := iss.TokenTTL(ctx, s.TenantUID)
+	if err != nil {
+		return Issued{}, err
+	}
 	now := iss.now()
-	// JWT times are whole seconds: round up, so a token never lives less than token_ttl.
-	expires := now.Add(iss.tokenTTL + time.Second - 1).Truncate(time.Second)
+	// JWT times are whole seconds: round up, so a token never lives less than its lifetime.
+	expires := now.Add(ttl + time.Second - 1).Truncate(time.Second)
 	signed, err := iss.verifier.SignToken(credentials.Claims{
 		TenantUID: s.TenantUID,
 		SessionID: s.ID,
@@ -45,6 +49,22 @@ func (iss *Issuer) issue(s storage.Session, p authcore.Principal) (Issued, error
 	return Issued{Token: signed, ExpiresAt: expires, Principal: &p}, nil
 }
 
+// TokenTTL is how long the tenant's tokens live: its own authTokenSettings, read from the
+// store at each login and refresh so that a change holds on every node at once, or the
+// gateway's token_ttl.
+func (iss *Issuer) TokenTTL(ctx context.Context, tenantUID string) (time.Duration, error) {
+	ts, err := iss.store.TenantSettings(ctx, tenantUID)
+	switch {
+	case authcore.IsNotFound(err): // the tenant is gone: its users' sessions are too
+		return 0, authcore.ErrCredentialRevoked
+	case err != nil:
+		return 0, authcore.Unavailable(err)
+	case ts.TokenTTL > 0:
+		return ts.TokenTTL, nil
+	}
+	return iss.tokenTTL, nil
+}
+
 // startSession records a new login for p, with its login.success audit row in the same
 // transaction, and issues its first token.
 func (iss *Issuer) startSession(ctx context.Context, p *authcore.Principal, clientIP, how string) (Issued, error) {
@@ -57,7 +77,7 @@ func (iss *Issuer) startSession(ctx context.Context, p *authcore.Principal, clie
 	if err != nil {
 		return Issued{}, authcore.StoreError(err, "user")
 	}
-	return iss.issue(s, *p)
+	return iss.issue(ctx, s, *p)
 }
 
 // Refresh issues a new token, with a fresh lifetime, in the session of a valid token.
@@ -79,7 +99,7 @@ func (iss *Issuer) Refresh(ctx context.Context, token, clientIP string) (Issued,
 	if err := iss.store.RotateSessionToken(ctx, s.ID, tokenID, s.TokenID); err != nil {
 		return Issued{}, iss.refreshRefused(ctx, p, clientIP, err)
 	}
-	issued, err := iss.issue(s, *p)
+	issued, err := iss.issue(ctx, s, *p)
 	if err == nil {
 		iss.obs.TokenIssued("refresh")
 	}

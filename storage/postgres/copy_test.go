@@ -97,6 +97,13 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 			}
 		}
 		must("disable", s.SetUserDisabled(ctx, users[2], true))
+		must("password token", s.CreatePasswordToken(ctx, storage.PasswordToken{
+			ID: "pt-" + tn, TenantUID: tenant.UID, UserUID: users[1], Digest: copyDigest("pt-" + tn),
+			CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
+		}))
+		if ti == 0 {
+			must("settings", s.SetTenantSettings(ctx, storage.TenantSettings{TenantUID: tenant.UID, TokenTTL: time.Hour, UpdatedAt: at}))
+		}
 		f.users = append(f.users, users...)
 		for pi := range 2 {
 			p := storage.Project{UID: fmt.Sprintf("p-%s-%d", tn, pi), TenantUID: tenant.UID, Name: fmt.Sprintf("project %d", pi), CreatedAt: at}
@@ -143,6 +150,8 @@ type copySnapshot struct {
 	TagSecret     []byte
 	LegacyDigests [][]byte
 	Audit         map[string][]storage.AuditEvent
+	Settings      []storage.TenantSettings
+	Tokens        map[string][]storage.PasswordToken
 }
 
 func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
@@ -187,6 +196,13 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 		t.Fatal(err)
 	}
 	slices.SortFunc(snap.LegacyDigests, bytes.Compare)
+	snap.Settings = readEach(t, "settings", f.tenants, s.TenantSettings)
+	snap.Tokens = map[string][]storage.PasswordToken{}
+	for _, tn := range f.tenants {
+		if snap.Tokens[tn], err = s.PasswordTokens(ctx, tn); err != nil || len(snap.Tokens[tn]) != 1 {
+			t.Fatalf("password tokens of %s: %v, %v", tn, snap.Tokens[tn], err)
+		}
+	}
 	snap.Audit = map[string][]storage.AuditEvent{}
 	for _, tn := range f.tenants {
 		if snap.Audit[tn], _, err = s.ListAudit(ctx, tn, storage.Page{Limit: 100}); err != nil {
@@ -236,7 +252,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 	wantRows := map[string]int64{
 		"tenants": 2, "users": 6, "projects": 4, "roles": 4, "user_roles": 2, "teams": 2,
 		"team_members": 4, "team_roles": 2, "project_roles": 10, "api_keys": 12,
-		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10,
+		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10, "tenant_settings": 1, "password_tokens": 2,
 	}
 	if len(rep.Tables) != len(wantRows) {
 		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)

@@ -64,8 +64,8 @@ func openUpgraded(t *testing.T, path string) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4, 5, 6}) {
-		t.Errorf("schema_migrations = %v, want [1 2 3 4 5 6]", vs)
+	if vs := versions(t, s.DB()); !slices.Equal(vs, []int64{1, 2, 3, 4, 5, 6, 7}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3 4 5 6 7]", vs)
 	}
 	return s
 }
@@ -271,9 +271,9 @@ func TestUpgradeFrom0002(t *testing.T) {
 	}
 	want := []string{
 		"api_keys_tenant_created", "api_keys_untagged", "api_keys_user_created", "audit_events_tenant_at",
-		"project_roles_subject", "projects_tenant_created", "sessions_created", "sessions_revoked",
-		"sessions_user", "team_members_user", "teams_tenant_created", "user_roles_role", "users_email",
-		"users_tenant_created",
+		"password_tokens_tenant", "project_roles_subject", "projects_tenant_created", "sessions_created",
+		"sessions_revoked", "sessions_user", "team_members_user", "teams_tenant_created", "user_roles_role",
+		"users_email", "users_tenant_created",
 	}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes after the upgrade = %v,\nwant %v", indexes, want)

@@ -29,7 +29,9 @@ type copyTable struct {
 // log is for the nodes of the source store, and the target has run its own migrations.
 var copyTables = []copyTable{
 	{name: "tenants", columns: tenantColumns, orderBy: "uid"},
+	{name: "tenant_settings", columns: tenantSettingsColumns, orderBy: "tenant_uid"},
 	{name: "users", columns: userColumns, orderBy: "uid", bools: map[string]bool{"disabled": true}},
+	{name: "password_tokens", columns: passwordTokenColumns, orderBy: "id"},
 	{name: "projects", columns: projectColumns, orderBy: "uid"},
 	{name: "roles", columns: roleColumns, orderBy: "uid"},
 	{name: "user_roles", columns: []string{"user_uid", "role_uid", "created_at"}, orderBy: "user_uid, role_uid"},
@@ -60,7 +62,8 @@ type TableCopy struct {
 }
 
 // CopyStore copies every record of from into to, which must be empty: tenants, users,
-// projects, memberships, API keys, signing keys, secrets (the API key tag's), sessions and audit events, table by
+// projects, roles, teams and their grants, API keys, signing keys, secrets (the API key
+// tag's), sessions, audit events, tenant settings and pending password tokens, table by
 // table in foreign key order. It reads from's read pool in one transaction, so that it
 // copies one snapshot, and writes in one transaction of to's, so that the copy commits
 // whole or not at all. Before committing it checks that every table holds as many rows

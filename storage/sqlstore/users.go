@@ -201,8 +201,8 @@ func (s *Store) UpdateUser(ctx context.Context, uid, firstName, lastName string,
 	})
 }
 
-// SetUserPassword sets the user's password hash and revokes their live sessions, in one
-// transaction with the changes that announce both. ErrNotFound when there is no such user.
+// SetUserPassword sets the user's password hash, revokes their live sessions and deletes
+// their pending password tokens, in one transaction with the changes that announce it. ErrNotFound when there is no such user.
 func (s *Store) SetUserPassword(ctx context.Context, uid, passwordHash string, at time.Time) error {
 	what := fmt.Sprintf("set user %q password", uid)
 	if millis(at) == 0 {
@@ -211,6 +211,9 @@ func (s *Store) SetUserPassword(ctx context.Context, uid, passwordHash string, a
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.updateUserIn(ctx, tx, what, uid, "password_hash = ?", passwordHash); err != nil {
 			return err
+		}
+		if err := s.deleteUserPasswordTokens(ctx, tx, uid); err != nil { // a link handed out before must not undo this
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		revoked, err := queryAll(ctx, s, tx, "revoke sessions", scanSessionID,
 			"UPDATE sessions SET revoked_at = ? WHERE user_uid = ? AND revoked_at = 0 RETURNING id", millis(at), uid)

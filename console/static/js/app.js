@@ -1,6 +1,6 @@
 // The console's entry point: sign-in, the session, and a hash router over the pages.
 // Routes live in the fragment (#/keys), which never reaches the server or its logs.
-import { api, errorText, setUnauthorizedHandler } from './api.js';
+import { api, authPrefix, errorText, request, setUnauthorizedHandler } from './api.js';
 import { auditPage } from './audit.js';
 import { alertBox, h, replace } from './dom.js';
 import { keysPage } from './keys.js';
@@ -134,13 +134,49 @@ function sessionEnded(err) {
 	}
 }
 
+// ACTIVATION is the address of a password link: #/activate/<token>.
+const ACTIVATION = /^#\/activate\/(.+)$/;
+
+// showActivation shows the form that sets a password with an activation link's token.
+// The token is taken out of the address at once, so it stays in no history entry.
+function showActivation(token) {
+	history.replaceState(null, '', location.pathname + location.search);
+	$('loading').hidden = true;
+	$('activate-view').hidden = false;
+	$('activate-form').addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const password = $('activate-password').value;
+		const err = $('activate-error');
+		err.hidden = true;
+		if (password.length < 8 || password !== $('activate-confirm').value) {
+			err.textContent = password.length < 8 ? 'Use at least 8 characters.' : 'The two passwords differ.';
+			err.hidden = false;
+			return;
+		}
+		try {
+			await request('PATCH', `${authPrefix}password/${encodeURIComponent(token)}/activate`, { password }, { session: false });
+			$('activate-view').hidden = true;
+			showLogin('Your password is set. Sign in with it.', true);
+		} catch (e) {
+			err.textContent = errorText(e);
+			err.hidden = false;
+		}
+	});
+	$('activate-password').focus();
+}
+
 async function start() {
+	const activation = location.hash.match(ACTIVATION);
 	setUnauthorizedHandler(sessionEnded);
 	session.onSessionEnded(sessionEnded);
 	$('login-form').addEventListener('submit', onLogin);
 	$('logout').addEventListener('click', onLogout);
 	$('skip').addEventListener('click', () => $('main').focus());
-	window.addEventListener('hashchange', () => route());
+	window.addEventListener('hashchange', () => (ACTIVATION.test(location.hash) ? location.reload() : route()));
+	if (activation) { // a password link: no session is resumed, the link's holder may be anyone
+		showActivation(decodeURIComponent(activation[1]));
+		return;
+	}
 	try {
 		await session.resume();
 		await showApp();

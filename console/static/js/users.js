@@ -1,6 +1,7 @@
-// Tenant Settings -> Users: create, disable or enable, change role, delete.
+// Tenant Settings -> Users: create, disable or enable, change role, reset a password
+// (and show the activation link), delete.
 import { api, listAll } from './api.js';
-import { confirmDialog, field, formDialog, select } from './dialog.js';
+import { confirmDialog, field, formDialog, openDialog, select } from './dialog.js';
 import { badge, h, icon, pageHeader, replace, timeEl } from './dom.js';
 import { rowMenu } from './menu.js';
 import { managedTable } from './table.js';
@@ -30,7 +31,7 @@ function createUser() {
 				field('First name', h('input', { name: 'first', autocomplete: 'off' })),
 				field('Last name', h('input', { name: 'last', autocomplete: 'off' }))),
 			field('Role', select(ROLES, 'user', { name: 'role' })),
-			field('Password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password' }), 'Optional: without one, the user cannot sign in here and works only with API keys made for them.'),
+			field('Password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password' }), 'Optional: without one, the user gets an activation link, valid for 24 hours, to choose one (shown in this list).'),
 		],
 		submit: (form) => {
 			const f = form.elements;
@@ -60,6 +61,8 @@ function userRow(u, me, act) {
 		active
 			? { label: 'Disable', onSelect: () => act(() => api.patch(path, { status: { active: false } }).then(() => true), `${email} disabled.`) }
 			: { label: 'Enable', onSelect: () => act(() => api.patch(path, { status: { active: true } }).then(() => true), `${email} enabled.`) },
+		{ label: 'Reset password', onSelect: () => act(() => api.patch(`${path}/password/reset`).then(() => true), `${email}: a new activation link was made.`) },
+		u.status.activationLink ? { label: 'Activation link', onSelect: () => showActivationLink(u) } : null,
 		{
 			label: 'Delete', danger: true,
 			onSelect: () => act(() => confirmDialog({
@@ -69,12 +72,13 @@ function userRow(u, me, act) {
 				action: () => api.del(path),
 			}), `${email} deleted.`),
 		},
-	];
+	].filter(Boolean);
 	return h('tr', { dataset: { uid: u.metadata.uid, email } },
 		h('th', { scope: 'row', 'data-label': 'Name' }, name || h('span', { class: 'muted' }, '—'), u.metadata.uid === me.metadata.uid ? h('span', { class: 'you' }, ' (you)') : null),
 		h('td', { 'data-label': 'Email' }, email),
 		h('td', { 'data-label': 'Role', class: 'col-role' }, roleName(u.spec.role)),
-		h('td', { 'data-label': 'Status', class: 'col-status' }, active ? badge('Active', 'active') : badge('Disabled', 'inactive')),
+		h('td', { 'data-label': 'Status', class: 'col-status' }, active ? badge('Active', 'active') : badge('Disabled', 'inactive'),
+			u.status.activationLink ? badge('Activation pending', 'inactive') : null),
 		h('td', { 'data-label': 'Created' }, timeEl(u.metadata.creationTimestamp)),
 		h('td', { class: 'col-actions' }, rowMenu(`Actions for ${email}`, items)));
 }
@@ -89,4 +93,18 @@ function changeRole(u, path) {
 			return form.elements.role.value;
 		},
 	});
+}
+
+// showActivationLink shows a user's pending password link, to hand over: there is no mail
+// server. It works once, within 24 hours of being made.
+function showActivationLink(u) {
+	const link = new URL(u.status.activationLink, location.href).href;
+	const { dialog, body } = openDialog({ title: `Activation link of ${u.spec.emailId}`, wide: true });
+	const input = h('input', { id: 'activation-link', class: 'mono key-output', readonly: true, value: link, spellcheck: 'false', autocomplete: 'off' });
+	body.append(
+		h('p', {}, 'Give this link to the user, privately: whoever opens it chooses the password. It works once, within 24 hours; a new reset replaces it.'),
+		h('div', { class: 'field' }, h('label', { for: 'activation-link' }, 'Link'), input),
+		h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'btn btn-primary', onclick: () => dialog.close() }, 'Done')));
+	input.focus();
+	input.select();
 }

@@ -1,0 +1,68 @@
+package manage
+
+import (
+	"context"
+
+	"github.com/keygate/keygate/authcore"
+)
+
+// The ways an organisation's users sign in, Palette's authType.
+const (
+	AuthPassword = "password"
+	AuthSSO      = "sso" // issue 15
+)
+
+// Organization is how an organisation's users sign in, as the login page asks before
+// any credential (Palette's v1LoginResponse and v1Organization).
+type Organization struct {
+	Name        string
+	AuthType    string     // AuthPassword, or AuthSSO once an identity provider is set
+	SSOLogins   []SSOLogin // the identity providers offered; none yet
+	RedirectURL string     // where an SSO login starts; "" for password logins
+}
+
+// SSOLogin is one identity provider an organisation offers.
+type SSOLogin struct {
+	Name, DisplayName, Logo, RedirectURI string
+}
+
+// Organization describes how the organisation named name signs in, to anyone. An
+// unknown name gets the answer a password organisation gets: like a login, which
+// answers an unknown organisation as a wrong password, it must not tell which names
+// exist. (Once organisations can use SSO, theirs will differ: that is what the lookup
+// is for.)
+func (s *Service) Organization(ctx context.Context, name string) (Organization, error) {
+	if _, err := s.store.TenantByName(ctx, name); err != nil && !authcore.IsNotFound(err) {
+		return Organization{}, authcore.Unavailable(err)
+	}
+	return passwordOrganization(name), nil
+}
+
+func passwordOrganization(name string) Organization {
+	return Organization{Name: name, AuthType: AuthPassword, SSOLogins: []SSOLogin{}}
+}
+
+// Organizations lists the organisations where the caller's email has an enabled
+// account, oldest first: what a signed-in user may switch to. Without a credential (a
+// nil principal) it lists none: the names of every tenant are not anyone's to read.
+func (s *Service) Organizations(ctx context.Context, a authcore.Actor) ([]Organization, error) {
+	orgs := []Organization{}
+	if a.Principal == nil || a.Email == "" {
+		return orgs, nil
+	}
+	users, err := s.store.UsersByEmail(ctx, a.Email)
+	if err != nil {
+		return nil, authcore.Unavailable(err)
+	}
+	for _, u := range users {
+		if u.Disabled {
+			continue
+		}
+		t, err := s.store.TenantByUID(ctx, u.TenantUID)
+		if err != nil {
+			return nil, authcore.StoreError(err, "tenant "+u.TenantUID)
+		}
+		orgs = append(orgs, passwordOrganization(t.Name))
+	}
+	return orgs, nil
+}
