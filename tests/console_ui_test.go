@@ -158,6 +158,8 @@ func TestConsoleTenantAdminManagesOtherUsersKeys(t *testing.T) {
 	b.login(t, g, lee.Email)
 
 	b.goTo(t, "API Keys")
+	// The heading shows before the listing arrives.
+	b.waitFor(t, "the tenant's keys to be listed", `document.querySelectorAll("#keys-table tbody tr").length >= 2`)
 	if n := b.count(t, "#keys-table tbody tr"); n != 2 {
 		t.Fatalf("the tenant's key table has %d rows, want dev's and ann's keys", n)
 	}
