@@ -12,19 +12,14 @@ import (
 // chose it, and ends the sessions made with the old one; the running gateway honours
 // both at once, and the change is audited as the operator's.
 func TestCLIResetPasswordEndsTheOldPasswordAndItsSessions(t *testing.T) {
-	upstream := startEchoUpstream(t)
-	port := freePort(t)
-	s := newCLIStore(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", port, upstream))
-	loadCaddyfile(t, s.caddyfile)
-	t.Cleanup(stopCaddy)
-	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s, g := startCLIGateway(t)
 	login := func(password string) (int, string) {
 		res, token, _ := g.login(t, "", fmt.Sprintf(`{"emailId":"ann@acme.test","password":%q}`, password), nil)
 		return res.StatusCode, token
 	}
 
 	s.ok("tenant", "create", "--name", "acme")
-	runOK(t, s, "old-password-1\n", "user", "create", "--tenant", "acme", "--email", "ann@acme.test", "--role", "user", "--password-stdin")
+	s.okWith("old-password-1\n", "user", "create", "--tenant", "acme", "--email", "ann@acme.test", "--role", "user", "--password-stdin")
 	status, oldToken := login("old-password-1")
 	if status != http.StatusOK {
 		t.Fatalf("login with the first password: %d", status)
@@ -47,7 +42,7 @@ func TestCLIResetPasswordEndsTheOldPasswordAndItsSessions(t *testing.T) {
 	}
 
 	// A password the operator types is set as it is and never printed back.
-	out := runOK(t, s, "chosen-password-2\n", "user", "reset-password", "--email", "ann@acme.test", "--password-stdin")
+	out := s.okWith("chosen-password-2\n", "user", "reset-password", "--email", "ann@acme.test", "--password-stdin")
 	if strings.Contains(out, "chosen-password-2") || !strings.Contains(out, "sessions have ended") {
 		t.Errorf("reset-password --password-stdin printed %q", out)
 	}
@@ -71,27 +66,12 @@ func TestCLIResetPasswordEndsTheOldPasswordAndItsSessions(t *testing.T) {
 	}
 }
 
-// runOK runs a command with stdin that must succeed and returns its standard output.
-func runOK(t *testing.T, s *cliStore, stdin string, args ...string) string {
-	t.Helper()
-	r := runBinary(t, s.env, stdin, append(args, "--config", s.dir+"/Caddyfile")...)
-	if r.code != 0 {
-		t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.stderr)
-	}
-	return r.stdout
-}
-
 // keygate tenant token-settings shows a tenant's token lifetime and sets it; the running
 // gateway issues its next token for that long.
 func TestCLITokenSettingsSetATenantsTokenLifetime(t *testing.T) {
-	upstream := startEchoUpstream(t)
-	port := freePort(t)
-	s := newCLIStore(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", port, upstream))
-	loadCaddyfile(t, s.caddyfile)
-	t.Cleanup(stopCaddy)
-	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s, g := startCLIGateway(t)
 	s.ok("tenant", "create", "--name", "acme")
-	runOK(t, s, "ann-password-1\n", "user", "create", "--tenant", "acme", "--email", "ann@acme.test", "--role", "user", "--password-stdin")
+	s.okWith("ann-password-1\n", "user", "create", "--tenant", "acme", "--email", "ann@acme.test", "--role", "user", "--password-stdin")
 
 	var got struct {
 		ExpiryTimeMinutes int

@@ -229,6 +229,18 @@ type cliStore struct {
 	env       []string
 }
 
+// startCLIGateway runs a gateway in this process on a store the command line reaches
+// through s.
+func startCLIGateway(t *testing.T) (*cliStore, *gateway) {
+	t.Helper()
+	upstream := startEchoUpstream(t)
+	port := freePort(t)
+	s := newCLIStore(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", port, upstream))
+	loadCaddyfile(t, s.caddyfile)
+	t.Cleanup(stopCaddy)
+	return s, &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+}
+
 func newCLIStore(t *testing.T, site string) *cliStore {
 	dir := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", dir)
@@ -244,13 +256,25 @@ func newCLIStore(t *testing.T, site string) *cliStore {
 // run runs a command at the binary's top level against the store.
 func (s *cliStore) run(args ...string) cliRun {
 	s.t.Helper()
-	return runBinary(s.t, s.env, "", append(args, "--config", filepath.Join(s.dir, "Caddyfile"))...)
+	return s.runWith("", args...)
+}
+
+// runWith is run with stdin as the command's standard input.
+func (s *cliStore) runWith(stdin string, args ...string) cliRun {
+	s.t.Helper()
+	return runBinary(s.t, s.env, stdin, append(args, "--config", filepath.Join(s.dir, "Caddyfile"))...)
 }
 
 // ok runs a command that must succeed and returns its standard output.
 func (s *cliStore) ok(args ...string) string {
 	s.t.Helper()
-	r := s.run(args...)
+	return s.okWith("", args...)
+}
+
+// okWith is ok with stdin as the command's standard input.
+func (s *cliStore) okWith(stdin string, args ...string) string {
+	s.t.Helper()
+	r := s.runWith(stdin, args...)
 	if r.code != 0 {
 		s.t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.stderr)
 	}
@@ -298,12 +322,7 @@ type (
 )
 
 func TestCLIParityWithTheManagementAPI(t *testing.T) {
-	upstream := startEchoUpstream(t)
-	port := freePort(t)
-	s := newCLIStore(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tkeygate\n\treverse_proxy %s\n}\n", port, upstream))
-	loadCaddyfile(t, s.caddyfile)
-	t.Cleanup(stopCaddy)
-	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s, g := startCLIGateway(t)
 
 	// Tenants and users, listed.
 	s.ok("tenant", "create", "--name", "acme")

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,16 +82,25 @@ func (v *Verifier) catalog(ctx context.Context, tenantUID string) (*roleCatalog,
 type Grants struct {
 	TenantRoleNames  []string // in the order of the uids given
 	ProjectRoleNames []string
-	permissions      map[string]bool
+	// permissions are the roles' own lists (the catalogue's, not copies): a handful of
+	// short lists, searched only on routes that require a permission.
+	permissions [][]string
 }
 
 // Has reports whether one of the roles grants perm.
-func (g Grants) Has(perm string) bool { return g.permissions[perm] }
+func (g Grants) Has(perm string) bool {
+	for _, perms := range g.permissions {
+		if slices.Contains(perms, perm) {
+			return true
+		}
+	}
+	return false
+}
 
 // ResolveRoles names p's tenant roles and the project roles given, and gathers their
 // permissions. A uid the catalogue does not hold (a role deleted since) grants nothing.
 func (v *Verifier) ResolveRoles(ctx context.Context, p *authcore.Principal, projectRoles []string) (Grants, error) {
-	g := Grants{permissions: map[string]bool{}}
+	var g Grants
 	if len(p.TenantRoles) == 0 && len(projectRoles) == 0 {
 		return g, nil
 	}
@@ -105,9 +115,7 @@ func (v *Verifier) ResolveRoles(ctx context.Context, p *authcore.Principal, proj
 				continue
 			}
 			*names = append(*names, r.Name)
-			for _, perm := range r.Permissions {
-				g.permissions[perm] = true
-			}
+			g.permissions = append(g.permissions, r.Permissions)
 		}
 	}
 	add(p.TenantRoles, &g.TenantRoleNames)
