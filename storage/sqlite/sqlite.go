@@ -129,7 +129,7 @@ func openPools(o Options) (sqlstore.Pools, error) {
 		writes.Close()
 		return sqlstore.Pools{}, err
 	}
-	return sqlstore.Pools{Reads: reads, Writes: writes}, nil
+	return sqlstore.Pools{Reads: reads, Writes: writes, PrepareReads: true}, nil
 }
 
 // writerDSN builds modernc's connection string for writing. The pragmas run on every new

@@ -54,9 +54,10 @@ type RowLocker interface {
 // Store implements every storage.Store method except Watch, which each backend does its
 // own way.
 type Store struct {
-	reads     *sql.DB // queries outside transactions
-	writes    *sql.DB // every write and every transaction
-	tx        *sql.Tx // set on the Store that Update hands its callback
+	reads     *sql.DB     // queries outside transactions
+	writes    *sql.DB     // every write and every transaction
+	tx        *sql.Tx     // set on the Store that Update hands its callback
+	prepared  *statements // reads' prepared statements; nil when Pools.PrepareReads is off
 	d         Dialect
 	now       func() time.Time // sets UpdatedAt and change times
 	closed    chan struct{}    // closed by Close, so that backends' running Watch calls return
@@ -72,12 +73,19 @@ type Store struct {
 // beside the writer, never wait for writers.
 type Pools struct {
 	Reads, Writes *sql.DB
+	// PrepareReads prepares each query run on Reads once, for databases whose driver
+	// parses a query on every run (SQLite); pgx keeps its own statement cache.
+	PrepareReads bool
 }
 
 // New returns a Store running its queries on p in dialect d. The schema must already be
 // migrated.
 func New(p Pools, d Dialect) *Store {
-	return &Store{reads: p.Reads, writes: p.Writes, d: d, now: time.Now, closed: make(chan struct{})}
+	s := &Store{reads: p.Reads, writes: p.Writes, d: d, now: time.Now, closed: make(chan struct{})}
+	if p.PrepareReads {
+		s.prepared = newStatements(p.Reads)
+	}
+	return s
 }
 
 // DB returns the handle reads run on.
@@ -95,7 +103,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close signals Closed and closes the pools.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
-	return closePools(Pools{Reads: s.reads, Writes: s.writes})
+	var stmts error
+	if s.prepared != nil {
+		stmts = s.prepared.close()
+	}
+	return errors.Join(stmts, closePools(Pools{Reads: s.reads, Writes: s.writes}))
 }
 
 // closePools closes each distinct pool of p.
@@ -121,11 +133,28 @@ func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) 
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
-	return q.QueryContext(ctx, s.d.Rebind(query), args...)
+	query = s.d.Rebind(query)
+	if st := s.statement(ctx, q, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return q.QueryContext(ctx, query, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
-	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
+	query = s.d.Rebind(query)
+	if st := s.statement(ctx, q, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.QueryRowContext(ctx, query, args...)
+}
+
+// statement is query prepared when it runs on the read pool and reads are prepared,
+// else nil.
+func (s *Store) statement(ctx context.Context, q querier, query string) *sql.Stmt {
+	if s.prepared == nil || q != querier(s.reads) {
+		return nil
+	}
+	return s.prepared.get(ctx, query)
 }
 
 // execCount runs query on q and reports how many rows it affected; what names it in
