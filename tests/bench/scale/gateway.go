@@ -131,8 +131,7 @@ func liveHeap() uint64 {
 }
 
 // pacedRequests sends one request per key at rate per second, each for a key the
-// gateway has not seen, and returns their latencies, each counted from when it was due
-// (so a slow answer delays the next without hiding it).
+// gateway has not seen, and returns their latencies.
 func (g *gateway) pacedRequests(keys []string, rate int) (latencies, error) {
 	return paced(len(keys), rate, func(i int) error { return g.get(keys[i]) })
 }
