@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
@@ -312,4 +313,42 @@ func TestTeamsKeepATenantAdmin(t *testing.T) {
 	if n := strings.Count(strings.Join(g.auditActions(t, admin), " "), "team.update"); n != 0 {
 		t.Errorf("refused changes left %d team.update audit rows", n)
 	}
+}
+
+// A team change made on node A holds on node B, which had the member's key cached, once
+// the change feed reaches B (PostgreSQL NOTIFY): granted by creating the team, taken
+// away by deleting it.
+func TestTeamsChangeOnOneNodeHoldsOnAnother(t *testing.T) {
+	a, b, c := startTwoNodes(t)
+	devKey := c.key(t, c.dev).Key
+	boss := map[string]string{"ApiKey": c.bossKey}
+	roles := func() string {
+		r := b.do(t, "/", map[string]string{"ApiKey": devKey})
+		if r.status != http.StatusOK {
+			t.Fatalf("dev's key on B: %d %s", r.status, r.body)
+		}
+		return r.echo.Header.Get("X-User-Tenant-Roles")
+	}
+	waitRoles := func(want string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for roles() != want {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("B: tenant roles not %q within 10s", want)
+			}
+		}
+		return time.Since(start)
+	}
+	waitRoles("") // cached on B without roles
+	res, body := a.call(t, http.MethodPost, "/v1/teams", boss, teamBody("viewers", []string{c.dev.UID}, []string{storage.RoleUIDTenantViewer}))
+	var created struct{ UID string }
+	if err := json.Unmarshal([]byte(body), &created); res.StatusCode != http.StatusCreated || err != nil {
+		t.Fatalf("create on A: %d %s", res.StatusCode, body)
+	}
+	granted := waitRoles("Tenant Viewer")
+	if res, body := a.call(t, http.MethodDelete, "/v1/teams/"+created.UID, boss, ""); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete on A: %d %s", res.StatusCode, body)
+	}
+	removed := waitRoles("")
+	t.Logf("team change on A seen on B after %v (grant) and %v (removal)", granted.Round(time.Millisecond), removed.Round(time.Millisecond))
 }
