@@ -25,8 +25,8 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "keygate",
-		Usage: "<tenant|user|project|apikey|audit> <action> [--config <path>] [--json]",
-		Short: "Manages Keygate tenants, users, projects and API keys, and reads the audit log",
+		Usage: "<tenant|user|project|team|role|apikey|audit> <action> [--config <path>] [--json]",
+		Short: "Manages Keygate tenants, users, projects, teams, roles and API keys, and reads the audit log",
 		Long: `
 Manages the Keygate store named by a Caddy config, as 'caddy run' would find it
 (--config, else ./Caddyfile). Changes take effect in a running gateway within about
@@ -55,7 +55,7 @@ func buildCLI(cmd *cobra.Command) {
 
 // groups are the command groups, as "keygate user ...", backup and restore, and migrate.
 func (c *cli) groups() []*cobra.Command {
-	return append(append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.apikeyCommands(), c.auditCommands()}, c.backupCommands()...), c.migrateCommand())
+	return append(append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.teamCommands(), c.roleCommands(), c.apikeyCommands(), c.auditCommands()}, c.backupCommands()...), c.migrateCommand())
 }
 
 // WithTopLevelCommands is args (as os.Args) with "keygate" inserted before a command

@@ -72,6 +72,11 @@ var flagHelp = map[string][2]string{
 	"expires":        {"7d|30d|60d|90d|YYYY-MM-DD", "7d, 30d, 60d, 90d, a date YYYY-MM-DD or an RFC 3339 time"},
 	"since":          {"RFC3339", "only events at or after this time, as in 2031-01-02T15:04:05Z"},
 	"limit":          {"N", "at most N events, newest first (default 50)"},
+	"team":           {"UID", "team uid"},
+	"members":        {"E,E", "the members' emails, comma-separated (\"\" for none)"},
+	"roles":          {"R,R", "tenant role names or uids, comma-separated (\"\" for none)"},
+	"scope":          {"tenant|project", "where the role applies"},
+	"permissions":    {"P,P", "permission strings, comma-separated, as in cluster.get,cluster.list"},
 }
 
 // command builds the cobra command of group (as "user") with its verbs.

@@ -312,7 +312,7 @@ func TestConsolePlainUserCannotReachTenantPages(t *testing.T) {
 	if hidden := get(t, b, chromedp.Evaluate[bool](`document.getElementById('tenant-nav').hidden`)); !hidden {
 		t.Fatal("a plain user is offered Tenant Settings")
 	}
-	for _, page := range []string{"tenant/keys", "tenant/users", "tenant/projects", "tenant/audit"} {
+	for _, page := range []string{"tenant/keys", "tenant/users", "tenant/teams", "tenant/projects", "tenant/audit"} {
 		b.do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = '#/%s'`, page)))
 		b.waitFor(t, page+" to show the refusal", `document.querySelector('.error-page h1')?.textContent === 'Tenant Settings are not available'`)
 		if msg := get(t, b, chromedp.Text(chromedp.CSS(".error-page [role=alert] .api-message"))); !strings.EqualFold(msg, "only tenant admins may do this") {

@@ -6,6 +6,7 @@ import { alertBox, h, replace } from './dom.js';
 import { keysPage } from './keys.js';
 import { projectsPage } from './projects.js';
 import * as session from './session.js';
+import { teamsPage } from './teams.js';
 import { usersPage } from './users.js';
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +15,7 @@ const routes = {
 	keys: { title: 'My API Keys', render: (main, ctx) => keysPage(main, { ...ctx, tenant: false }) },
 	'tenant/keys': { title: 'API Keys', tenant: true, render: (main, ctx) => keysPage(main, { ...ctx, tenant: true }) },
 	'tenant/users': { title: 'Users', tenant: true, render: usersPage },
+	'tenant/teams': { title: 'Teams', tenant: true, render: teamsPage },
 	'tenant/projects': { title: 'Projects', tenant: true, render: projectsPage },
 	'tenant/audit': { title: 'Audit log', tenant: true, render: auditPage },
 };
