@@ -261,6 +261,9 @@ type Tx interface {
 	RemoveProjectMember(ctx context.Context, projectUID, userUID string) error
 	SetProjectRoles(ctx context.Context, g ProjectGrant) error
 	DeleteProject(ctx context.Context, uid string) error
+	ProjectByUID(ctx context.Context, uid string) (Project, error)
+	ProjectGrants(ctx context.Context, projectUID string) ([]ProjectGrant, error)
+	RenameProject(ctx context.Context, uid, name string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey, maxPerUser int) error
 	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
@@ -355,6 +358,8 @@ type Store interface {
 
 	CreateProject(ctx context.Context, p Project) error
 	ProjectByUID(ctx context.Context, uid string) (Project, error)
+	// RenameProject sets the project's name; ErrNotFound when there is no such project.
+	RenameProject(ctx context.Context, uid, name string) error
 	// SetProjectRoles replaces the project roles the grant's user or team holds in the
 	// project (none removes them). Project, subject and custom roles must be of one
 	// tenant, roles of project scope (else ErrNotFound). It records a ChangeMembership

@@ -23,6 +23,31 @@ var projectTests = []suiteTest{
 	{"Project/Members", testProjectMembers},
 	{"Project/Delete", testProjectDelete},
 	{"Project/UserProjects", testUserProjects},
+	{"Project/Rename", testProjectRename},
+}
+
+// testProjectRename: a rename shows on the next read, keeps the rest, and is undone with
+// the transaction that made it; an unknown project is ErrNotFound.
+func testProjectRename(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	p := mustProject(t, s, tn.UID, "before")
+	mustOK(t, "RenameProject", s.RenameProject(ctx(t), p.UID, "after"))
+	got, err := s.ProjectByUID(ctx(t), p.UID)
+	mustOK(t, "ProjectByUID", err)
+	p.Name = "after"
+	sameRecord(t, "ProjectByUID after RenameProject", got, p)
+	undone := fmt.Errorf("undo")
+	err = s.Update(ctx(t), func(tx storage.Tx) error {
+		if err := tx.RenameProject(ctx(t), p.UID, "rolled back"); err != nil {
+			return err
+		}
+		return undone
+	})
+	wantErr(t, "Update(rename, then fail)", err, undone)
+	got, err = s.ProjectByUID(ctx(t), p.UID)
+	mustOK(t, "ProjectByUID", err)
+	sameRecord(t, "ProjectByUID after a rolled-back rename", got, p)
+	wantErr(t, "RenameProject(unknown)", s.RenameProject(ctx(t), "no-such-project", "x"), storage.ErrNotFound)
 }
 
 func testProjectRoundTrip(t *testing.T, s storage.Store) {

@@ -174,3 +174,13 @@ func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Pro
 	}
 	return projects, nil
 }
+
+// RenameProject sets the project's name. ErrNotFound when there is no such project.
+func (s *Store) RenameProject(ctx context.Context, uid, name string) error {
+	what := fmt.Sprintf("rename project %q", uid)
+	res, err := s.exec(ctx, s.writer(), "UPDATE projects SET name = ? WHERE uid = ?", name, uid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return mustAffect(res, what)
+}
