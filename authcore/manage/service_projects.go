@@ -146,9 +146,9 @@ func (s *Service) checkGrants(ctx context.Context, a authcore.Actor, users, team
 	if len(users)+len(teams) == 0 {
 		return nil
 	}
-	roles, err := s.store.ListRoles(ctx, a.TenantUID)
+	roles, err := s.ListRoles(ctx, a)
 	if err != nil {
-		return authcore.Unavailable(err)
+		return err
 	}
 	for k, list := range [][]storage.ProjectGrant{users, teams} {
 		seen := map[string]bool{}
