@@ -32,7 +32,6 @@ type projectGrantsJSON struct {
 }
 
 // projectEntity is Palette's v1ProjectEntity, the body of a create and a full update.
-// Annotations are accepted and not kept: Keygate's projects have none.
 type projectEntity struct {
 	Metadata struct {
 		Name        string            `json:"name"`
@@ -51,7 +50,7 @@ type projectJSON struct {
 }
 
 func projectMeta(p storage.Project) objectMeta {
-	return objectMeta{UID: p.UID, Name: p.Name, CreationTimestamp: timeString(p.CreatedAt)}
+	return objectMeta{UID: p.UID, Name: p.Name, Annotations: p.Annotations, CreationTimestamp: timeString(p.CreatedAt)}
 }
 
 func projectToJSON(v manage.ProjectView) projectJSON {
@@ -85,7 +84,7 @@ func teamGrants(teams []teamRoleMap) []storage.ProjectGrant {
 }
 
 func (b projectEntity) request() manage.ProjectRequest {
-	return manage.ProjectRequest{Name: b.Metadata.Name, Users: userGrants(b.Spec.Users), Teams: teamGrants(b.Spec.Teams)}
+	return manage.ProjectRequest{Name: b.Metadata.Name, Annotations: b.Metadata.Annotations, Users: userGrants(b.Spec.Users), Teams: teamGrants(b.Spec.Teams)}
 }
 
 func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {

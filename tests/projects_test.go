@@ -16,9 +16,10 @@ import (
 // paletteProject is Palette's v1Project, as its SDK decodes it.
 type paletteProject struct {
 	Metadata struct {
-		UID               string `json:"uid"`
-		Name              string `json:"name"`
-		CreationTimestamp string `json:"creationTimestamp"`
+		UID               string            `json:"uid"`
+		Name              string            `json:"name"`
+		Annotations       map[string]string `json:"annotations"`
+		CreationTimestamp string            `json:"creationTimestamp"`
 	} `json:"metadata"`
 	Spec struct {
 		Users []struct {
@@ -78,7 +79,7 @@ func TestProjectsCreateWithGrantsInPalettesShape(t *testing.T) {
 	if code := g.api(t, s.userKey, "GET", "/v1/projects/"+created.UID, "", &p); code != http.StatusOK {
 		t.Fatalf("GET the project as its viewer = %d", code)
 	}
-	if p.Metadata.Name != "payments" || p.Metadata.UID != created.UID || p.Metadata.CreationTimestamp == "" ||
+	if p.Metadata.Name != "payments" || p.Metadata.UID != created.UID || p.Metadata.CreationTimestamp == "" || p.Metadata.Annotations["owner"] != "team-a" ||
 		!slices.Equal(grantsOf(p), []string{s.user.UID + "=" + storage.RoleUIDProjectViewer}) || p.Spec.Teams == nil ||
 		p.Status.IsDisabled == nil || *p.Status.IsDisabled {
 		t.Errorf("GET /v1/projects/{uid} = %+v; want v1Project with the user's grant, no teams, not disabled", p)
@@ -167,7 +168,7 @@ func TestProjectUpdateReplacesNameAndGrants(t *testing.T) {
 		for _, u := range users {
 			grants = append(grants, fmt.Sprintf(`{"userId":%q,"roles":[%q]}`, u, storage.RoleUIDProjectAdmin))
 		}
-		body := fmt.Sprintf(`{"metadata":{"name":%q},"spec":{"users":[%s],"teams":[]}}`, name, strings.Join(grants, ","))
+		body := fmt.Sprintf(`{"metadata":{"name":%q,"annotations":{"stage":%q}},"spec":{"users":[%s],"teams":[]}}`, name, name, strings.Join(grants, ","))
 		return g.api(t, admin, "PUT", "/v1/projects/"+s.project.UID, body, nil)
 	}
 	if code := put("web", s.user.UID); code != http.StatusNoContent {
@@ -191,7 +192,7 @@ func TestProjectUpdateReplacesNameAndGrants(t *testing.T) {
 	}
 	var p paletteProject
 	g.api(t, admin, "GET", "/v1/projects/"+s.project.UID, "", &p)
-	if p.Metadata.Name != "storefront" || !slices.Equal(grantsOf(p), []string{other.UID + "=" + storage.RoleUIDProjectAdmin}) {
+	if p.Metadata.Name != "storefront" || p.Metadata.Annotations["stage"] != "storefront" || len(p.Metadata.Annotations) != 1 || !slices.Equal(grantsOf(p), []string{other.UID + "=" + storage.RoleUIDProjectAdmin}) {
 		t.Errorf("after PUT: %+v", p)
 	}
 	wantAudit(t, g, admin, "project.update", s.project.UID, "storefront")

@@ -18,10 +18,11 @@ type ProjectView struct {
 	Grants  []storage.ProjectGrant // users' grants first, then teams', each by uid
 }
 
-// ProjectRequest is what a create or a full update of a project says: its name and the
-// project roles its users and teams hold.
+// ProjectRequest is what a create or a full update of a project says: its name,
+// annotations and the project roles its users and teams hold.
 type ProjectRequest struct {
-	Name  string
+	Name        string
+	Annotations map[string]string
 	Users []storage.ProjectGrant // UserUID and Roles set
 	Teams []storage.ProjectGrant // TeamUID and Roles set
 }
@@ -32,13 +33,13 @@ func (s *Service) CreateProject(ctx context.Context, a authcore.Actor, req Proje
 	if err := requireAdmin(a); err != nil {
 		return storage.Project{}, err
 	}
-	if err := authcore.CheckName("metadata.name", req.Name); err != nil {
+	if err := checkProjectMeta(req); err != nil {
 		return storage.Project{}, err
 	}
 	if err := s.checkGrants(ctx, a, req.Users, req.Teams); err != nil {
 		return storage.Project{}, err
 	}
-	p := storage.Project{UID: authcore.NewUID(), TenantUID: a.TenantUID, Name: req.Name, CreatedAt: s.clock()}
+	p := storage.Project{UID: authcore.NewUID(), TenantUID: a.TenantUID, Name: req.Name, Annotations: req.Annotations, CreatedAt: s.clock()}
 	ev := authcore.Audit{Action: "project.create", Kind: "project", Target: p.UID, Detail: req.Name + grantsDetail(req.Users, req.Teams)}
 	err := s.commit(ctx, a, "project "+req.Name, ev, func(tx storage.Tx) error {
 		if err := tx.CreateProject(ctx, p); err != nil {
@@ -52,10 +53,10 @@ func (s *Service) CreateProject(ctx context.Context, a authcore.Actor, req Proje
 	return p, err
 }
 
-// UpdateProject replaces a project's name and every grant in it (Palette's PUT
-// /v1/projects/{uid}): grants not listed are removed, in one transaction.
+// UpdateProject replaces a project's name, annotations and every grant in it (Palette's
+// PUT /v1/projects/{uid}): grants not listed are removed, in one transaction.
 func (s *Service) UpdateProject(ctx context.Context, a authcore.Actor, uid string, req ProjectRequest) error {
-	if err := authcore.CheckName("metadata.name", req.Name); err != nil {
+	if err := checkProjectMeta(req); err != nil {
 		return err
 	}
 	return s.replaceGrants(ctx, a, uid, "project.update", req, true, true)
@@ -72,7 +73,8 @@ func (s *Service) SetProjectTeams(ctx context.Context, a authcore.Actor, uid str
 }
 
 // replaceGrants replaces the user grants (users), the team grants (teams) and, when
-// req.Name is set, the name of a project, with the audit row, in one transaction.
+// req.Name is set, the name and annotations of a project, with the audit row, in one
+// transaction.
 func (s *Service) replaceGrants(ctx context.Context, a authcore.Actor, uid, action string, req ProjectRequest, users, teams bool) error {
 	if err := requireAdmin(a); err != nil {
 		return err
@@ -86,7 +88,7 @@ func (s *Service) replaceGrants(ctx context.Context, a authcore.Actor, uid, acti
 	ev := authcore.Audit{Action: action, Kind: "project", Target: uid, Detail: req.Name + grantsDetail(req.Users, req.Teams)}
 	err := s.commit(ctx, a, "project "+uid, ev, func(tx storage.Tx) error {
 		if req.Name != "" {
-			if err := tx.RenameProject(ctx, uid, req.Name); err != nil {
+			if err := tx.UpdateProject(ctx, uid, req.Name, req.Annotations); err != nil {
 				return err
 			}
 		}
@@ -107,6 +109,28 @@ func (s *Service) replaceGrants(ctx context.Context, a authcore.Actor, uid, acti
 		s.caches.InvalidateProjects()
 	}
 	return err
+}
+
+// maxAnnotations bounds a project's annotations, which every read returns.
+const maxAnnotations = 64
+
+// checkProjectMeta refuses a name or annotations a project cannot have, naming the field.
+func checkProjectMeta(req ProjectRequest) error {
+	if err := authcore.CheckName("metadata.name", req.Name); err != nil {
+		return err
+	}
+	if len(req.Annotations) > maxAnnotations {
+		return authcore.BadRequest("metadata.annotations may hold at most %d entries", maxAnnotations)
+	}
+	for k, v := range req.Annotations {
+		if err := authcore.CheckName("metadata.annotations key", k); err != nil {
+			return err
+		}
+		if len(v) > 1024 {
+			return authcore.BadRequest("metadata.annotations[%q] must be at most 1024 bytes", k)
+		}
+	}
+	return nil
 }
 
 // grants reports whether list names g's subject.

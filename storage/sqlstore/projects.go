@@ -17,7 +17,7 @@ var (
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
 	_, err := s.exec(ctx, s.writer(), insertProjectStmt,
-		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt))
+		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt), encodeAnnotations(p.Annotations))
 	if err == nil {
 		return nil
 	}
@@ -175,10 +175,11 @@ func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Pro
 	return projects, nil
 }
 
-// RenameProject sets the project's name. ErrNotFound when there is no such project.
-func (s *Store) RenameProject(ctx context.Context, uid, name string) error {
-	what := fmt.Sprintf("rename project %q", uid)
-	res, err := s.exec(ctx, s.writer(), "UPDATE projects SET name = ? WHERE uid = ?", name, uid)
+// UpdateProject replaces the project's name and annotations. ErrNotFound when there is
+// no such project.
+func (s *Store) UpdateProject(ctx context.Context, uid, name string, annotations map[string]string) error {
+	what := fmt.Sprintf("update project %q", uid)
+	res, err := s.exec(ctx, s.writer(), "UPDATE projects SET name = ?, annotations = ? WHERE uid = ?", name, encodeAnnotations(annotations), uid)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
