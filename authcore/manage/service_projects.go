@@ -23,8 +23,8 @@ type ProjectView struct {
 type ProjectRequest struct {
 	Name        string
 	Annotations map[string]string
-	Users []storage.ProjectGrant // UserUID and Roles set
-	Teams []storage.ProjectGrant // TeamUID and Roles set
+	Users       []storage.ProjectGrant // UserUID and Roles set
+	Teams       []storage.ProjectGrant // TeamUID and Roles set
 }
 
 // CreateProject adds a project to the admin's tenant with its grants, in the one

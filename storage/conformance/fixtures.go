@@ -2,10 +2,10 @@ package conformance
 
 import (
 	"bytes"
-	"maps"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
