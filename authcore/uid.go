@@ -25,3 +25,18 @@ func PlausibleUID(s string) bool {
 	}
 	return true
 }
+
+// IsGeneratedUID reports whether s has the shape NewUID gives (24 lowercase hex digits),
+// the shape of every uid Keygate makes; the routes use it to tell a record of Keygate's
+// from a name of Palette's that Keygate does not serve.
+func IsGeneratedUID(s string) bool {
+	if len(s) != 24 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -158,23 +158,6 @@ func userToJSON(u storage.User) userJSON {
 	return j
 }
 
-type projectBody struct {
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-}
-
-type projectJSON struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     *struct {
-		Members []string `json:"members"`
-	} `json:"spec,omitempty"`
-}
-
-func projectToJSON(p storage.Project) projectJSON {
-	return projectJSON{Metadata: objectMeta{UID: p.UID, Name: p.Name, CreationTimestamp: timeString(p.CreatedAt)}}
-}
-
 type auditJSON struct {
 	Metadata struct {
 		UID               string `json:"uid"`

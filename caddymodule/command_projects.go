@@ -25,16 +25,14 @@ func (c *cli) projectCommands() *cobra.Command {
 				ps, err := ad.ListProjects(ctx, in.s("tenant"))
 				return listResult(ps, []string{"UID", "NAME", "CREATED"}, func(p storage.Project) []string {
 					return []string{p.UID, p.Name, timeString(p.CreatedAt)}
-				}, projectToJSON), err
+				}, cliProjectToJSON), err
 			}},
 		{name: "show", short: "Show a project with its members' uids", required: []string{"project"},
 			run: func(ctx context.Context, ad manage.Operator, in input) (result, error) {
 				v, err := ad.GetProject(ctx, in.s("project"))
 				p, members := v.Project, append([]string{}, v.Members...)
-				j := projectToJSON(p)
-				j.Spec = &struct {
-					Members []string `json:"members"`
-				}{members}
+				j := cliProjectToJSON(p)
+				j.Spec = &cliProjectSpec{Members: members}
 				return result{text: fields(
 					"uid", p.UID, "name", p.Name, "tenant uid", p.TenantUID,
 					"created", timeString(p.CreatedAt), "members", strings.Join(members, ", "),
@@ -98,4 +96,19 @@ func auditWindow(sinceFlag, limitFlag string) (time.Time, int, error) {
 		limit = n
 	}
 	return since, limit, nil
+}
+
+// cliProjectJSON is how the CLI prints a project: its metadata and, from show, the uids
+// of its members (users holding project roles there directly).
+type cliProjectJSON struct {
+	Metadata objectMeta      `json:"metadata"`
+	Spec     *cliProjectSpec `json:"spec,omitempty"`
+}
+
+type cliProjectSpec struct {
+	Members []string `json:"members"`
+}
+
+func cliProjectToJSON(p storage.Project) cliProjectJSON {
+	return cliProjectJSON{Metadata: projectMeta(p)}
 }

@@ -24,6 +24,10 @@ type route struct {
 	serve      endpoint
 	credential bool // authenticate the caller before serve
 	segments   []string
+	// uidsOnly: the route's wildcards match only uids of Keygate's shape, because Palette
+	// serves other names at the same place (GET /v1/projects/alerts, /v1/users/assets/...)
+	// that must reach the upstream rather than Keygate's 404.
+	uidsOnly bool
 }
 
 // routePrefix says which of the handler's prefixes a route lives under.
@@ -102,6 +106,10 @@ var routes = [...]route{
 	{method: "GET", under: underAPI, path: "projects", match: asCleaned, serve: (*Handler).listProjects, credential: true},
 	{method: "GET", under: underAPI, path: "projects/{uid}", match: asCleaned, serve: (*Handler).getProject, credential: true},
 	{method: "DELETE", under: underAPI, path: "projects/{uid}", match: asCleaned, serve: (*Handler).deleteProject, credential: true},
+	{method: "PUT", under: underAPI, path: "projects/{uid}", match: asCleaned, serve: (*Handler).updateProject, credential: true},
+	{method: "PUT", under: underAPI, path: "projects/{uid}/users", match: asCleaned, serve: (*Handler).putProjectUsers, credential: true},
+	{method: "PUT", under: underAPI, path: "projects/{uid}/teams", match: asCleaned, serve: (*Handler).putProjectTeams, credential: true},
+	{method: "POST", under: underAPI, path: "dashboard/projects", match: asCleaned, serve: (*Handler).filterProjects, credential: true},
 	{method: "PUT", under: underAPI, path: "projects/{uid}/members/{userUid}", match: asCleaned, serve: (*Handler).addMember, credential: true},
 	{method: "DELETE", under: underAPI, path: "projects/{uid}/members/{userUid}", match: asCleaned, serve: (*Handler).removeMember, credential: true},
 	{method: "GET", under: underAPI, path: "dashboard/projects/metadata", match: asCleaned, serve: (*Handler).dashboardProjects, credential: true},
@@ -111,9 +119,15 @@ var routes = [...]route{
 	{method: "GET", under: underAPI, path: "openapi.json", match: asCleaned, serve: (*Handler).serveOpenAPI},
 }
 
+// uidOnlyResources are the resources under which a wildcard is a uid Keygate made: a
+// name of another shape there is one of Palette's Keygate does not serve. An explicit
+// list of Palette's names would go stale with each Palette release; the uid shape does not.
+var uidOnlyResources = map[string]bool{"users": true, "projects": true}
+
 func init() {
 	for i := range routes {
 		routes[i].segments = strings.Split(routes[i].path, "/")
+		routes[i].uidsOnly = routes[i].under == underAPI && uidOnlyResources[routes[i].segments[0]]
 	}
 }
 
@@ -200,7 +214,7 @@ func (rt *route) matchPath(rest string) (values [maxPathValues]string, ok bool) 
 			if seg != want {
 				return values, false
 			}
-		case seg == "" || seg == "/":
+		case seg == "" || seg == "/", rt.uidsOnly && !authcore.IsGeneratedUID(seg):
 			return values, false
 		default:
 			values[n] = seg

@@ -31,11 +31,20 @@ func TestRouteMatching(t *testing.T) {
 		{def, "POST", "/v1/users/auth/tokens/revoke", "POST users/auth/tokens/revoke", "||"},
 		{def, "GET", "/v1/users/info", "GET users/info", "||"},
 		{def, "GET", "/v1/users/info/", "", ""},
-		{def, "HEAD", "/v1/users/info", "GET users/{uid}", "|info|"}, // as ServeMux had it
-		{def, "GET", "/v1/users/%69nfo", "GET users/{uid}", "|info|"},
+		{def, "HEAD", "/v1/users/info", "", ""},  // not a uid: Palette's, for the upstream
+		{def, "GET", "/v1/users/%69nfo", "", ""}, // likewise
+		{def, "HEAD", "/v1/users/0123456789abcdef01234567", "GET users/{uid}", "|0123456789abcdef01234567|"},
 		{def, "GET", "/v1/users/me", "GET users/me", "||"},
 		{def, "GET", "/v1/users/m%65", "GET users/me", "||"},
-		{def, "GET", "/v1/users/u1", "GET users/{uid}", "|u1|"},
+		{def, "GET", "/v1/users/0123456789abcdef01234567", "GET users/{uid}", "|0123456789abcdef01234567|"},
+		{def, "GET", "/v1/users/%30123456789abcdef01234567", "GET users/{uid}", "|0123456789abcdef01234567|"},
+		{def, "GET", "/v1/users/u1", "", ""},                                 // not a uid Keygate makes
+		{def, "GET", "/v1/users/0123456789ABCDEF01234567", "", ""},           // nor is this
+		{def, "GET", "/v1/users/assets/sshkeys", "", ""},                     // Palette's
+		{def, "GET", "/v1/projects/alerts", "", ""},                          // Palette's
+		{def, "GET", "/v1/projects/89abcdef0123456789abcdef/macros", "", ""}, // Palette's, under a project
+		{def, "PUT", "/v1/projects/89abcdef0123456789abcdef/users", "PUT projects/{uid}/users", "|89abcdef0123456789abcdef|"},
+		{def, "GET", "/v1/apiKeys/u1", "GET apiKeys/{uid}", "|u1|"}, // only users/ and projects/ are held to the shape
 		{def, "GET", "/v1/apiKeys", "GET apiKeys", "||"},
 		{def, "HEAD", "/v1/apiKeys", "GET apiKeys", "||"},
 		{def, "OPTIONS", "/v1/apiKeys", "", ""},
@@ -50,7 +59,8 @@ func TestRouteMatching(t *testing.T) {
 		{def, "PUT", "/v1/apiKeys/k/st%61te", "PUT apiKeys/{uid}/state", "|k|"},
 		{def, "PATCH", "/v1/apiKeys/k/state", "", ""},
 		{def, "POST", "/v1/apiKeys/x/y", "", ""},
-		{def, "PUT", "/v1/projects/p/members/u", "PUT projects/{uid}/members/{userUid}", "|p|u"},
+		{def, "PUT", "/v1/projects/89abcdef0123456789abcdef/members/0123456789abcdef01234567", "PUT projects/{uid}/members/{userUid}", "|89abcdef0123456789abcdef|0123456789abcdef01234567"},
+		{def, "PUT", "/v1/projects/p/members/u", "", ""},
 		{def, "GET", "/v1/dashboard/projects/metadata", "GET dashboard/projects/metadata", "||"},
 		{def, "GET", "/v1/openapi.json", "GET openapi.json", "||"},
 		{def, "HEAD", "/v1/openapi.json", "GET openapi.json", "||"},

@@ -78,7 +78,9 @@ type Project struct {
 	UID       string
 	TenantUID string
 	Name      string
-	CreatedAt time.Time
+	// Annotations are Palette's metadata.annotations: free-form labels, none when nil.
+	Annotations map[string]string
+	CreatedAt   time.Time
 }
 
 // APIKey is a long-lived credential. Only Digest identifies the secret; the plaintext is
@@ -261,6 +263,9 @@ type Tx interface {
 	RemoveProjectMember(ctx context.Context, projectUID, userUID string) error
 	SetProjectRoles(ctx context.Context, g ProjectGrant) error
 	DeleteProject(ctx context.Context, uid string) error
+	ProjectByUID(ctx context.Context, uid string) (Project, error)
+	ProjectGrants(ctx context.Context, projectUID string) ([]ProjectGrant, error)
+	UpdateProject(ctx context.Context, uid, name string, annotations map[string]string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey, maxPerUser int) error
 	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
@@ -355,6 +360,9 @@ type Store interface {
 
 	CreateProject(ctx context.Context, p Project) error
 	ProjectByUID(ctx context.Context, uid string) (Project, error)
+	// UpdateProject replaces the project's name and annotations; ErrNotFound when there
+	// is no such project.
+	UpdateProject(ctx context.Context, uid, name string, annotations map[string]string) error
 	// SetProjectRoles replaces the project roles the grant's user or team holds in the
 	// project (none removes them). Project, subject and custom roles must be of one
 	// tenant, roles of project scope (else ErrNotFound). It records a ChangeMembership

@@ -261,22 +261,36 @@ func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
 	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey, "ProjectUid": project}); r.status != http.StatusForbidden {
 		t.Fatalf("non-member: %d", r.status)
 	}
-	b.menu(t, "payments", "Members")
+	// Grant dev a project role (Palette's PUT projects/{uid}/users), see it in the table,
+	// and remove it again: each holds on dev's next request.
+	b.menu(t, "payments", "Project roles")
 	b.do(t,
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] select[name=member]")),
 		selectOption("dialog[open] select[name=member]", s.user.UID),
-		chromedp.Click(dialogButton("Add member")),
+		selectOption("dialog[open] select[name=role]", storage.RoleUIDProjectEditor),
+		chromedp.Click(dialogButton("Grant role")),
 		chromedp.WaitVisible(chromedp.CSS(`dialog[open] button[aria-label="Remove dev@acme.test"]`)),
 		chromedp.Click(dialogButton("Done")),
 	)
-	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey, "ProjectUid": project}); r.status != http.StatusOK {
-		t.Fatalf("member added in the console: %d %s", r.status, r.body)
+	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey, "ProjectUid": project}); r.status != http.StatusOK || r.echo.Header.Get("X-User-Project-Roles") != "Project Editor" {
+		t.Fatalf("role granted in the console: %d %q %s", r.status, r.echo.Header.Get("X-User-Project-Roles"), r.body)
 	}
+	b.waitFor(t, "the table to show dev's project role", `document.querySelector('`+row("payments")+` .col-grants li[data-user="`+s.user.UID+`"]')?.textContent.includes('Project Editor')`)
+	b.menu(t, "payments", "Project roles")
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`dialog[open] button[aria-label="Remove dev@acme.test"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`dialog[open] button[aria-label="Remove dev@acme.test"]`)),
+		chromedp.Click(dialogButton("Done")),
+	)
+	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey, "ProjectUid": project}); r.status != http.StatusForbidden {
+		t.Fatalf("role removed in the console: %d", r.status)
+	}
+	b.waitFor(t, "the table to show nobody in payments", `document.querySelector('`+row("payments")+` .col-grants')?.textContent === 'Nobody yet'`)
 
 	b.goTo(t, "Audit log")
 	first := get(t, b, chromedp.Text(chromedp.CSS("#audit-table tbody tr:first-child")))
-	if !strings.Contains(first, "membership.add") || !strings.Contains(first, lee.Email) {
-		t.Fatalf("newest audit entry %q, want lee's membership.add", first)
+	if !strings.Contains(first, "project.users") || !strings.Contains(first, lee.Email) {
+		t.Fatalf("newest audit entry %q, want lee's project.users", first)
 	}
 	if n := b.count(t, "#audit-table tbody tr"); n != 25 {
 		t.Fatalf("first audit page has %d rows", n)

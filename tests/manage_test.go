@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -351,11 +350,8 @@ func TestUsersProjectsMembershipAndAudit(t *testing.T) {
 	if r := g.do(t, "/", map[string]string{"ApiKey": annKey, "ProjectUid": p.UID}); r.status != http.StatusOK {
 		t.Fatalf("member: %d", r.status)
 	}
-	var project struct {
-		Metadata struct{ Name string }
-		Spec     struct{ Members []string }
-	}
-	if code := g.api(t, admin, "GET", "/v1/projects/"+p.UID, "", &project); code != 200 || project.Metadata.Name != "payments" || !slices.Equal(project.Spec.Members, []string{u.UID}) {
+	var project paletteProject
+	if code := g.api(t, admin, "GET", "/v1/projects/"+p.UID, "", &project); code != 200 || project.Metadata.Name != "payments" || len(project.Spec.Users) != 1 || project.Spec.Users[0].UserID != u.UID {
 		t.Fatalf("read the project: %d %+v", code, project)
 	}
 	var dash struct {

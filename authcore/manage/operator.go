@@ -73,7 +73,7 @@ func (o Operator) CreateProject(ctx context.Context, tenantName, name string) (s
 	if err != nil {
 		return storage.Project{}, err
 	}
-	return o.Service.CreateProject(ctx, o.in(t.UID), name)
+	return o.Service.CreateProject(ctx, o.in(t.UID), ProjectRequest{Name: name})
 }
 
 // AddProjectMember makes the user with email, in the project's tenant, a member of it.

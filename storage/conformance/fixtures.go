@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -138,6 +139,10 @@ func sameRecord(t *testing.T, what string, got, want any) {
 		case []byte:
 			if !bytes.Equal(g.([]byte), w) {
 				t.Errorf("%s = %x, want %x", field, g, w)
+			}
+		case map[string]string: // none is none, nil or empty
+			if !maps.Equal(g.(map[string]string), w) {
+				t.Errorf("%s = %q, want %q", field, g, w)
 			}
 		case []string: // none is none, nil or empty
 			if !slices.Equal(g.([]string), w) {

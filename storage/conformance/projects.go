@@ -23,6 +23,47 @@ var projectTests = []suiteTest{
 	{"Project/Members", testProjectMembers},
 	{"Project/Delete", testProjectDelete},
 	{"Project/UserProjects", testUserProjects},
+	{"Project/Update", testProjectUpdate},
+}
+
+// testProjectUpdate: a new name and annotations show on the next read, in listings too,
+// keep the rest, and are undone with the transaction that made them; an unknown project
+// is ErrNotFound.
+func testProjectUpdate(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	p := storage.Project{UID: newUID("project"), TenantUID: tn.UID, Name: "before", Annotations: map[string]string{"owner": "a"}, CreatedAt: t0}
+	mustOK(t, "CreateProject with annotations", s.CreateProject(ctx(t), p))
+	got, err := s.ProjectByUID(ctx(t), p.UID)
+	mustOK(t, "ProjectByUID", err)
+	sameRecord(t, "ProjectByUID of a project with annotations", got, p)
+	p.Name, p.Annotations = "after", map[string]string{"cost-centre": "42", "note": `"quoted", {braced}`}
+	mustOK(t, "UpdateProject", s.UpdateProject(ctx(t), p.UID, p.Name, p.Annotations))
+	got, err = s.ProjectByUID(ctx(t), p.UID)
+	mustOK(t, "ProjectByUID", err)
+	sameRecord(t, "ProjectByUID after UpdateProject", got, p)
+	listed, _, err := s.ListProjects(ctx(t), tn.UID, storage.Page{Limit: 10})
+	mustOK(t, "ListProjects", err)
+	if len(listed) != 1 {
+		t.Fatalf("ListProjects = %d projects, want 1", len(listed))
+	}
+	sameRecord(t, "ListProjects after UpdateProject", listed[0], p)
+	undone := fmt.Errorf("undo")
+	err = s.Update(ctx(t), func(tx storage.Tx) error {
+		if err := tx.UpdateProject(ctx(t), p.UID, "rolled back", nil); err != nil {
+			return err
+		}
+		return undone
+	})
+	wantErr(t, "Update(UpdateProject, then fail)", err, undone)
+	got, err = s.ProjectByUID(ctx(t), p.UID)
+	mustOK(t, "ProjectByUID", err)
+	sameRecord(t, "ProjectByUID after a rolled-back update", got, p)
+	mustOK(t, "UpdateProject(no annotations)", s.UpdateProject(ctx(t), p.UID, p.Name, nil))
+	got, err = s.ProjectByUID(ctx(t), p.UID)
+	mustOK(t, "ProjectByUID", err)
+	p.Annotations = nil
+	sameRecord(t, "ProjectByUID after the annotations were removed", got, p)
+	wantErr(t, "UpdateProject(unknown)", s.UpdateProject(ctx(t), "no-such-project", "x", nil), storage.ErrNotFound)
 }
 
 func testProjectRoundTrip(t *testing.T, s storage.Store) {

@@ -17,7 +17,7 @@ var (
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p storage.Project) error {
 	_, err := s.exec(ctx, s.writer(), insertProjectStmt,
-		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt))
+		p.UID, p.TenantUID, p.Name, millis(p.CreatedAt), encodeAnnotations(p.Annotations))
 	if err == nil {
 		return nil
 	}
@@ -173,4 +173,15 @@ func (s *Store) UserProjects(ctx context.Context, userUID string) ([]storage.Pro
 		projects = []storage.Project{} // none is an empty slice, never nil
 	}
 	return projects, nil
+}
+
+// UpdateProject replaces the project's name and annotations. ErrNotFound when there is
+// no such project.
+func (s *Store) UpdateProject(ctx context.Context, uid, name string, annotations map[string]string) error {
+	what := fmt.Sprintf("update project %q", uid)
+	res, err := s.exec(ctx, s.writer(), "UPDATE projects SET name = ?, annotations = ? WHERE uid = ?", name, encodeAnnotations(annotations), uid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return mustAffect(res, what)
 }

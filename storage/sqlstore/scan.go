@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -136,26 +137,52 @@ func scanUser(sc scanner) (storage.User, error) {
 	return r.user(), err
 }
 
-var projectColumns = []string{"uid", "tenant_uid", "name", "created_at"}
+var projectColumns = []string{"uid", "tenant_uid", "name", "created_at", "annotations"}
 
 type projectRow struct {
-	p       storage.Project
-	created int64
+	p           storage.Project
+	created     int64
+	annotations string
 }
 
 func (r *projectRow) dest() []any {
-	return []any{&r.p.UID, &r.p.TenantUID, &r.p.Name, &r.created}
+	return []any{&r.p.UID, &r.p.TenantUID, &r.p.Name, &r.created, &r.annotations}
 }
 
-func (r *projectRow) project() storage.Project {
+func (r *projectRow) project() (storage.Project, error) {
 	r.p.CreatedAt = fromMillis(r.created)
-	return r.p
+	var err error
+	r.p.Annotations, err = decodeAnnotations(r.annotations)
+	return r.p, err
 }
 
 func scanProject(sc scanner) (storage.Project, error) {
 	var r projectRow
-	err := sc.Scan(r.dest()...)
-	return r.project(), err
+	if err := sc.Scan(r.dest()...); err != nil {
+		return storage.Project{}, err
+	}
+	return r.project()
+}
+
+// encodeAnnotations and decodeAnnotations keep annotations as a JSON object; none is
+// "{}" and reads back as nil.
+func encodeAnnotations(a map[string]string) string {
+	if len(a) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(a) // a map of strings always marshals
+	return string(b)
+}
+
+func decodeAnnotations(s string) (map[string]string, error) {
+	var a map[string]string
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		return nil, fmt.Errorf("project annotations: %w", err)
+	}
+	if len(a) == 0 {
+		return nil, nil
+	}
+	return a, nil
 }
 
 var apiKeyColumns = []string{

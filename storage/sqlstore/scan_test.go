@@ -8,7 +8,7 @@ func TestStatementBuilders(t *testing.T) {
 		{insertInto("t", []string{"a", "b", "c"}), "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"},
 		{insertInto("t", []string{"a"}), "INSERT INTO t (a) VALUES (?)"},
 		{insertTenantStmt, "INSERT INTO tenants (uid, name, created_at) VALUES (?, ?, ?)"},
-		{insertProjectStmt, "INSERT INTO projects (uid, tenant_uid, name, created_at) VALUES (?, ?, ?, ?)"},
+		{insertProjectStmt, "INSERT INTO projects (uid, tenant_uid, name, created_at, annotations) VALUES (?, ?, ?, ?, ?)"},
 	} {
 		if c.got != c.want {
 			t.Errorf("statement = %q, want %q", c.got, c.want)
