@@ -287,6 +287,18 @@ func TestConsoleTenantAdminManagesUsersProjectsAndAudit(t *testing.T) {
 	}
 	b.waitFor(t, "the table to show nobody in payments", `document.querySelector('`+row("payments")+` .col-grants')?.textContent === 'Nobody yet'`)
 
+	// A team's grant is shown by the team's name (the team and grant made through the
+	// store, so that lee's change stays the newest audit entry).
+	team := storage.Team{UID: authcore.NewUID(), TenantUID: s.tenant.UID, Name: "ops", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := g.store.CreateTeam(context.Background(), team); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.SetProjectRoles(context.Background(), storage.ProjectGrant{ProjectUID: project, TeamUID: team.UID, Roles: []string{storage.RoleUIDProjectViewer}}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, chromedp.Reload())
+	b.waitFor(t, "the table to show the ops team's role", `document.querySelector('`+row("payments")+` .col-grants li[data-team="`+team.UID+`"]')?.textContent === 'Team ops: Project Viewer'`)
+
 	b.goTo(t, "Audit log")
 	first := get(t, b, chromedp.Text(chromedp.CSS("#audit-table tbody tr:first-child")))
 	if !strings.Contains(first, "project.users") || !strings.Contains(first, lee.Email) {

@@ -1,13 +1,11 @@
 package tests
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/storage"
@@ -236,11 +234,10 @@ func TestProjectUsersAndTeamsGrantsHoldOnTheNextRequest(t *testing.T) {
 	}
 	expect("after the user grant was removed", 403, "")
 
-	// A team the user is in (teams are made through the store here: their API is
-	// another part's).
-	team := storage.Team{UID: authcore.NewUID(), TenantUID: s.tenant.UID, Name: "ops", Users: []string{s.user.UID}, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	if err := g.store.CreateTeam(context.Background(), team); err != nil {
-		t.Fatal(err)
+	// A team the user is in, made through Palette's teams API.
+	var team struct{ UID string }
+	if code := g.api(t, admin, "POST", "/v1/teams", fmt.Sprintf(`{"metadata":{"name":"ops"},"spec":{"users":[%q]}}`, s.user.UID), &team); code != 201 {
+		t.Fatalf("POST /v1/teams = %d, want 201", code)
 	}
 	if code := g.api(t, admin, "PUT", teams, fmt.Sprintf(`{"teams":[{"teamId":%q,"roles":[%q]}]}`, team.UID, storage.RoleUIDProjectViewer), nil); code != 204 {
 		t.Fatalf("PUT teams = %d, want 204", code)

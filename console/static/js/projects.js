@@ -8,8 +8,11 @@ import { rowMenu } from './menu.js';
 import { managedTable } from './table.js';
 
 export async function projectsPage(main) {
-	const [projects, users, roles] = await Promise.all([listAll('projects'), listAll('users'), listAll('roles')]);
-	const ctx = { users, byUid: new Map(users.map((u) => [u.metadata.uid, u])), roles: new Map(roles.map((r) => [r.metadata.uid, r])) };
+	const [projects, users, roles, teams] = await Promise.all([listAll('projects'), listAll('users'), listAll('roles'), listAll('teams')]);
+	const ctx = {
+		users, byUid: new Map(users.map((u) => [u.metadata.uid, u])), roles: new Map(roles.map((r) => [r.metadata.uid, r])),
+		teams: new Map(teams.map((t) => [t.metadata.uid, t])),
+	};
 	ctx.projectRoles = roles.filter((r) => r.spec.scope === 'project');
 	const { errorArea, tableArea, render, act } = managedTable(() => listAll('projects'),
 		(items, act) => projectTable(items, ctx, act), projects);
@@ -32,7 +35,12 @@ function roleNames(uids, ctx) {
 	return uids.map((uid) => ctx.roles.get(uid)?.metadata.name || uid).join(', ');
 }
 
-// grantList shows who holds which project roles: users by email, teams by uid.
+// teamName is a team's name, or its uid when the listing did not have it.
+function teamName(uid, ctx) {
+	return ctx.teams.get(uid)?.metadata.name || uid;
+}
+
+// grantList shows who holds which project roles: users by email, teams by name.
 function grantList(p, ctx) {
 	const users = p.spec?.users || [];
 	const teams = p.spec?.teams || [];
@@ -41,7 +49,7 @@ function grantList(p, ctx) {
 	}
 	return h('ul', { class: 'grant-list' },
 		users.map((g) => h('li', { dataset: { user: g.userId } }, h('span', {}, ctx.byUid.has(g.userId) ? userLabel(ctx.byUid.get(g.userId)) : g.userId), ': ', roleNames(g.roles, ctx))),
-		teams.map((g) => h('li', { dataset: { team: g.teamId } }, h('span', {}, `Team ${g.teamId}`), ': ', roleNames(g.roles, ctx))));
+		teams.map((g) => h('li', { dataset: { team: g.teamId } }, h('span', {}, `Team ${teamName(g.teamId, ctx)}`), ': ', roleNames(g.roles, ctx))));
 }
 
 function projectTable(projects, ctx, act) {
@@ -93,7 +101,7 @@ async function grantsDialog(project, ctx) {
 			const p = await api.get(path);
 			grants = p.spec?.users || [];
 			const held = p.spec?.teams || [];
-			replace(teams, held.length ? `Teams: ${held.map((g) => `${g.teamId} (${roleNames(g.roles, ctx)})`).join('; ')}` : 'No team holds a role here.');
+			replace(teams, held.length ? `Teams: ${held.map((g) => `${teamName(g.teamId, ctx)} (${roleNames(g.roles, ctx)})`).join('; ')}` : 'No team holds a role here.');
 		} catch (err) {
 			replace(error, alertBox(errorText(err)));
 		}
