@@ -1,0 +1,192 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
+)
+
+// paletteUser is the part of Palette's v1User that its SDK reads back.
+type paletteUser struct {
+	Metadata struct {
+		UID  string `json:"uid"`
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		EmailID   string   `json:"emailId"`
+		FirstName string   `json:"firstName"`
+		LastName  string   `json:"lastName"`
+		Roles     []string `json:"roles"`
+	} `json:"spec"`
+	Status struct {
+		ActivationLink string `json:"activationLink"`
+	} `json:"status"`
+}
+
+// getPaletteUser reads a user as a tenant admin.
+func (g *gateway) getPaletteUser(t *testing.T, key, uid string) paletteUser {
+	t.Helper()
+	var u paletteUser
+	if code := g.api(t, key, "GET", "/v1/users/"+uid, "", &u); code != http.StatusOK {
+		t.Fatalf("GET /v1/users/%s = %d", uid, code)
+	}
+	return u
+}
+
+// mustTeam makes a team of tenant acme in the store, as the teams API would.
+func (g *gateway) mustTeam(t *testing.T, tenantUID, name string, roles ...string) storage.Team {
+	t.Helper()
+	now := time.Now()
+	team := storage.Team{UID: authcore.NewUID(), TenantUID: tenantUID, Name: name, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	if err := g.store.CreateTeam(context.Background(), team); err != nil {
+		t.Fatal(err)
+	}
+	return team
+}
+
+// GET /v1/users/meta lists every user of the caller's tenant as {emailId, name, uid}, to
+// tenant admins only, and no user of another tenant.
+func TestUsersMetaListsTheTenantsUsers(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	g.otherTenantAdminKey(t)
+	var meta struct {
+		Items []struct {
+			EmailID string `json:"emailId"`
+			Name    string `json:"name"`
+			UID     string `json:"uid"`
+		} `json:"items"`
+	}
+	if code := g.api(t, admin, "GET", "/v1/users/meta", "", &meta); code != http.StatusOK {
+		t.Fatalf("GET /v1/users/meta = %d", code)
+	}
+	got := map[string]string{}
+	for _, it := range meta.Items {
+		if it.Name != it.EmailID {
+			t.Errorf("item %+v: name should be the email", it)
+		}
+		got[it.EmailID] = it.UID
+	}
+	if len(got) != 2 || got["dev@acme.test"] != s.user.UID || got["boss@acme.test"] != s.admin.UID {
+		t.Errorf("users/meta = %+v, want dev and boss of acme only", meta.Items)
+	}
+	if code := g.api(t, s.userKey, "GET", "/v1/users/meta", "", nil); code != http.StatusForbidden {
+		t.Errorf("GET /v1/users/meta as a user = %d, want 403", code)
+	}
+}
+
+// POST /v1/users with Palette's v1UserEntity (roles and teams, no password) creates the
+// user holding those roles, in those teams, with an activation link; an unknown role or
+// team is 404 and creates nothing; Keygate's own body (spec.role) still works.
+func TestUsersCreateWithPaletteEntity(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	team := g.mustTeam(t, s.tenant.UID, "ops", storage.RoleUIDTenantViewer)
+	var created struct {
+		UID string `json:"uid"`
+	}
+	body := `{"metadata":{"name":"Ann Lee"},"spec":{"emailId":"ann@acme.test","firstName":"Ann","lastName":"Lee","loginMode":"devise","roles":["` + storage.RoleUIDTenantAdmin + `"],"teams":["` + team.UID + `"]}}`
+	if code := g.api(t, admin, "POST", "/v1/users", body, &created); code != http.StatusCreated || created.UID == "" {
+		t.Fatalf("POST /v1/users (v1UserEntity) = %d, uid %q", code, created.UID)
+	}
+	u := g.getPaletteUser(t, admin, created.UID)
+	if !slices.Equal(u.Spec.Roles, []string{storage.RoleUIDTenantAdmin}) || u.Spec.FirstName != "Ann" || u.Status.ActivationLink == "" {
+		t.Errorf("created user = %+v, want Tenant Admin, Ann, an activation link", u)
+	}
+	stored, err := g.store.UserByUID(context.Background(), created.UID)
+	if err != nil || !slices.Equal(stored.Teams, []string{team.UID}) || !slices.Contains(stored.TenantRoles, storage.RoleUIDTenantViewer) {
+		t.Errorf("stored user = %+v, %v; want a member of team ops, with its role", stored, err)
+	}
+	// The new admin's roles hold on their first request.
+	key := g.mustKeyFor(t, created.UID)
+	if code := g.api(t, key, "GET", "/v1/users/meta", "", nil); code != http.StatusOK {
+		t.Errorf("the new Tenant Admin's GET /v1/users/meta = %d, want 200", code)
+	}
+	for name, bad := range map[string]string{
+		"unknown role": `{"spec":{"emailId":"x1@acme.test","roles":["no-such-role"]}}`,
+		"project role": `{"spec":{"emailId":"x2@acme.test","roles":["` + storage.RoleUIDProjectViewer + `"]}}`,
+		"unknown team": `{"spec":{"emailId":"x3@acme.test","teams":["` + authcore.NewUID() + `"]}}`,
+	} {
+		if code := g.api(t, admin, "POST", "/v1/users", bad, nil); code != http.StatusNotFound {
+			t.Errorf("POST /v1/users with an %s = %d, want 404", name, code)
+		}
+	}
+	if users, _ := g.store.UsersByEmail(context.Background(), "x3@acme.test"); len(users) != 0 {
+		t.Errorf("a create refused for its team left the user behind: %+v", users)
+	}
+	if code := g.api(t, admin, "POST", "/v1/users", `{"spec":{"emailId":"ann@acme.test"}}`, nil); code != http.StatusConflict {
+		t.Errorf("POST /v1/users with a taken email = %d, want 409", code)
+	}
+	if code := g.api(t, admin, "POST", "/v1/users", `{"spec":{"emailId":"old@acme.test","role":"user","password":"pw-old-1234"}}`, &created); code != http.StatusCreated {
+		t.Errorf("POST /v1/users with Keygate's body = %d, want 201", code)
+	}
+}
+
+// PUT /v1/users/{uid} (v1UserUpdateEntity) replaces names and roles; the role change holds
+// on the user's next request; an email change is 400, another tenant's user 404; a user
+// may change their own names, not their roles; the last Tenant Admin cannot be removed.
+func TestUsersPutReplacesNamesAndRoles(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	uid := s.user.UID
+	put := func(key, uid, body string) int {
+		return g.api(t, key, "PUT", "/v1/users/"+uid, body, nil)
+	}
+	if code := g.api(t, s.userKey, "GET", "/v1/users/meta", "", nil); code != http.StatusForbidden {
+		t.Fatalf("before: user's GET /v1/users/meta = %d, want 403", code)
+	}
+	if code := put(admin, uid, `{"metadata":{"name":"Dev"},"spec":{"emailId":"dev@acme.test","firstName":"Dee","lastName":"Vee","roles":["`+storage.RoleUIDTenantAdmin+`"]}}`); code != http.StatusNoContent {
+		t.Fatalf("PUT /v1/users/{uid} = %d, want 204", code)
+	}
+	u := g.getPaletteUser(t, admin, uid)
+	if u.Spec.FirstName != "Dee" || u.Spec.LastName != "Vee" || !slices.Equal(u.Spec.Roles, []string{storage.RoleUIDTenantAdmin}) {
+		t.Errorf("after PUT: %+v", u.Spec)
+	}
+	if code := g.api(t, s.userKey, "GET", "/v1/users/meta", "", nil); code != http.StatusOK {
+		t.Errorf("after PUT granting Tenant Admin, the user's next request = %d, want 200", code)
+	}
+	if code := put(admin, uid, `{"spec":{"firstName":"Dee","roles":[]}}`); code != http.StatusNoContent {
+		t.Fatalf("PUT removing roles = %d", code)
+	}
+	if u := g.getPaletteUser(t, admin, uid); u.Spec.LastName != "" || len(u.Spec.Roles) != 0 {
+		t.Errorf("PUT without lastName and with no roles left %+v", u.Spec)
+	}
+	if code := g.api(t, s.userKey, "GET", "/v1/users/meta", "", nil); code != http.StatusForbidden {
+		t.Errorf("after PUT removing Tenant Admin, the user's next request = %d, want 403", code)
+	}
+	if code := put(admin, uid, `{"spec":{"emailId":"other@acme.test"}}`); code != http.StatusBadRequest {
+		t.Errorf("PUT changing the email = %d, want 400", code)
+	}
+	if code := put(admin, uid, `{"spec":{"roles":["no-such-role"]}}`); code != http.StatusNotFound {
+		t.Errorf("PUT with an unknown role = %d, want 404", code)
+	}
+	// A user edits their own names, not their roles, and reads themselves.
+	if code := put(s.userKey, uid, `{"spec":{"firstName":"Me","lastName":"Self"}}`); code != http.StatusNoContent {
+		t.Errorf("a user's PUT of their own names = %d, want 204", code)
+	}
+	if u := g.getPaletteUser(t, s.userKey, uid); u.Spec.FirstName != "Me" || u.Status.ActivationLink != "" {
+		t.Errorf("a user reading themselves: %+v", u)
+	}
+	if code := put(s.userKey, uid, `{"spec":{"roles":["`+storage.RoleUIDTenantAdmin+`"]}}`); code != http.StatusForbidden {
+		t.Errorf("a user's PUT of their own roles = %d, want 403", code)
+	}
+	if code := put(s.userKey, s.admin.UID, `{"spec":{"firstName":"X"}}`); code != http.StatusForbidden {
+		t.Errorf("a user's PUT of another user = %d, want 403", code)
+	}
+	if code := put(admin, s.admin.UID, `{"spec":{"roles":[]}}`); code != http.StatusBadRequest {
+		t.Errorf("a tenant admin's PUT demoting themselves = %d, want 400", code)
+	}
+	other := g.otherTenantAdminKey(t)
+	if code := put(other, uid, `{"spec":{"firstName":"X"}}`); code != http.StatusNotFound {
+		t.Errorf("another tenant's PUT = %d, want 404", code)
+	}
+}
+
