@@ -190,3 +190,61 @@ func TestUsersPutReplacesNamesAndRoles(t *testing.T) {
 	}
 }
 
+// PATCH /v1/users/{uid} with a JSON Patch (RFC 6902) over the user's JSON changes what the
+// same PUT would: names, roles appended with /spec/roles/-, a failed test op or a
+// malformed patch is 400 and changes nothing; Keygate's object body still works.
+func TestUsersPatchAppliesJSONPatch(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	uid := s.user.UID
+	patch := func(key, body string) int {
+		return g.api(t, key, "PATCH", "/v1/users/"+uid, body, nil)
+	}
+	ops := `[{"op":"add","path":"/spec/firstName","value":"Ann"},
+		{"op":"replace","path":"/spec/lastName","value":"Lee"},
+		{"op":"add","path":"/spec/roles/-","value":"` + storage.RoleUIDTenantViewer + `"},
+		{"op":"copy","from":"/spec/firstName","path":"/metadata/name"},
+		{"op":"test","path":"/spec/emailId","value":"dev@acme.test"}]`
+	if code := patch(admin, ops); code != http.StatusNoContent {
+		t.Fatalf("PATCH with a JSON Patch = %d, want 204", code)
+	}
+	u := g.getPaletteUser(t, admin, uid)
+	if u.Spec.FirstName != "Ann" || u.Spec.LastName != "Lee" || !slices.Equal(u.Spec.Roles, []string{storage.RoleUIDTenantViewer}) || u.Metadata.Name != "dev@acme.test" {
+		t.Errorf("after the patch: %+v", u)
+	}
+	for name, bad := range map[string]string{
+		"failed test":   `[{"op":"replace","path":"/spec/firstName","value":"Bob"},{"op":"test","path":"/spec/lastName","value":"Nope"}]`,
+		"unknown op":    `[{"op":"frob","path":"/spec/firstName"}]`,
+		"missing path":  `[{"op":"remove","path":"/spec/nothing"}]`,
+		"not an op":     `[1]`,
+		"wrong type":    `[{"op":"replace","path":"/spec/roles","value":"x"}]`,
+		"email changed": `[{"op":"replace","path":"/spec/emailId","value":"x@acme.test"}]`,
+	} {
+		if code := patch(admin, bad); code != http.StatusBadRequest {
+			t.Errorf("PATCH with a %s = %d, want 400", name, code)
+		}
+	}
+	if u := g.getPaletteUser(t, admin, uid); u.Spec.FirstName != "Ann" {
+		t.Errorf("a refused patch changed the user: %+v", u.Spec)
+	}
+	if code := patch(admin, `[{"op":"remove","path":"/spec/lastName"},{"op":"remove","path":"/spec/roles/0"}]`); code != http.StatusNoContent {
+		t.Fatalf("PATCH removing = %d", code)
+	}
+	if u := g.getPaletteUser(t, admin, uid); u.Spec.LastName != "" || len(u.Spec.Roles) != 0 {
+		t.Errorf("after removing: %+v", u.Spec)
+	}
+	// A user patches their own names but not their roles.
+	if code := patch(s.userKey, `[{"op":"replace","path":"/spec/firstName","value":"Me"}]`); code != http.StatusNoContent {
+		t.Errorf("a user's own name patch = %d, want 204", code)
+	}
+	if code := patch(s.userKey, `[{"op":"add","path":"/spec/roles/-","value":"`+storage.RoleUIDTenantAdmin+`"}]`); code != http.StatusForbidden {
+		t.Errorf("a user's own role patch = %d, want 403", code)
+	}
+	if code := patch(admin, `{"spec":{"lastName":"Kept"}}`); code != http.StatusNoContent {
+		t.Errorf("PATCH with Keygate's object body = %d, want 204", code)
+	}
+	if u := g.getPaletteUser(t, admin, uid); u.Spec.FirstName != "Me" || u.Spec.LastName != "Kept" {
+		t.Errorf("after the object PATCH: %+v", u.Spec)
+	}
+}
