@@ -136,3 +136,78 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a authcore.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	return noContentUnless(w, h.service.DeleteUser(r.Context(), a, r.PathValue("uid")))
 }
+
+// userProjectJSON is Palette's v1UidRoleSummary: a project with the user's own roles
+// and those of their teams.
+type userProjectJSON struct {
+	UID            string    `json:"uid"`
+	Name           string    `json:"name"`
+	Roles          []nameUID `json:"roles"`
+	InheritedRoles []nameUID `json:"inheritedRoles"`
+}
+
+// getUserProjects answers GET /v1/users/{uid}/projects (Palette's v1ProjectRolesEntity).
+func (h *Handler) getUserProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	ups, err := h.service.UserProjects(r.Context(), a, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	names, err := h.roleNames(r, a)
+	if err != nil {
+		return err
+	}
+	out := make([]userProjectJSON, 0, len(ups))
+	for _, up := range ups {
+		out = append(out, userProjectJSON{UID: up.Project.UID, Name: up.Project.Name,
+			Roles: names.of(up.Roles), InheritedRoles: names.of(up.InheritedRoles)})
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Projects []userProjectJSON `json:"projects"`
+	}{out})
+}
+
+// putUserProjects answers PUT /v1/users/{uid}/projects (Palette's v1ProjectRolesPatch)
+// with 204: the user's own project roles become those named.
+func (h *Handler) putUserProjects(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body struct {
+		Projects []struct {
+			ProjectUID string   `json:"projectUid"`
+			Roles      []string `json:"roles"`
+		} `json:"projects"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	roles := make(map[string][]string, len(body.Projects))
+	for i, p := range body.Projects {
+		if p.ProjectUID == "" {
+			return authcore.BadRequest("projects[%d].projectUid is required", i)
+		}
+		roles[p.ProjectUID] = append(roles[p.ProjectUID], p.Roles...)
+	}
+	return noContentUnless(w, h.service.SetUserProjects(r.Context(), a, r.PathValue("uid"), roles))
+}
+
+// roleNameIndex names the tenant's roles by uid.
+type roleNameIndex map[string]string
+
+func (h *Handler) roleNames(r *http.Request, a authcore.Actor) (roleNameIndex, error) {
+	roles, err := h.service.ListRoles(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	names := make(roleNameIndex, len(roles))
+	for _, role := range roles {
+		names[role.UID] = role.Name
+	}
+	return names, nil
+}
+
+// of is uids with their names, as Palette's v1UidSummary; never nil.
+func (n roleNameIndex) of(uids []string) []nameUID {
+	out := make([]nameUID, 0, len(uids))
+	for _, uid := range uids {
+		out = append(out, nameUID{Name: n[uid], UID: uid})
+	}
+	return out
+}

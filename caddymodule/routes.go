@@ -85,6 +85,8 @@ var routes = [...]route{
 	{method: "GET", under: underAPI, path: "users/{uid}", match: asCleaned, serve: (*Handler).getUser, credential: true},
 	{method: "GET", under: underAPI, path: "users/{uid}/roles", match: asCleaned, serve: (*Handler).getUserRoles, credential: true},
 	{method: "PUT", under: underAPI, path: "users/{uid}/roles", match: asCleaned, serve: (*Handler).putUserRoles, credential: true},
+	{method: "GET", under: underAPI, path: "users/{uid}/projects", match: asCleaned, serve: (*Handler).getUserProjects, credential: true},
+	{method: "PUT", under: underAPI, path: "users/{uid}/projects", match: asCleaned, serve: (*Handler).putUserProjects, credential: true},
 	{method: "GET", under: underAPI, path: "roles", match: asCleaned, serve: (*Handler).listRoles, credential: true},
 	{method: "POST", under: underAPI, path: "roles", match: asCleaned, serve: (*Handler).createRole, credential: true},
 	{method: "PATCH", under: underAPI, path: "users/{uid}", match: asCleaned, serve: (*Handler).updateUser, credential: true},

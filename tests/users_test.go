@@ -248,3 +248,84 @@ func TestUsersPatchAppliesJSONPatch(t *testing.T) {
 		t.Errorf("after the object PATCH: %+v", u.Spec)
 	}
 }
+
+// userProjects is Palette's v1ProjectRolesEntity.
+type userProjects struct {
+	Projects []struct {
+		UID            string `json:"uid"`
+		Name           string `json:"name"`
+		Roles          []struct{ Name, UID string }
+		InheritedRoles []struct{ Name, UID string } `json:"inheritedRoles"`
+	} `json:"projects"`
+}
+
+// PUT /v1/users/{uid}/projects replaces the user's own project roles, which the next
+// request with ProjectUid carries; GET lists them with the roles inherited from teams;
+// unknown projects or non-project roles are 404; only tenant admins change them.
+func TestUsersProjectRolesPutAndGet(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	ctx := context.Background()
+	ops, err := g.admin.CreateProject(ctx, "acme", "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := g.mustTeam(t, s.tenant.UID, "viewers")
+	team.Users = []string{s.user.UID}
+	if err := g.store.UpdateTeam(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.SetProjectRoles(ctx, storage.ProjectGrant{ProjectUID: ops.UID, TeamUID: team.UID, Roles: []string{storage.RoleUIDProjectViewer}}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1/users/" + s.user.UID + "/projects"
+	body := `{"projects":[{"projectUid":"` + s.project.UID + `","roles":["` + storage.RoleUIDProjectAdmin + `"]}]}`
+	if code := g.api(t, admin, "PUT", path, body, nil); code != http.StatusNoContent {
+		t.Fatalf("PUT %s = %d, want 204", path, code)
+	}
+	r := g.do(t, "/anything", map[string]string{"ApiKey": s.userKey, "ProjectUid": s.project.UID})
+	if r.status != http.StatusOK || r.echo.Header.Get("X-User-Project-Roles") != "Project Admin" {
+		t.Errorf("next request in web: %d, project roles %q; want Project Admin", r.status, r.echo.Header.Get("X-User-Project-Roles"))
+	}
+	var got userProjects
+	if code := g.api(t, s.userKey, "GET", path, "", &got); code != http.StatusOK || len(got.Projects) != 2 {
+		t.Fatalf("GET %s as the user = %d, %+v; want both projects", path, code, got)
+	}
+	if p := got.Projects[0]; p.Name != "ops" || len(p.Roles) != 0 || len(p.InheritedRoles) != 1 || p.InheritedRoles[0].Name != "Project Viewer" {
+		t.Errorf("ops = %+v, want Project Viewer inherited only", p)
+	}
+	if p := got.Projects[1]; p.Name != "web" || p.UID != s.project.UID || len(p.Roles) != 1 || p.Roles[0].UID != storage.RoleUIDProjectAdmin || p.Roles[0].Name != "Project Admin" {
+		t.Errorf("web = %+v, want Project Admin held directly", p)
+	}
+	// An empty list removes the user's own roles, not the team's.
+	if code := g.api(t, admin, "PUT", path, `{"projects":[]}`, nil); code != http.StatusNoContent {
+		t.Fatalf("PUT no projects = %d", code)
+	}
+	if r := g.do(t, "/anything", map[string]string{"ApiKey": s.userKey, "ProjectUid": s.project.UID}); r.status != http.StatusForbidden && r.status != http.StatusNotFound {
+		t.Errorf("after removal, a request in web = %d, want refused", r.status)
+	}
+	if code := g.api(t, admin, "GET", path, "", &got); code != http.StatusOK || len(got.Projects) != 1 || got.Projects[0].Name != "ops" {
+		t.Errorf("after removal: %d %+v, want ops (inherited) only", code, got)
+	}
+	for name, bad := range map[string]string{
+		"unknown project": `{"projects":[{"projectUid":"` + authcore.NewUID() + `","roles":[]}]}`,
+		"tenant role":     `{"projects":[{"projectUid":"` + s.project.UID + `","roles":["` + storage.RoleUIDTenantAdmin + `"]}]}`,
+	} {
+		if code := g.api(t, admin, "PUT", path, bad, nil); code != http.StatusNotFound {
+			t.Errorf("PUT with an %s = %d, want 404", name, code)
+		}
+	}
+	if code := g.api(t, admin, "PUT", path, `{"projects":[{"roles":[]}]}`, nil); code != http.StatusBadRequest {
+		t.Errorf("PUT without projectUid = %d, want 400", code)
+	}
+	if code := g.api(t, s.userKey, "PUT", path, body, nil); code != http.StatusForbidden {
+		t.Errorf("a user's PUT of their own projects = %d, want 403", code)
+	}
+	if code := g.api(t, s.userKey, "GET", "/v1/users/"+s.admin.UID+"/projects", "", nil); code != http.StatusForbidden {
+		t.Errorf("a user's GET of another's projects = %d, want 403", code)
+	}
+	if code := g.api(t, g.otherTenantAdminKey(t), "GET", path, "", nil); code != http.StatusNotFound {
+		t.Errorf("another tenant's GET = %d, want 404", code)
+	}
+}

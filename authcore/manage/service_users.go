@@ -99,6 +99,12 @@ func joinTeams(ctx context.Context, tx storage.Tx, a authcore.Actor, userUID str
 // checkTenantRoles answers 404 for a uid that is not a tenant-scope role of the actor's
 // tenant, naming it, before any write.
 func (s *Service) checkTenantRoles(ctx context.Context, a authcore.Actor, uids []string) error {
+	return s.checkRoles(ctx, a, storage.ScopeTenant, uids)
+}
+
+// checkRoles answers 404 for a uid that is not a role of that scope of the actor's
+// tenant, naming it, before any write.
+func (s *Service) checkRoles(ctx context.Context, a authcore.Actor, scope storage.RoleScope, uids []string) error {
 	if len(uids) == 0 {
 		return nil
 	}
@@ -107,8 +113,8 @@ func (s *Service) checkTenantRoles(ctx context.Context, a authcore.Actor, uids [
 		return err
 	}
 	for _, uid := range uids {
-		if !slices.ContainsFunc(roles, func(r storage.RoleDef) bool { return r.UID == uid && r.Scope == storage.ScopeTenant }) {
-			return authcore.NotFound("tenant role %s not found", uid)
+		if !slices.ContainsFunc(roles, func(r storage.RoleDef) bool { return r.UID == uid && r.Scope == scope }) {
+			return authcore.NotFound("%s role %s not found", scope, uid)
 		}
 	}
 	return nil
