@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/keygate/keygate/authcore"
-	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -44,22 +43,17 @@ type userMetaJSON struct {
 // usersMeta answers GET /v1/users/meta: every user of the tenant, in one answer
 // (Palette's v1UsersMetadata).
 func (h *Handler) usersMeta(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	items := []userMetaJSON{}
-	for cursor := ""; ; {
-		users, next, err := h.service.ListUsers(r.Context(), a, manage.MaxPageSize, cursor)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			items = append(items, userMetaJSON{EmailID: u.Email, Name: u.Email, UID: u.UID})
-		}
-		if next == "" {
-			return writeJSON(w, http.StatusOK, struct {
-				Items []userMetaJSON `json:"items"`
-			}{items})
-		}
-		cursor = next
+	users, err := h.service.AllUsers(r.Context(), a)
+	if err != nil {
+		return err
 	}
+	items := make([]userMetaJSON, 0, len(users))
+	for _, u := range users {
+		items = append(items, userMetaJSON{EmailID: u.Email, Name: u.Email, UID: u.UID})
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Items []userMetaJSON `json:"items"`
+	}{items})
 }
 
 // getUser reads a user of the tenant (tenant admins) or the caller themselves.

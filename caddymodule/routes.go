@@ -81,6 +81,7 @@ var routes = [...]route{
 	{method: "GET", under: underAPI, path: "users/me", match: asCleaned, serve: (*Handler).getMe, credential: true},
 	// Users: Palette's literal paths before users/{uid}.
 	{method: "GET", under: underAPI, path: "users/meta", match: asCleaned, serve: (*Handler).usersMeta, credential: true},
+	{method: "POST", under: underAPI, path: "users/summary", match: asCleaned, serve: (*Handler).usersSummary, credential: true},
 	{method: "PUT", under: underAPI, path: "users/{uid}", match: asCleaned, serve: (*Handler).putUser, credential: true},
 	{method: "GET", under: underAPI, path: "users/{uid}", match: asCleaned, serve: (*Handler).getUser, credential: true},
 	{method: "GET", under: underAPI, path: "users/{uid}/roles", match: asCleaned, serve: (*Handler).getUserRoles, credential: true},

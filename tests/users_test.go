@@ -329,3 +329,100 @@ func TestUsersProjectRolesPutAndGet(t *testing.T) {
 		t.Errorf("another tenant's GET = %d, want 404", code)
 	}
 }
+
+// usersSummary is Palette's v1UsersSummaryList.
+type usersSummary struct {
+	Items []struct {
+		Metadata struct {
+			UID  string `json:"uid"`
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			EmailID       string                       `json:"emailId"`
+			Projects      []struct{ Name, UID string } `json:"projects"`
+			ProjectsCount int                          `json:"projectsCount"`
+			Roles         []struct{ Name, UID string } `json:"roles"`
+			Teams         []struct{ Name, UID string } `json:"teams"`
+		} `json:"spec"`
+		Status struct {
+			ActivationLink string `json:"activationLink"`
+			IsActive       bool   `json:"isActive"`
+		} `json:"status"`
+	} `json:"items"`
+	ListMeta struct {
+		Continue string `json:"continue"`
+		Count    int    `json:"count"`
+		Offset   int    `json:"offset"`
+	} `json:"listmeta"`
+}
+
+func (s usersSummary) emails() []string {
+	var out []string
+	for _, it := range s.Items {
+		out = append(out, it.Spec.EmailID)
+	}
+	return out
+}
+
+// POST /v1/users/summary filters by email or name (eq, ne, contains, beginsWith,
+// ignoreCase), sorts, pages with limit and continue, and names each user's roles, teams
+// and projects; an unknown filter field is 400.
+func TestUsersSummaryFiltersSortsAndPages(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	ctx := context.Background()
+	team := g.mustTeam(t, s.tenant.UID, "ops", storage.RoleUIDTenantViewer)
+	team.Users = []string{s.user.UID}
+	if err := g.store.UpdateTeam(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.SetProjectRoles(ctx, storage.ProjectGrant{ProjectUID: s.project.UID, UserUID: s.user.UID, Roles: []string{storage.RoleUIDProjectEditor}}); err != nil {
+		t.Fatal(err)
+	}
+	g.mustUser(t, "ann@acme.test", storage.RoleUser)
+	g.mustUser(t, "Zed@Acme.test", storage.RoleUser)
+	summary := func(query, body string) (int, usersSummary) {
+		var out usersSummary
+		code := g.api(t, admin, "POST", "/v1/users/summary"+query, body, &out)
+		return code, out
+	}
+	code, all := summary("", `{"sort":[{"field":"name","order":"asc"}]}`)
+	if code != http.StatusOK || !slices.Equal(all.emails(), []string{"ann@acme.test", "boss@acme.test", "dev@acme.test", "zed@acme.test"}) || all.ListMeta.Count != 4 {
+		t.Fatalf("summary sorted by name = %d %v (count %d)", code, all.emails(), all.ListMeta.Count)
+	}
+	dev := all.Items[2]
+	if len(dev.Spec.Teams) != 1 || dev.Spec.Teams[0].Name != "ops" || dev.Spec.ProjectsCount != 1 || dev.Spec.Projects[0].Name != "web" || !dev.Status.IsActive {
+		t.Errorf("dev's summary = %+v, want team ops, project web", dev.Spec)
+	}
+	boss := all.Items[1]
+	if len(boss.Spec.Roles) != 1 || boss.Spec.Roles[0].Name != "Tenant Admin" {
+		t.Errorf("boss's roles = %+v, want Tenant Admin", boss.Spec.Roles)
+	}
+	for body, want := range map[string][]string{
+		`{"filter":{"emailId":{"eq":"ZED@acme.test"}}}`:                                    {"zed@acme.test"},
+		`{"filter":{"emailId":{"eq":"ZED@acme.test","ignoreCase":false}}}`:                 nil,
+		`{"filter":{"name":{"beginsWith":"d"}}}`:                                           {"dev@acme.test"},
+		`{"filter":{"emailId":{"contains":"o"},"name":{"ne":"boss@acme.test"}}}`:           nil,
+		`{"filter":{"emailId":{"contains":"D"}},"sort":[{"field":"name","order":"desc"}]}`: {"zed@acme.test", "dev@acme.test"},
+	} {
+		if code, got := summary("", body); code != http.StatusOK || !slices.Equal(got.emails(), want) {
+			t.Errorf("summary %s = %d %v, want %v", body, code, got.emails(), want)
+		}
+	}
+	code, first := summary("?limit=3", "")
+	if code != http.StatusOK || len(first.Items) != 3 || first.ListMeta.Continue == "" {
+		t.Fatalf("first page = %d %v continue %q", code, first.emails(), first.ListMeta.Continue)
+	}
+	if code, next := summary("?limit=3&continue="+first.ListMeta.Continue, ""); code != http.StatusOK || len(next.Items) != 1 || next.ListMeta.Continue != "" {
+		t.Errorf("second page = %d %v continue %q", code, next.emails(), next.ListMeta.Continue)
+	}
+	for _, bad := range []string{`{"filter":{"firstName":{"eq":"x"}}}`, `{"filter":{"emailId":{"like":"x"}}}`, `{"sort":[{"field":"age"}]}`, `{"sort":[{"field":"name","order":"up"}]}`} {
+		if code, _ := summary("", bad); code != http.StatusBadRequest {
+			t.Errorf("summary %s = %d, want 400", bad, code)
+		}
+	}
+	if code := g.api(t, s.userKey, "POST", "/v1/users/summary", "{}", nil); code != http.StatusForbidden {
+		t.Errorf("a user's summary = %d, want 403", code)
+	}
+}
