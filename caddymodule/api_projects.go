@@ -208,15 +208,6 @@ type projectsFilterBody struct {
 	} `json:"sort"`
 }
 
-// filterString is Palette's v1FilterString.
-type filterString struct {
-	Eq         *string `json:"eq"`
-	Ne         *string `json:"ne"`
-	Contains   *string `json:"contains"`
-	BeginsWith *string `json:"beginsWith"`
-	IgnoreCase *bool   `json:"ignoreCase"`
-}
-
 // query is the body as the service's ProjectQuery (without the page).
 func (b projectsFilterBody) query() (manage.ProjectQuery, error) {
 	var q manage.ProjectQuery
@@ -230,7 +221,7 @@ func (b projectsFilterBody) query() (manage.ProjectQuery, error) {
 		if err := dec.Decode(&f); err != nil {
 			return q, authcore.BadRequest("filter.name must be an object of eq, ne, contains, beginsWith and ignoreCase")
 		}
-		q.Name = manage.NameFilter{Eq: f.Eq, Ne: f.Ne, Contains: f.Contains, BeginsWith: f.BeginsWith, IgnoreCase: f.IgnoreCase}
+		q.Name = f.filter()
 	}
 	for _, s := range b.Sort {
 		q.Sort = append(q.Sort, manage.ProjectSort{Field: s.Field, Order: s.Order})

@@ -118,6 +118,12 @@ type userBody struct {
 		LastName  string `json:"lastName"`
 		Role      string `json:"role"`
 		Password  string `json:"password"`
+		// Roles and Teams are Palette's (v1UserSpecEntity): tenant role uids, team uids
+		// (teams on create only). LoginMode is accepted and not kept: Keygate's users log
+		// in with a password or a key.
+		Roles     *[]string `json:"roles"`
+		Teams     []string  `json:"teams"`
+		LoginMode string    `json:"loginMode"`
 	} `json:"spec"`
 	Status struct {
 		Active *bool `json:"active"`
@@ -125,10 +131,38 @@ type userBody struct {
 }
 
 func (b userBody) request() manage.UserRequest {
-	return manage.UserRequest{
+	r := manage.UserRequest{
 		Email: b.Spec.EmailID, FirstName: b.Spec.FirstName, LastName: b.Spec.LastName,
 		Role: storage.Role(b.Spec.Role), Password: b.Spec.Password, Active: b.Status.Active,
+		Teams: b.Spec.Teams,
 	}
+	if b.Spec.Roles != nil {
+		r.Roles, r.SetRoles = *b.Spec.Roles, true
+	}
+	return r
+}
+
+// userUpdateBody is Palette's v1UserUpdateEntity: a PUT that replaces names and, when
+// spec.roles is sent, the tenant roles held directly. metadata.name is ignored (a
+// user's name is their email).
+type userUpdateBody struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		EmailID   string    `json:"emailId"`
+		FirstName string    `json:"firstName"`
+		LastName  string    `json:"lastName"`
+		Roles     *[]string `json:"roles"`
+	} `json:"spec"`
+}
+
+func (b userUpdateBody) request() manage.UserRequest {
+	r := manage.UserRequest{Email: b.Spec.EmailID, FirstName: b.Spec.FirstName, LastName: b.Spec.LastName, ExactNames: true}
+	if b.Spec.Roles != nil {
+		r.Roles, r.SetRoles = *b.Spec.Roles, true
+	}
+	return r
 }
 
 type userJSON struct {

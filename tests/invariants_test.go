@@ -45,6 +45,8 @@ func TestAdminsRemovingEachOtherAtOnceLeaveOne(t *testing.T) {
 		{http.MethodPatch, `{"spec":{"role":"user"}}`},
 		{http.MethodPatch, `{"status":{"active":false}}`},
 		{http.MethodDelete, ""},
+		{http.MethodPut, `{"spec":{"roles":[]}}`},
+		{http.MethodPatch, `[{"op":"replace","path":"/spec/roles","value":[]}]`},
 	}
 	var wg sync.WaitGroup
 	var refused sync.Map // status -> count, for the log

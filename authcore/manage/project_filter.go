@@ -9,26 +9,6 @@ import (
 	"github.com/keygate/keygate/storage"
 )
 
-// NameFilter is Palette's v1FilterString applied to a name: every condition set must
-// hold. IgnoreCase nil means true, Palette's default.
-type NameFilter struct {
-	Eq, Ne, Contains, BeginsWith *string
-	IgnoreCase                   *bool
-}
-
-// Match reports whether name passes every condition of f.
-func (f NameFilter) Match(name string) bool {
-	fold := func(s string) string { return s }
-	if f.IgnoreCase == nil || *f.IgnoreCase {
-		fold = strings.ToLower
-	}
-	n := fold(name)
-	return (f.Eq == nil || n == fold(*f.Eq)) &&
-		(f.Ne == nil || n != fold(*f.Ne)) &&
-		(f.Contains == nil || strings.Contains(n, fold(*f.Contains))) &&
-		(f.BeginsWith == nil || strings.HasPrefix(n, fold(*f.BeginsWith)))
-}
-
 // ProjectSort is one of Palette's v1ProjectFilterSortSpec: a field (name,
 // creationTimestamp, lastModifiedTimestamp) and an order (asc, the default, or desc).
 type ProjectSort struct {
@@ -37,7 +17,7 @@ type ProjectSort struct {
 
 // ProjectQuery is a filtered, sorted, offset page of the projects an actor may see.
 type ProjectQuery struct {
-	Name   NameFilter
+	Name   *StringFilter // nil: every name
 	Sort   []ProjectSort
 	Offset int
 	Limit  int // 0: the most

@@ -7,31 +7,6 @@ import (
 	"github.com/keygate/keygate/storage"
 )
 
-// Palette's v1FilterString, condition by condition: all that are set must hold, and case
-// is ignored unless ignoreCase is false.
-func TestNameFilterMatch(t *testing.T) {
-	s := func(v string) *string { return &v }
-	no := false
-	for _, tc := range []struct {
-		f    NameFilter
-		name string
-		want bool
-	}{
-		{NameFilter{}, "anything", true},
-		{NameFilter{Eq: s("WEB")}, "web", true},
-		{NameFilter{Eq: s("WEB"), IgnoreCase: &no}, "web", false},
-		{NameFilter{Ne: s("web")}, "Web", false},
-		{NameFilter{Contains: s("ay")}, "Payments", true},
-		{NameFilter{BeginsWith: s("pay")}, "Payments", true},
-		{NameFilter{BeginsWith: s("pay"), IgnoreCase: &no}, "Payments", false},
-		{NameFilter{BeginsWith: s("pay"), Contains: s("eu")}, "payments-us", false},
-	} {
-		if got := tc.f.Match(tc.name); got != tc.want {
-			t.Errorf("%+v.Match(%q) = %v, want %v", tc.f, tc.name, got, tc.want)
-		}
-	}
-}
-
 // Sort keys apply in order, each breaking the previous one's ties; unknown fields and
 // orders are refused naming the entry.
 func TestProjectOrder(t *testing.T) {

@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/keygate/keygate/authcore"
@@ -102,6 +103,28 @@ func keepsSomeAdmin(ctx context.Context, tx storage.Tx, tenantUID string) error 
 	}
 	if n == 0 {
 		return errLastAdmin
+	}
+	return nil
+}
+
+// checkRoles accepts role uids that name roles of scope in the actor's tenant, before
+// any write: an unknown role is 404 and a role of the other scope 400, each naming field.
+func (s *Service) checkRoles(ctx context.Context, a authcore.Actor, scope storage.RoleScope, field string, uids []string) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	roles, err := s.ListRoles(ctx, a)
+	if err != nil {
+		return err
+	}
+	for _, uid := range uids {
+		i := slices.IndexFunc(roles, func(r storage.RoleDef) bool { return r.UID == uid })
+		switch {
+		case i < 0:
+			return authcore.NotFound("%s: role %s not found", field, uid)
+		case roles[i].Scope != scope:
+			return authcore.BadRequest("%s: %s (%s) is a %s role; a %s role is needed here", field, roles[i].Name, uid, roles[i].Scope, scope)
+		}
 	}
 	return nil
 }

@@ -201,29 +201,7 @@ func (s *Service) checkTeam(ctx context.Context, a authcore.Actor, r TeamRequest
 			return r, notFoundOr(err, "spec.users: user %s not found", uid)
 		}
 	}
-	return r, s.checkTenantRoles(ctx, a, r.Roles)
-}
-
-// checkTenantRoles accepts role uids that name tenant-scope roles of the actor's tenant:
-// an unknown role is 404, a project role 400.
-func (s *Service) checkTenantRoles(ctx context.Context, a authcore.Actor, uids []string) error {
-	if len(uids) == 0 {
-		return nil
-	}
-	roles, err := s.ListRoles(ctx, a)
-	if err != nil {
-		return err
-	}
-	for _, uid := range uids {
-		i := slices.IndexFunc(roles, func(r storage.RoleDef) bool { return r.UID == uid })
-		switch {
-		case i < 0:
-			return authcore.NotFound("spec.roles: role %s not found", uid)
-		case roles[i].Scope != storage.ScopeTenant:
-			return authcore.BadRequest("spec.roles: %s (%s) is a %s role; a team holds tenant roles", roles[i].Name, uid, roles[i].Scope)
-		}
-	}
-	return nil
+	return r, s.checkRoles(ctx, a, storage.ScopeTenant, "spec.roles", r.Roles)
 }
 
 // memberKeys reads the keys of the users a team change touches, before the change, so

@@ -3,6 +3,7 @@ package manage
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/keygate/keygate/authcore"
@@ -19,6 +20,15 @@ type UserRequest struct {
 	Role      storage.Role
 	Password  string // on create only; empty: the user gets an activation link instead
 	Active    *bool
+	// Roles are tenant roles held directly: on create in addition to Role (which may
+	// then be empty); on edit they replace the user's when SetRoles is true.
+	Roles    []string
+	SetRoles bool
+	// Teams are the teams a new user joins, in the create's transaction (create only).
+	Teams []string
+	// ExactNames takes an edit's names as given, empty clearing them (Palette's PUT),
+	// rather than keeping a name left empty.
+	ExactNames bool
 }
 
 // errLastAdmin refuses a change that would leave a tenant without an enabled admin:
@@ -34,16 +44,26 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 	if err := authcore.CheckEmail(r.Email); err != nil {
 		return storage.User{}, err
 	}
+	if r.Role == "" { // Palette's v1UserEntity names roles, not a role
+		r.Role = storage.RoleUser
+	}
 	if !r.Role.Valid() {
 		return storage.User{}, authcore.BadRequest("role %q is not %s or %s", r.Role, storage.RoleTenantAdmin, storage.RoleUser)
 	}
 	if err := checkNames(r.FirstName, r.LastName); err != nil {
 		return storage.User{}, err
 	}
+	if err := s.checkRoles(ctx, a, storage.ScopeTenant, "spec.roles", r.Roles); err != nil {
+		return storage.User{}, err
+	}
 	now := s.clock()
 	u := storage.User{
 		UID: authcore.NewUID(), TenantUID: a.TenantUID, Email: strings.ToLower(r.Email),
 		FirstName: r.FirstName, LastName: r.LastName, Role: r.Role, CreatedAt: now, UpdatedAt: now,
+		Roles: storage.SortedSet(r.Roles),
+	}
+	if slices.Contains(u.Roles, storage.RoleUIDTenantAdmin) {
+		u.Role = storage.RoleTenantAdmin
 	}
 	if r.Password != "" {
 		u.PasswordHash = protect.HashPassword(r.Password)
@@ -52,9 +72,28 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		if err := joinTeams(ctx, tx, a, u.UID, r.Teams); err != nil {
+			return err
+		}
 		return s.activateLater(ctx, tx, u)
 	})
 	return u, err
+}
+
+// joinTeams adds the user to each team of the actor's tenant, inside tx; a team of
+// another tenant, or none, is 404.
+func joinTeams(ctx context.Context, tx storage.Tx, a authcore.Actor, userUID string, teams []string) error {
+	for _, uid := range storage.SortedSet(teams) {
+		t, err := tx.TeamByUID(ctx, uid)
+		if err != nil || t.TenantUID != a.TenantUID {
+			return notFoundOr(err, "team %s not found", uid)
+		}
+		t.Users = storage.SortedSet(append(t.Users, userUID))
+		if err := tx.UpdateTeam(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // activateLater gives a user created without a password an activation link, with which
@@ -83,8 +122,20 @@ func (s *Service) visibleUser(ctx context.Context, a authcore.Actor, uid string)
 	return u, nil
 }
 
-// GetUser reads a user of the admin's tenant.
+// GetUser reads a user of the admin's tenant, or the caller themselves.
 func (s *Service) GetUser(ctx context.Context, a authcore.Actor, uid string) (storage.User, error) {
+	return s.selfOrVisibleUser(ctx, a, uid)
+}
+
+// selfOrVisibleUser is the caller's own user, whatever their role, or else visibleUser.
+func (s *Service) selfOrVisibleUser(ctx context.Context, a authcore.Actor, uid string) (storage.User, error) {
+	if uid != "" && uid == a.UserUID {
+		u, err := s.store.UserByUID(ctx, uid)
+		if err != nil {
+			return u, notFoundOr(err, "user %s not found", uid)
+		}
+		return u, nil
+	}
 	return s.visibleUser(ctx, a, uid)
 }
 
@@ -109,12 +160,17 @@ func (s *Service) ListUsers(ctx context.Context, a authcore.Actor, limit int, cu
 // lose admin rights, and a disabled user's stop working, on the next request; a change
 // that would leave the tenant without an enabled admin is refused.
 func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, r UserRequest) (storage.User, error) {
-	u, err := s.visibleUser(ctx, a, uid)
+	u, err := s.selfOrVisibleUser(ctx, a, uid)
 	if err != nil {
 		return u, err
 	}
 	if _, err := checkEdit(a, u, r); err != nil { // bad input answers before any write
 		return u, err
+	}
+	if r.SetRoles {
+		if err := s.checkRoles(ctx, a, storage.ScopeTenant, "spec.roles", r.Roles); err != nil {
+			return u, err
+		}
 	}
 	keys, err := userKeyRecords(ctx, s.store, u)
 	if err != nil {
@@ -136,7 +192,11 @@ func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, 
 			return authcore.Audit{}, err
 		}
 		detail := before.Email + ": " + strings.Join(changed, ", ")
-		return authcore.Audit{Action: "user.update", Kind: "user", Target: uid, Detail: detail}, keepsAnAdmin(ctx, tx, before, after)
+		ev := authcore.Audit{Action: "user.update", Kind: "user", Target: uid, Detail: detail}
+		if !slices.Equal(before.Roles, after.Roles) { // any role may carry Tenant Admin's rights, and teams too
+			return ev, keepsSomeAdmin(ctx, tx, before.TenantUID)
+		}
+		return ev, keepsAnAdmin(ctx, tx, before, after)
 	})
 	switch {
 	case err == errNoChange:
@@ -144,7 +204,7 @@ func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, 
 	case err != nil:
 		return u, err
 	}
-	if after.Role != before.Role || after.Disabled != before.Disabled { // names are part of no decision
+	if after.Role != before.Role || after.Disabled != before.Disabled || !slices.Equal(before.Roles, after.Roles) { // names are part of no decision
 		s.caches.InvalidateUserAndKeys(uid, keys)
 	}
 	return after, nil
@@ -163,10 +223,14 @@ func lockVisibleUser(ctx context.Context, tx storage.Tx, a authcore.Actor, uid s
 }
 
 // checkEdit is u with r's edits applied, checked, and allowed to the actor: tenant admins
-// cannot demote or disable themselves.
+// cannot demote or disable themselves, and other users may change only their own names.
 func checkEdit(a authcore.Actor, u storage.User, r UserRequest) (storage.User, error) {
 	next, err := editedUser(u, r)
-	if err == nil && u.UID == a.UserUID && (next.Role != storage.RoleTenantAdmin || next.Disabled) {
+	switch {
+	case err != nil || u.UID != a.UserUID:
+	case !a.IsTenantAdmin() && (next.Role != u.Role || next.Disabled != u.Disabled || !slices.Equal(next.Roles, u.Roles)):
+		err = authcore.Forbidden("users may change only their own names")
+	case a.IsTenantAdmin() && (next.Role != storage.RoleTenantAdmin || next.Disabled):
 		err = authcore.BadRequest("tenant admins cannot demote or disable themselves")
 	}
 	return next, err
@@ -185,8 +249,18 @@ func editedUser(u storage.User, r UserRequest) (storage.User, error) {
 	}
 	next := u
 	next.FirstName, next.LastName = pick(r.FirstName, u.FirstName), pick(r.LastName, u.LastName)
+	if r.ExactNames {
+		next.FirstName, next.LastName = r.FirstName, r.LastName
+	}
 	if r.Role != "" {
 		next.Role = r.Role
+	}
+	if r.SetRoles {
+		next.Roles = storage.SortedSet(r.Roles)
+		next.Role = storage.RoleUser
+		if slices.Contains(next.Roles, storage.RoleUIDTenantAdmin) {
+			next.Role = storage.RoleTenantAdmin
+		}
 	}
 	if r.Active != nil {
 		next.Disabled = !*r.Active
@@ -200,6 +274,9 @@ func userChanges(u, next storage.User) []string {
 	if next.Role != u.Role {
 		changed = append(changed, "role "+string(next.Role))
 	}
+	if !slices.Equal(next.Roles, u.Roles) {
+		changed = append(changed, "roles "+strings.Join(next.Roles, ","))
+	}
 	if next.FirstName != u.FirstName || next.LastName != u.LastName {
 		changed = append(changed, "names")
 	}
@@ -212,6 +289,11 @@ func userChanges(u, next storage.User) []string {
 func applyUserEdit(ctx context.Context, tx storage.Tx, u, next storage.User) error {
 	if next.FirstName != u.FirstName || next.LastName != u.LastName || next.Role != u.Role {
 		if err := tx.UpdateUser(ctx, u.UID, next.FirstName, next.LastName, next.Role); err != nil {
+			return err
+		}
+	}
+	if !slices.Equal(next.Roles, u.Roles) { // after UpdateUser, which sets the Tenant Admin grant alone
+		if err := tx.SetUserRoles(ctx, u.UID, next.Roles); err != nil {
 			return err
 		}
 	}

@@ -1,5 +1,6 @@
-// Tenant Settings -> Users: create, disable or enable, change role, reset a password
-// (and show the activation link), delete.
+// Tenant Settings -> Users: create, disable or enable, change role, edit tenant roles,
+// reset a password (and show the activation link), delete. Each row names the user's
+// tenant roles and teams, from Palette's users summary.
 import { api, listAll } from './api.js';
 import { confirmDialog, field, formDialog, openDialog, select } from './dialog.js';
 import { badge, h, icon, pageHeader, replace, timeEl } from './dom.js';
@@ -10,8 +11,9 @@ const ROLES = [['user', 'User'], ['tenant-admin', 'Tenant admin']];
 const roleName = (r) => (ROLES.find(([v]) => v === r) || [r, r])[1];
 
 export async function usersPage(main, { me }) {
-	const { errorArea, tableArea, render, act } = managedTable(() => listAll('users'),
-		(users, act) => userTable(users, me, act), await listAll('users'));
+	const roles = tenantRoles(await api.get('roles'));
+	const { errorArea, tableArea, render, act } = managedTable(loadUsers,
+		(users, act) => userTable(users, me, roles, act), await loadUsers());
 
 	const add = h('button', { type: 'button', class: 'btn btn-primary', id: 'add-user' }, icon('plus'), 'Add User');
 	add.addEventListener('click', () => act(createUser, 'User created.'));
@@ -20,6 +22,35 @@ export async function usersPage(main, { me }) {
 		errorArea, tableArea);
 	render();
 }
+
+// tenantRoles are the tenant-scope roles of a /v1/roles answer, as [uid, name].
+function tenantRoles(list) {
+	return list.items.filter((r) => r.spec.scope === 'tenant').map((r) => [r.metadata.uid, r.metadata.name]);
+}
+
+// loadUsers lists the users, each with summary: the names of their roles and teams.
+async function loadUsers() {
+	const [users, summaries] = await Promise.all([listAll('users'), allSummaries()]);
+	const byUid = new Map(summaries.map((s) => [s.metadata.uid, s.spec]));
+	return users.map((u) => ({ ...u, summary: byUid.get(u.metadata.uid) || { roles: [], teams: [] } }));
+}
+
+// allSummaries follows POST users/summary's continue to the end (at most 20 pages).
+async function allSummaries() {
+	const all = [];
+	let cursor = '';
+	for (let i = 0; i < 20; i++) {
+		const page = await api.post(`users/summary?limit=50${cursor ? `&continue=${encodeURIComponent(cursor)}` : ''}`, {});
+		all.push(...page.items);
+		cursor = page.listmeta?.continue;
+		if (!cursor) {
+			break;
+		}
+	}
+	return all;
+}
+
+const names = (list) => (list.length ? list.map((x) => x.name).join(', ') : h('span', { class: 'muted' }, '—'));
 
 function createUser() {
 	return formDialog({
@@ -43,21 +74,22 @@ function createUser() {
 	});
 }
 
-function userTable(users, me, act) {
+function userTable(users, me, roles, act) {
 	return h('div', { class: 'table-wrap' },
 		h('table', { class: 'data', id: 'users-table' },
 			h('caption', { class: 'sr-only' }, 'Users of the tenant'),
-			h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', 'Created'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
-			h('tbody', {}, users.map((u) => userRow(u, me, act)))));
+			h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Tenant roles', 'Teams', 'Status', 'Created'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+			h('tbody', {}, users.map((u) => userRow(u, me, roles, act)))));
 }
 
-function userRow(u, me, act) {
+function userRow(u, me, roles, act) {
 	const email = u.spec.emailId;
 	const name = [u.spec.firstName, u.spec.lastName].filter(Boolean).join(' ');
 	const path = `users/${encodeURIComponent(u.metadata.uid)}`;
 	const active = u.status.active;
 	const items = [
 		{ label: 'Change role', onSelect: () => act(() => changeRole(u, path), (role) => `${email}: role changed to ${roleName(role)}.`) },
+		{ label: 'Edit roles', onSelect: () => act(() => editRoles(u, path, roles), `${email}: tenant roles saved.`) },
 		active
 			? { label: 'Disable', onSelect: () => act(() => api.patch(path, { status: { active: false } }).then(() => true), `${email} disabled.`) }
 			: { label: 'Enable', onSelect: () => act(() => api.patch(path, { status: { active: true } }).then(() => true), `${email} enabled.`) },
@@ -77,6 +109,8 @@ function userRow(u, me, act) {
 		h('th', { scope: 'row', 'data-label': 'Name' }, name || h('span', { class: 'muted' }, '—'), u.metadata.uid === me.metadata.uid ? h('span', { class: 'you' }, ' (you)') : null),
 		h('td', { 'data-label': 'Email' }, email),
 		h('td', { 'data-label': 'Role', class: 'col-role' }, roleName(u.spec.role)),
+		h('td', { 'data-label': 'Tenant roles', class: 'col-roles' }, names(u.summary.roles)),
+		h('td', { 'data-label': 'Teams', class: 'col-teams' }, names(u.summary.teams)),
 		h('td', { 'data-label': 'Status', class: 'col-status' }, active ? badge('Active', 'active') : badge('Disabled', 'inactive'),
 			u.status.activationLink ? badge('Activation pending', 'inactive') : null),
 		h('td', { 'data-label': 'Created' }, timeEl(u.metadata.creationTimestamp)),
@@ -91,6 +125,28 @@ function changeRole(u, path) {
 		submit: async (form) => {
 			await api.patch(path, { spec: { role: form.elements.role.value } });
 			return form.elements.role.value;
+		},
+	});
+}
+
+// editRoles replaces the tenant roles the user holds directly (PUT users/{uid} with
+// Palette's spec.roles; the names stay). Roles held through teams are not changed here.
+function editRoles(u, path, roles) {
+	const held = new Set(u.spec.roles || []);
+	const choices = roles.map(([value, label]) => {
+		const id = `role-${value}`;
+		return h('div', { class: 'choice' }, h('input', { type: 'checkbox', name: 'roles', id, value, checked: held.has(value) }),
+			h('label', { for: id }, h('span', { class: 'choice-label' }, label)));
+	});
+	return formDialog({
+		title: `Tenant roles of ${u.spec.emailId}`,
+		submitLabel: 'Save roles',
+		fields: [h('fieldset', { class: 'fieldset' }, h('legend', {}, 'Tenant roles held directly'), h('div', { class: 'choices' }, choices),
+			h('p', { class: 'hint' }, 'Takes effect on the user\'s next request. Roles from teams stay.'))],
+		submit: async (form) => {
+			const chosen = [...form.querySelectorAll('input[name=roles]:checked')].map((i) => i.value);
+			await api.put(path, { metadata: { name: u.metadata.name }, spec: { firstName: u.spec.firstName, lastName: u.spec.lastName, roles: chosen } });
+			return true;
 		},
 	});
 }
