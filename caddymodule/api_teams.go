@@ -82,6 +82,25 @@ func (h *Handler) putTeam(w http.ResponseWriter, r *http.Request, a authcore.Act
 	return noContentUnless(w, err)
 }
 
+// patchTeam answers PATCH /v1/teams/{uid} with 204: a JSON Patch (RFC 6902) over the
+// team's JSON, as Palette's v1TeamsUidPatch takes, applied as a PUT of the result.
+func (h *Handler) patchTeam(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	ops, _, err := patchBody(r, nil)
+	if err != nil {
+		return err
+	}
+	t, err := h.service.GetTeam(r.Context(), a, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	var next teamBody
+	if err := applyJSONPatch(ops, teamToJSON(t), &next); err != nil {
+		return err
+	}
+	_, err = h.service.ReplaceTeam(r.Context(), a, r.PathValue("uid"), next.request())
+	return noContentUnless(w, err)
+}
+
 func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
 	return noContentUnless(w, h.service.DeleteTeam(r.Context(), a, r.PathValue("uid")))
 }

@@ -12,13 +12,17 @@ import (
 )
 
 // patchBody reads a PATCH body: a JSON Patch array, or else decodes the object into
-// legacy. patched reports which it was; when it was a patch, ops are its operations.
+// legacy (with legacy nil, only a patch is taken). patched reports which it was; when it
+// was a patch, ops are its operations.
 func patchBody(r *http.Request, legacy any) (ops jsonpatch.Patch, patched bool, err error) {
 	var raw json.RawMessage
 	if err := decodeJSON(r, &raw); err != nil {
 		return nil, false, err
 	}
 	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '[' {
+		if legacy == nil {
+			return nil, false, authcore.BadRequest("the body must be a JSON Patch: an array of operations such as {\"op\":\"replace\",\"path\":\"/metadata/name\",\"value\":\"ops\"}")
+		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
 		return nil, false, decodeJSON(r, legacy)
 	}

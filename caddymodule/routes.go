@@ -105,6 +105,7 @@ var routes = [...]route{
 	{method: "POST", under: underAPI, path: "teams", match: asCleaned, serve: (*Handler).createTeam, credential: true},
 	{method: "GET", under: underAPI, path: "teams/{uid}", match: asCleaned, serve: (*Handler).getTeam, credential: true},
 	{method: "PUT", under: underAPI, path: "teams/{uid}", match: asCleaned, serve: (*Handler).putTeam, credential: true},
+	{method: "PATCH", under: underAPI, path: "teams/{uid}", match: asCleaned, serve: (*Handler).patchTeam, credential: true},
 	{method: "DELETE", under: underAPI, path: "teams/{uid}", match: asCleaned, serve: (*Handler).deleteTeam, credential: true},
 	{method: "GET", under: underAPI, path: "teams/{uid}/roles", match: asCleaned, serve: (*Handler).getTeamRoles, credential: true},
 	{method: "PUT", under: underAPI, path: "teams/{uid}/roles", match: asCleaned, serve: (*Handler).putTeamRoles, credential: true},

@@ -352,3 +352,44 @@ func TestTeamsChangeOnOneNodeHoldsOnAnother(t *testing.T) {
 	removed := waitRoles("")
 	t.Logf("team change on A seen on B after %v (grant) and %v (removal)", granted.Round(time.Millisecond), removed.Round(time.Millisecond))
 }
+
+// PATCH /v1/teams/{uid} takes a JSON Patch over the team's JSON (Palette's
+// v1TeamsUidPatch) and applies it as a PUT would: the renamed team's new role holds on
+// its member's next request; a patch that does not apply, or an object, changes nothing.
+func TestTeamsPatchAppliesJSONPatch(t *testing.T) {
+	g := startGateway(t, "")
+	s := g.seed(t)
+	admin := g.mustKey(t, s.admin, "30d").Key
+	uid := g.mustTeam(t, admin, "ops", []string{s.user.UID}, nil)
+	path := "/v1/teams/" + uid
+
+	patch := `[{"op":"replace","path":"/metadata/name","value":"platform"},` +
+		`{"op":"add","path":"/spec/roles/-","value":"` + storage.RoleUIDTenantViewer + `"}]`
+	if code := g.api(t, admin, "PATCH", path, patch, nil); code != http.StatusNoContent {
+		t.Fatalf("PATCH %s = %d, want 204", path, code)
+	}
+	var team paletteTeam
+	if code := g.api(t, admin, "GET", path, "", &team); code != http.StatusOK || team.Metadata.Name != "platform" ||
+		!slices.Equal(team.Spec.Roles, []string{storage.RoleUIDTenantViewer}) || !slices.Equal(team.Spec.Users, []string{s.user.UID}) {
+		t.Fatalf("after the patch: %d %+v, want platform with Tenant Viewer and its member", code, team)
+	}
+	if r := g.do(t, "/", map[string]string{"ApiKey": s.userKey}); r.echo.Header.Get("X-User-Tenant-Roles") != "Tenant Viewer" {
+		t.Errorf("the member's next request carries tenant roles %q, want Tenant Viewer", r.echo.Header.Get("X-User-Tenant-Roles"))
+	}
+
+	for name, body := range map[string]string{
+		"failed test": `[{"op":"test","path":"/metadata/name","value":"ops"},{"op":"replace","path":"/metadata/name","value":"x"}]`,
+		"bad path":    `[{"op":"remove","path":"/spec/nothing"}]`,
+		"an object":   `{"metadata":{"name":"x"}}`,
+	} {
+		if code := g.api(t, admin, "PATCH", path, body, nil); code != http.StatusBadRequest {
+			t.Errorf("PATCH with %s = %d, want 400", name, code)
+		}
+	}
+	if g.api(t, admin, "GET", path, "", &team); team.Metadata.Name != "platform" {
+		t.Errorf("a refused patch changed the team: %+v", team)
+	}
+	if code := g.api(t, s.userKey, "PATCH", path, patch, nil); code != http.StatusForbidden {
+		t.Errorf("a member's PATCH = %d, want 403", code)
+	}
+}
