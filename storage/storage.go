@@ -254,6 +254,8 @@ type Tx interface {
 	ListRoles(ctx context.Context, tenantUID string) ([]RoleDef, error)
 
 	CreateTeam(ctx context.Context, t Team) error
+	// TeamByUID is the Store's, and keeps the team from changing until the transaction
+	// ends, so that a change computed from it (a member added) cannot undo a concurrent one.
 	TeamByUID(ctx context.Context, uid string) (Team, error)
 	UpdateTeam(ctx context.Context, t Team) error
 	DeleteTeam(ctx context.Context, uid string) error

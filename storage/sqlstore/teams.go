@@ -120,7 +120,13 @@ func (s *Store) fillTeams(ctx context.Context, q querier, teams []storage.Team) 
 
 // TeamByUID returns the team with that uid, with its members and roles.
 func (s *Store) TeamByUID(ctx context.Context, uid string) (storage.Team, error) {
-	t, err := scanTeam(s.queryRow(ctx, s.reader(), selectFrom("teams", teamColumns)+" WHERE uid = ?", uid))
+	query := selectFrom("teams", teamColumns) + " WHERE uid = ?"
+	if s.tx != nil {
+		// Read to be changed: a member added to what was read must not undo a
+		// concurrent change of the team.
+		query = s.forUpdate(query)
+	}
+	t, err := scanTeam(s.queryRow(ctx, s.reader(), query, uid))
 	if err != nil {
 		return storage.Team{}, notFound(err, fmt.Sprintf("team %q", uid))
 	}
