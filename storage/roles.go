@@ -114,3 +114,12 @@ type ProjectGrant struct {
 	TeamUID    string
 	Roles      []string // project-scope role uids, sorted
 }
+
+// LegacyRole is Keygate's older single role that holds a set of tenant role uids: an
+// admin exactly when Tenant Admin is among them (spec.role and X-User-Role still say it).
+func LegacyRole(roles []string) Role {
+	if slices.Contains(roles, RoleUIDTenantAdmin) {
+		return RoleTenantAdmin
+	}
+	return RoleUser
+}

@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -83,11 +84,7 @@ func (s *Service) SetUserProjects(ctx context.Context, a authcore.Actor, uid str
 	for projectUID, rs := range roles {
 		changes[projectUID] = storage.SortedSet(rs)
 	}
-	projects := make([]string, 0, len(changes))
-	for p := range changes {
-		projects = append(projects, p)
-	}
-	slices.Sort(projects)
+	projects := slices.Sorted(maps.Keys(changes))
 	detail := make([]string, 0, len(projects))
 	for _, p := range projects {
 		detail = append(detail, p+"="+strings.Join(changes[p], ","))

@@ -257,10 +257,7 @@ func editedUser(u storage.User, r UserRequest) (storage.User, error) {
 	}
 	if r.SetRoles {
 		next.Roles = storage.SortedSet(r.Roles)
-		next.Role = storage.RoleUser
-		if slices.Contains(next.Roles, storage.RoleUIDTenantAdmin) {
-			next.Role = storage.RoleTenantAdmin
-		}
+		next.Role = storage.LegacyRole(next.Roles)
 	}
 	if r.Active != nil {
 		next.Disabled = !*r.Active

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/keygate/keygate/storage"
@@ -101,7 +100,7 @@ func (s *Store) setUserRolesIn(ctx context.Context, tx *sql.Tx, what, userUID st
 	if err := s.writeUserRoles(ctx, tx, userUID, roles); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return s.updateUserIn(ctx, tx, what, userUID, "role = ?", string(legacyRole(roles)))
+	return s.updateUserIn(ctx, tx, what, userUID, "role = ?", string(storage.LegacyRole(roles)))
 }
 
 // writeUserRoles replaces the user_roles rows of a user.
@@ -116,14 +115,6 @@ func (s *Store) writeUserRoles(ctx context.Context, tx *sql.Tx, userUID string, 
 		}
 	}
 	return nil
-}
-
-// legacyRole is users.role for a user holding roles directly.
-func legacyRole(roles []string) storage.Role {
-	if slices.Contains(roles, storage.RoleUIDTenantAdmin) {
-		return storage.RoleTenantAdmin
-	}
-	return storage.RoleUser
 }
 
 // placeholders is "?, ?, ..." for n values.
@@ -174,7 +165,7 @@ func (s *Store) fillUserRoles(ctx context.Context, q querier, users []storage.Us
 	}
 	for _, u := range byUser {
 		u.Roles, u.Teams, u.TenantRoles = storage.SortedSet(u.Roles), storage.SortedSet(u.Teams), storage.SortedSet(u.TenantRoles)
-		u.Role = legacyRole(u.Roles)
+		u.Role = storage.LegacyRole(u.Roles)
 	}
 	return nil
 }

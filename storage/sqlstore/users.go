@@ -34,7 +34,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u storage.User) erro
 	}
 	roles = storage.SortedSet(roles)
 	_, err := s.exec(ctx, tx, insertUserStmt,
-		u.UID, u.TenantUID, email, u.FirstName, u.LastName, string(legacyRole(roles)), u.Disabled,
+		u.UID, u.TenantUID, email, u.FirstName, u.LastName, string(storage.LegacyRole(roles)), u.Disabled,
 		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt))
 	if err == nil {
 		if err := s.checkRoles(ctx, tx, u.TenantUID, storage.ScopeTenant, roles); err != nil {
