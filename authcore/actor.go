@@ -10,6 +10,8 @@ type Actor struct {
 	// operator is set for the operator, and osUser names its OS user ("" if unknown).
 	operator bool
 	osUser   string
+	// idp names the identity provider acting (SCIM, an SSO sign-in's team sync); "" if none.
+	idp string
 }
 
 // MethodOperator marks the principal of an operator actor.
@@ -28,6 +30,25 @@ func OperatorIn(tenantUID, osUser string) Actor {
 	}
 }
 
+// IdentityProviderIn is a tenant's identity provider acting in it: a SCIM push, or the
+// team memberships an SSO sign-in sets from its groups claim. Policy allows it what a
+// tenant admin may do to users and teams there; the audit log names it "idp:"+name.
+func IdentityProviderIn(tenantUID, name string) Actor {
+	return Actor{
+		Principal: &Principal{
+			TenantUID: tenantUID, Role: storage.RoleTenantAdmin, TenantRoles: []string{storage.RoleUIDTenantAdmin},
+			Method: MethodIdentityProvider,
+		},
+		idp: name,
+	}
+}
+
+// MethodIdentityProvider marks the principal of an identity provider actor.
+const MethodIdentityProvider Method = "idp"
+
+// IsIdentityProvider reports whether the actor is a tenant's identity provider.
+func (a Actor) IsIdentityProvider() bool { return a.idp != "" }
+
 // In is the same actor acting in another tenant: the operator, in a tenant it creates.
 func (a Actor) In(tenantUID string) Actor {
 	p := *a.Principal
@@ -41,6 +62,9 @@ func (a Actor) IsOperator() bool { return a.operator }
 
 // auditIdentity is how the audit log names the actor.
 func (a Actor) auditIdentity() (uid, email string) {
+	if a.idp != "" {
+		return "idp", "idp:" + a.idp
+	}
 	if !a.operator {
 		return a.UserUID, a.Email
 	}
