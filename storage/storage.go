@@ -287,6 +287,8 @@ type Tx interface {
 	SetTenantSettings(ctx context.Context, s TenantSettings) error
 
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
+
+	SSOStore
 }
 
 // Store is everything Keygate keeps. Implementations are safe for concurrent use by many
@@ -463,6 +465,8 @@ type Store interface {
 	TenantSettings(ctx context.Context, tenantUID string) (TenantSettings, error)
 	// SetTenantSettings replaces a tenant's settings; ErrNotFound for an unknown tenant.
 	SetTenantSettings(ctx context.Context, s TenantSettings) error
+
+	SSOStore
 
 	// Update runs fn in one transaction: if fn returns nil every change made through tx
 	// commits, else none does. fn must not use the Store itself for writes (a backend

@@ -103,6 +103,11 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 		}))
 		if ti == 0 {
 			must("settings", s.SetTenantSettings(ctx, storage.TenantSettings{TenantUID: tenant.UID, TokenTTL: time.Hour, UpdatedAt: at}))
+			must("oidc config", s.SetOIDCConfig(ctx, storage.OIDCConfig{
+				TenantUID: tenant.UID, IssuerURL: "https://idp.example", ClientID: "keygate", SealedSecret: []byte("sealed"),
+				Scopes: []string{"openid", "email"}, Enabled: true, CreateUsers: true, UpdatedAt: at,
+			}))
+			must("identity", s.LinkIdentity(ctx, storage.ExternalIdentity{TenantUID: tenant.UID, Issuer: "https://idp.example", Subject: "sub-" + tn, UserUID: users[0], CreatedAt: at}))
 		}
 		f.users = append(f.users, users...)
 		for pi := range 2 {
@@ -152,6 +157,8 @@ type copySnapshot struct {
 	Audit         map[string][]storage.AuditEvent
 	Settings      []storage.TenantSettings
 	Tokens        map[string][]storage.PasswordToken
+	OIDC          storage.OIDCConfig
+	SSOUser       storage.User
 }
 
 func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
@@ -197,6 +204,12 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 	}
 	slices.SortFunc(snap.LegacyDigests, bytes.Compare)
 	snap.Settings = readEach(t, "settings", f.tenants, s.TenantSettings)
+	if snap.OIDC, err = s.OIDCConfig(ctx, f.tenants[0]); err != nil {
+		t.Fatal(err)
+	}
+	if snap.SSOUser, err = s.UserByIdentity(ctx, f.tenants[0], "https://idp.example", "sub-acme"); err != nil {
+		t.Fatal(err)
+	}
 	snap.Tokens = map[string][]storage.PasswordToken{}
 	for _, tn := range f.tenants {
 		if snap.Tokens[tn], err = s.PasswordTokens(ctx, tn); err != nil || len(snap.Tokens[tn]) != 1 {
@@ -253,6 +266,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 		"tenants": 2, "users": 6, "projects": 4, "roles": 4, "user_roles": 2, "teams": 2,
 		"team_members": 4, "team_roles": 2, "project_roles": 10, "api_keys": 12,
 		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10, "tenant_settings": 1, "password_tokens": 2,
+		"oidc_configs": 1, "user_identities": 1,
 	}
 	if len(rep.Tables) != len(wantRows) {
 		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)

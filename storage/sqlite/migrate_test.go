@@ -280,7 +280,7 @@ func TestUpgradeFrom0002(t *testing.T) {
 	want := []string{
 		"api_keys_tenant_created", "api_keys_untagged", "api_keys_user_created", "audit_events_tenant_at",
 		"password_tokens_tenant", "project_roles_subject", "projects_tenant_created", "sessions_created",
-		"sessions_revoked", "sessions_user", "team_members_user", "teams_tenant_created", "user_roles_role",
+		"sessions_revoked", "sessions_user", "team_members_user", "teams_tenant_created", "user_identities_user", "user_roles_role",
 		"users_email", "users_tenant_created",
 	}
 	if !slices.Equal(indexes, want) {

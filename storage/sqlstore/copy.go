@@ -32,6 +32,8 @@ var copyTables = []copyTable{
 	{name: "tenant_settings", columns: tenantSettingsColumns, orderBy: "tenant_uid"},
 	{name: "users", columns: userColumns, orderBy: "uid", bools: map[string]bool{"disabled": true}},
 	{name: "password_tokens", columns: passwordTokenColumns, orderBy: "id"},
+	{name: "oidc_configs", columns: oidcConfigColumns, orderBy: "tenant_uid"},
+	{name: "user_identities", columns: identityColumns, orderBy: "tenant_uid, issuer, subject"},
 	{name: "projects", columns: projectColumns, orderBy: "uid"},
 	{name: "roles", columns: roleColumns, orderBy: "uid"},
 	{name: "user_roles", columns: []string{"user_uid", "role_uid", "created_at"}, orderBy: "user_uid, role_uid"},
