@@ -32,6 +32,13 @@ func (e *Error) Detail() string {
 	return e.Message + ": " + e.cause.Error()
 }
 
+// WithCause is a copy of e carrying cause, for operators only: clients see e's message.
+func (e *Error) WithCause(cause error) *Error {
+	c := *e
+	c.cause = cause
+	return &c
+}
+
 // Unavailable is ErrStoreUnavailable carrying what went wrong.
 func Unavailable(cause error) *Error {
 	e := *ErrStoreUnavailable

@@ -17,7 +17,7 @@ type Observer interface {
 	// Login is each login's result: "ok", "failed", "throttled", "busy" (refused at the
 	// password hashing budget), "disabled", "unavailable", "bad_request".
 	Login(result string)
-	// TokenIssued is "password", "apikey" or "refresh".
+	// TokenIssued is "password", "apikey", "sso" or "refresh".
 	TokenIssued(via string)
 	// Invalidations counts cache entries dropped, by "local" (a change made here) or
 	// "remote" (one learnt from the store's change feed).

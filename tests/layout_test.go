@@ -42,12 +42,13 @@ var layout = []layoutRule{
 	{pkg: "storage/postgres/pgtest", forbidden: []string{caddyImports, sqliteDriverImports}},
 	{pkg: "storage/conformance", mayImport: []string{"storage"}, forbidden: caddyOrDriver},
 	// authcore's parts, each using only those listed before it: the vocabulary, then
-	// protection, verification, sessions, and the management service.
+	// protection, verification, sessions, single sign-on, and the management service.
 	{pkg: "authcore", mayImport: []string{"storage"}, forbidden: caddyOrDriver},
 	{pkg: "authcore/protect", mayImport: []string{"authcore"}, forbidden: caddyOrDriver},
 	{pkg: "authcore/credentials", mayImport: []string{"authcore", "storage"}, forbidden: caddyOrDriver},
 	{pkg: "authcore/sessions", mayImport: []string{"authcore", "authcore/protect", "authcore/credentials", "storage"}, forbidden: caddyOrDriver},
-	{pkg: "authcore/manage", mayImport: []string{"authcore", "authcore/protect", "storage"}, forbidden: caddyOrDriver},
+	{pkg: "authcore/sso", mayImport: []string{"authcore", "storage"}, forbidden: caddyOrDriver},
+	{pkg: "authcore/manage", mayImport: []string{"authcore", "authcore/protect", "authcore/sso", "storage"}, forbidden: caddyOrDriver},
 	{pkg: "console", stdOnly: true},
 	{pkg: "caddymodule", mayImport: []string{"authcore/...", "storage/...", "console"}},
 	{pkg: "cmd/keygate", mayImport: []string{"caddymodule"}},

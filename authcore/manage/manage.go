@@ -30,6 +30,9 @@ type Service struct {
 	tag      *authcore.KeyTag // nil until the first key is made, unless configured
 	linkKey  []byte
 	tokenTTL time.Duration
+
+	secretKey []byte              // seals OIDC client secrets; nil: none can be stored
+	fileOIDC  map[string]FileOIDC // by tenant uid
 }
 
 // ServiceConfig configures a Service.
@@ -56,6 +59,13 @@ type ServiceConfig struct {
 	// TokenTTL is the gateway's token lifetime, what a tenant without its own setting
 	// gets. Default: credentials.DefaultTokenTTL's 15 minutes.
 	TokenTTL time.Duration
+	// SecretKey seals the OIDC client secrets tenants store (AES-256-GCM, 32 bytes).
+	// Every node must have the same. Default: none, and no secret can be stored or read
+	// (the command line).
+	SecretKey []byte
+	// FileOIDC are OIDC configurations set in the gateway's configuration file, by
+	// tenant uid; they take the place of those in the store. Default: none.
+	FileOIDC map[string]FileOIDC
 }
 
 // Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
@@ -72,7 +82,7 @@ func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
 		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit, tag: cfg.KeyTag,
-		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL,
+		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL, secretKey: cfg.SecretKey, fileOIDC: cfg.FileOIDC,
 	}
 	authcore.SetDefault(&s.tokenTTL, defaultTokenTTL)
 	if s.caches == nil {

@@ -4,21 +4,22 @@ import (
 	"context"
 
 	"github.com/keygate/keygate/authcore"
+	"github.com/keygate/keygate/storage"
 )
 
 // The ways an organisation's users sign in, Palette's authType.
 const (
 	AuthPassword = "password"
-	AuthSSO      = "sso" // issue 15
+	AuthSSO      = "sso"
 )
 
 // Organization is how an organisation's users sign in, as the login page asks before
 // any credential (Palette's v1LoginResponse and v1Organization).
 type Organization struct {
 	Name        string
-	AuthType    string     // AuthPassword, or AuthSSO once an identity provider is set
-	SSOLogins   []SSOLogin // the identity providers offered; none yet
-	RedirectURL string     // where an SSO login starts; "" for password logins
+	AuthType    string     // AuthPassword, or AuthSSO when single sign-on is enabled
+	SSOLogins   []SSOLogin // the identity providers offered
+	RedirectURL string     // where an SSO login starts (the handler fills it); "" for password logins
 }
 
 // SSOLogin is one identity provider an organisation offers.
@@ -29,13 +30,26 @@ type SSOLogin struct {
 // Organization describes how the organisation named name signs in, to anyone. An
 // unknown name gets the answer a password organisation gets: like a login, which
 // answers an unknown organisation as a wrong password, it must not tell which names
-// exist. (Once organisations can use SSO, theirs will differ: that is what the lookup
-// is for.)
+// exist. An organisation with single sign-on enabled answers sso and its providers:
+// that is what the lookup is for.
 func (s *Service) Organization(ctx context.Context, name string) (Organization, error) {
-	if _, err := s.store.TenantByName(ctx, name); err != nil && !authcore.IsNotFound(err) {
+	t, err := s.store.TenantByName(ctx, name)
+	switch {
+	case authcore.IsNotFound(err):
+		return passwordOrganization(name), nil
+	case err != nil:
 		return Organization{}, authcore.Unavailable(err)
 	}
-	return passwordOrganization(name), nil
+	return s.organization(ctx, t)
+}
+
+// organization is how the tenant's users sign in.
+func (s *Service) organization(ctx context.Context, t storage.Tenant) (Organization, error) {
+	logins, err := s.ssoLogins(ctx, t.UID)
+	if err != nil || len(logins) == 0 {
+		return passwordOrganization(t.Name), err
+	}
+	return Organization{Name: t.Name, AuthType: AuthSSO, SSOLogins: logins}, nil
 }
 
 func passwordOrganization(name string) Organization {
@@ -62,7 +76,11 @@ func (s *Service) Organizations(ctx context.Context, a authcore.Actor) ([]Organi
 		if err != nil {
 			return nil, authcore.StoreError(err, "tenant "+u.TenantUID)
 		}
-		orgs = append(orgs, passwordOrganization(t.Name))
+		o, err := s.organization(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		orgs = append(orgs, o)
 	}
 	return orgs, nil
 }

@@ -230,6 +230,20 @@ func (iss *Issuer) LoginWithAPIKey(ctx context.Context, key, clientIP string) (I
 	return issued, err
 }
 
+// LoginWithSSO starts a session for a user the organisation's identity provider signed
+// in (the management service found, linked or created them, and set their teams).
+func (iss *Issuer) LoginWithSSO(ctx context.Context, u storage.User, clientIP string) (Issued, error) {
+	if u.Disabled {
+		return Issued{}, authcore.ErrLoginFailed
+	}
+	issued, err := iss.startSession(ctx, userPrincipal(u), clientIP, "sso")
+	iss.obs.Login(loginResult(err))
+	if err == nil {
+		iss.obs.TokenIssued("sso")
+	}
+	return issued, err
+}
+
 // CheckClient answers 429 while a client is blocked for repeated failures.
 func (iss *Issuer) CheckClient(ip string) error {
 	if wait, blocked := iss.clients.Blocked(protect.ClientKey(ip)); blocked {
