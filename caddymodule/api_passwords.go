@@ -202,6 +202,7 @@ func (h *Handler) serveOrg(w http.ResponseWriter, r *http.Request, _ authcore.Ac
 	if err != nil {
 		return err
 	}
+	o = h.withSSOLinks(o)
 	return writeJSON(w, http.StatusOK, loginResponseJSON{OrgName: o.Name, AuthType: o.AuthType, RedirectURL: o.RedirectURL, SSOLogins: ssoLoginsJSON(o)})
 }
 
@@ -223,6 +224,7 @@ func (h *Handler) serveOrgs(w http.ResponseWriter, r *http.Request, _ authcore.A
 	}
 	out := organizationsJSON{Organizations: make([]organizationJSON, 0, len(orgs))}
 	for _, o := range orgs {
+		o = h.withSSOLinks(o)
 		out.Organizations = append(out.Organizations, organizationJSON{Name: o.Name, AuthType: o.AuthType, RedirectURL: o.RedirectURL, SSOLogins: ssoLoginsJSON(o)})
 	}
 	return writeJSON(w, http.StatusOK, out)

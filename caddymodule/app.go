@@ -208,12 +208,16 @@ func (a *App) newService(store storage.Store, caches *credentials.Verifier, onAu
 	if caches != nil {
 		cfg.Caches, cfg.KeyTag = caches, caches.KeyTag()
 		cfg.LinkKey = caches.LastingDerivedKey(passwordLinkPurpose)
+		cfg.SecretKey = caches.LastingDerivedKey(oidcSecretPurpose)
 	}
 	return manage.NewService(cfg)
 }
 
 // passwordLinkPurpose names the key password link tokens are derived from.
 const passwordLinkPurpose = "password links"
+
+// oidcSecretPurpose names the key tenants' OIDC client secrets are sealed with.
+const oidcSecretPurpose = "oidc client secrets"
 
 // osUser names the operator in the audit log: the OS user running this process.
 func osUser() string {

@@ -15,6 +15,7 @@ import (
 	"github.com/keygate/keygate/authcore/credentials"
 	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/authcore/sessions"
+	"github.com/keygate/keygate/authcore/sso"
 )
 
 func init() {
@@ -67,6 +68,7 @@ type Handler struct {
 	verifier   *credentials.Verifier
 	issuer     *sessions.Issuer
 	service    *manage.Service
+	sso        *sso.RelyingParty
 	metrics    *metrics
 	identity   identityHeaders
 	authPrefix string
@@ -95,6 +97,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	app := appIface.(*App)
 	h.verifier, h.issuer, h.service, h.metrics = app.verifier(), app.issuer(), app.service(), keygateMetrics()
+	h.sso = app.relyingParty()
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")

@@ -68,6 +68,10 @@ var routes = [...]route{
 	// Organisation discovery and the password requests made without a credential.
 	{method: "GET", under: underAuth, path: "org", serve: (*Handler).serveOrg},
 	{method: "GET", under: underAuth, path: "orgs", serve: (*Handler).serveOrgs}, // a credential, if any, is checked there
+	// Single sign-on: Keygate's start of the flow, then Palette's callback and logout.
+	{method: "GET", under: underAuth, path: "org/{org}/oidc/login", serve: (*Handler).startSSO},
+	{method: "GET", under: underAuth, path: "org/{org}/oidc/callback", serve: (*Handler).ssoCallback},
+	{method: "GET", under: underAuth, path: "org/{org}/oidc/logout", serve: (*Handler).ssoLogout}, // a credential, if any, is checked there
 	{method: "POST", under: underAuth, path: "user/password/reset", serve: (*Handler).requestPasswordReset},
 	{method: "PATCH", under: underAuth, path: "password/{passwordToken}/activate", serve: (*Handler).activatePassword},
 	{method: "PATCH", under: underAPI, path: "users/password/change", match: asCleaned, serve: (*Handler).changePasswordByEmail},
@@ -100,6 +104,8 @@ var routes = [...]route{
 	{method: "PATCH", under: underAPI, path: "users/{uid}/password/reset", match: asCleaned, serve: (*Handler).startPasswordReset, credential: true},
 	{method: "GET", under: underAPI, path: "tenants/{tenantUid}/authTokenSettings", match: asCleaned, serve: (*Handler).getTokenSettings, credential: true},
 	{method: "PUT", under: underAPI, path: "tenants/{tenantUid}/authTokenSettings", match: asCleaned, serve: (*Handler).setTokenSettings, credential: true},
+	{method: "GET", under: underAPI, path: "tenants/{tenantUid}/oidc/config", match: asCleaned, serve: (*Handler).getOIDCConfig, credential: true},
+	{method: "POST", under: underAPI, path: "tenants/{tenantUid}/oidc/config", match: asCleaned, serve: (*Handler).postOIDCConfig, credential: true},
 	// Teams (Palette's /v1/teams).
 	{method: "GET", under: underAPI, path: "teams", match: asCleaned, serve: (*Handler).listTeams, credential: true},
 	{method: "POST", under: underAPI, path: "teams", match: asCleaned, serve: (*Handler).createTeam, credential: true},

@@ -13,6 +13,7 @@ import (
 	"github.com/keygate/keygate/authcore/manage"
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/authcore/sessions"
+	"github.com/keygate/keygate/authcore/sso"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -26,6 +27,7 @@ type sharedState struct {
 	verifier  *credentials.Verifier
 	issuer    *sessions.Issuer
 	service   *manage.Service
+	sso       *sso.RelyingParty
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 	maintDone chan struct{}
@@ -36,6 +38,7 @@ type sharedState struct {
 func (a *App) verifier() *credentials.Verifier { return a.state.verifier }
 func (a *App) issuer() *sessions.Issuer        { return a.state.issuer }
 func (a *App) service() *manage.Service        { return a.state.service }
+func (a *App) relyingParty() *sso.RelyingParty { return a.state.sso }
 
 func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	store, err := a.backend.OpenStore(context.Background())
@@ -59,6 +62,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	}
 	s := &sharedState{
 		store: store, verifier: verifier, service: a.newService(store, verifier, logAudit(logger)),
+		sso: sso.NewRelyingParty(nil),
 		issuer: sessions.New(store, verifier, sessions.Config{
 			TokenTTL:       time.Duration(a.TokenTTL),
 			LoginFailures:  a.LoginFailureLimit,

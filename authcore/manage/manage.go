@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
@@ -31,8 +32,10 @@ type Service struct {
 	linkKey  []byte
 	tokenTTL time.Duration
 
-	secretKey []byte              // seals OIDC client secrets; nil: none can be stored
-	fileOIDC  map[string]FileOIDC // by tenant uid
+	secretKey []byte // seals OIDC client secrets; nil: none can be stored
+	// fileOIDC holds the configuration file's OIDC settings by tenant uid; each config
+	// load replaces them (SetFileOIDC), since the Service outlives it.
+	fileOIDC atomic.Pointer[map[string]FileOIDC]
 }
 
 // ServiceConfig configures a Service.
@@ -63,9 +66,6 @@ type ServiceConfig struct {
 	// Every node must have the same. Default: none, and no secret can be stored or read
 	// (the command line).
 	SecretKey []byte
-	// FileOIDC are OIDC configurations set in the gateway's configuration file, by
-	// tenant uid; they take the place of those in the store. Default: none.
-	FileOIDC map[string]FileOIDC
 }
 
 // Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
@@ -82,7 +82,7 @@ func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
 		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit, tag: cfg.KeyTag,
-		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL, secretKey: cfg.SecretKey, fileOIDC: cfg.FileOIDC,
+		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL, secretKey: cfg.SecretKey,
 	}
 	authcore.SetDefault(&s.tokenTTL, defaultTokenTTL)
 	if s.caches == nil {

@@ -36,6 +36,19 @@ type FileOIDC struct {
 	ClientSecret string
 }
 
+// SetFileOIDC replaces the OIDC settings the configuration file sets, by tenant uid:
+// they take the place of the store's for those tenants. Each config load calls it.
+func (s *Service) SetFileOIDC(byTenant map[string]FileOIDC) { s.fileOIDC.Store(&byTenant) }
+
+func (s *Service) fileOIDCOf(tenantUID string) (FileOIDC, bool) {
+	m := s.fileOIDC.Load()
+	if m == nil {
+		return FileOIDC{}, false
+	}
+	f, ok := (*m)[tenantUID]
+	return f, ok
+}
+
 // errSecretsOff refuses to store a client secret where the service has no key to seal
 // it with (the command line).
 var errSecretsOff = &authcore.Error{Status: http.StatusServiceUnavailable, Code: "SecretsUnavailable",
@@ -65,7 +78,7 @@ func (s *Service) SetOIDCSettings(ctx context.Context, a authcore.Actor, tenantU
 	if err := visibleTenant(a, tenantUID); err != nil {
 		return err
 	}
-	if _, ok := s.fileOIDC[tenantUID]; ok {
+	if _, ok := s.fileOIDCOf(tenantUID); ok {
 		return authcore.Conflict("this organization's single sign-on is set in the gateway's configuration file; change it there")
 	}
 	c, err := s.checkOIDC(ctx, a, r)
@@ -176,7 +189,7 @@ func (s *Service) SSOConfig(ctx context.Context, orgName string) (sso.Config, er
 		return sso.Config{}, notFoundOr(err, "single sign-on is not enabled for organization %q", orgName)
 	}
 	out := sso.Config{OIDCConfig: c}
-	if f, ok := s.fileOIDC[t.UID]; ok {
+	if f, ok := s.fileOIDCOf(t.UID); ok {
 		out.ClientSecret = f.ClientSecret
 		return out, nil
 	}
@@ -194,7 +207,7 @@ func (s *Service) SSOConfig(ctx context.Context, orgName string) (sso.Config, er
 // oidcConfig is the tenant's configuration: the file's when it has one, else the
 // store's.
 func (s *Service) oidcConfig(ctx context.Context, tenantUID string) (storage.OIDCConfig, bool, error) {
-	if f, ok := s.fileOIDC[tenantUID]; ok {
+	if f, ok := s.fileOIDCOf(tenantUID); ok {
 		return f.OIDCConfig, true, nil
 	}
 	c, err := s.store.OIDCConfig(ctx, tenantUID)

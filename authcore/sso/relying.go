@@ -185,8 +185,11 @@ func (rp *RelyingParty) provider(ctx context.Context, c Config) (*provider, erro
 
 // httpClient reaches the provider with the tenant's TLS settings.
 func httpClient(c Config) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // the tenant's explicit choice
+	tr := &http.Transport{
+		Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConns: 10, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: providerTimeout,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}, //nolint:gosec // the tenant's explicit choice
+	}
 	if c.CACertificatePEM != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM([]byte(c.CACertificatePEM)) {

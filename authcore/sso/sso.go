@@ -65,3 +65,7 @@ func isErrorCode(s string) bool {
 	}
 	return true
 }
+
+// ErrNoFlow answers a callback without the cookie its sign-in started with: started in
+// another browser, or the cookie expired.
+var ErrNoFlow = errStateMismatch
