@@ -87,6 +87,7 @@ func TestOpenAPIDocumentsEveryRouteAndNoOther(t *testing.T) {
 // request, answered before any store read) wait for the store.
 var cannotAnswer = map[string][]string{
 	"authOrg":              {"401", "429"},
+	"oidcLogin":            {"401"}, // it takes no credential; a refused provider is a 404 or 502
 	"passwordResetRequest": {"401", "503"},
 	"passwordActivate":     {"401"}, // a bad token is a 404
 }
