@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/keygate/keygate/authcore"
 	"github.com/keygate/keygate/authcore/manage"
@@ -58,8 +57,24 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a authcore.A
 	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k.Key, UID: k.Record.UID})
 }
 
+// rollKey replaces a key with a new one, answered once like a create; an empty body
+// asks for the default overlap.
+func (h *Handler) rollKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
+	var body rollBody
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &body); err != nil {
+			return err
+		}
+	}
+	k, err := h.service.RollKey(r.Context(), a, r.PathValue("uid"), body.Overlap)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k.Key, UID: k.Record.UID})
+}
+
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {
-	now := time.Now()
+	now := clockNow()
 	return serveList(w, r, func(limit int, cursor string) ([]manage.KeyView, string, error) {
 		return h.service.ListKeys(r.Context(), a, r.URL.Query().Get("userUid"), limit, cursor)
 	}, func(v manage.KeyView) apiKeyJSON { return keyJSON(v, now) })
@@ -70,7 +85,7 @@ func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a authcore.Acto
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, keyJSON(v, time.Now()))
+	return writeJSON(w, http.StatusOK, keyJSON(v, clockNow()))
 }
 
 func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, a authcore.Actor) error {

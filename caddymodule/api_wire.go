@@ -66,6 +66,11 @@ type createdKey struct {
 	UID    string `json:"uid"`
 }
 
+// rollBody is a key roll request: {"overlap": "24h"}, a Go duration; "" for the default.
+type rollBody struct {
+	Overlap string `json:"overlap"`
+}
+
 type apiKeyJSON struct {
 	Metadata objectMeta `json:"metadata"`
 	Spec     struct {
@@ -77,6 +82,9 @@ type apiKeyJSON struct {
 		IsActive     bool   `json:"isActive"`
 		IsExpired    bool   `json:"isExpired"`
 		LastUsedTime string `json:"lastUsedTime,omitempty"`
+		// RolledFrom and RolledTo link the two keys of a roll (uids), Keygate's own.
+		RolledFrom string `json:"rolledFrom,omitempty"`
+		RolledTo   string `json:"rolledTo,omitempty"`
 	} `json:"status"`
 }
 
@@ -99,6 +107,7 @@ func keyJSON(v manage.KeyView, now time.Time) apiKeyJSON {
 	j.Status.IsActive = k.Active
 	j.Status.IsExpired = !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) // zero: never expires
 	j.Status.LastUsedTime = timeString(k.LastUsedAt)
+	j.Status.RolledFrom, j.Status.RolledTo = k.RolledFrom, k.RolledTo
 	return j
 }
 

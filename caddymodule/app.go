@@ -203,7 +203,7 @@ func (a *App) Validate() error {
 func (a *App) newService(store storage.Store, caches *credentials.Verifier, onAudit func(storage.AuditEvent)) *manage.Service {
 	cfg := manage.ServiceConfig{
 		Store: store, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: onAudit,
-		TokenTTL: time.Duration(a.TokenTTL),
+		TokenTTL: time.Duration(a.TokenTTL), Now: clockNow,
 	}
 	if caches != nil {
 		cfg.Caches, cfg.KeyTag = caches, caches.KeyTag()

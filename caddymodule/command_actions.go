@@ -70,6 +70,7 @@ var flagHelp = map[string][2]string{
 	"uid":            {"UID", "uid of the key"},
 	"description":    {"D", "key description"},
 	"expires":        {"7d|30d|60d|90d|YYYY-MM-DD", "7d, 30d, 60d, 90d, a date YYYY-MM-DD or an RFC 3339 time"},
+	"overlap":        {"DURATION", "how long the old key keeps working, a duration from 0s to 168h (default 24h)"},
 	"since":          {"RFC3339", "only events at or after this time, as in 2031-01-02T15:04:05Z"},
 	"limit":          {"N", "at most N events, newest first (default 50)"},
 	"team":           {"UID", "team uid"},

@@ -55,6 +55,15 @@ func (c *cli) apikeyCommands() *cobra.Command {
 				v, err := ad.EditAPIKey(ctx, in.s("uid"), e)
 				return keyResult(v, "edited"), err
 			}},
+		{name: "roll", short: "Replace an API key with a new one and print it (shown only once); the old one works for the overlap",
+			required: []string{"uid"}, optional: []string{"overlap"},
+			run: func(ctx context.Context, ad manage.Operator, in input) (result, error) {
+				k, err := ad.RollAPIKey(ctx, in.s("uid"), in.s("overlap"))
+				return result{
+					text: k.Key,
+					json: map[string]any{"apiKey": k.Key, "uid": k.Record.UID, "rolledFrom": k.Record.RolledFrom, "expiry": timeString(k.Record.ExpiresAt)},
+				}, err
+			}},
 		keySwitch("revoke", "Revoke an API key", false),
 		keySwitch("activate", "Re-activate a revoked API key (not an expired one)", true),
 		{name: "delete", short: "Delete an API key", required: []string{"uid"},
@@ -77,6 +86,7 @@ func keyResult(v manage.KeyView, did string) result {
 		"user", v.Owner.Email, "user uid", v.Owner.UID, "tenant uid", k.TenantUID, "state", keyState(j),
 		"expires", timeString(k.ExpiresAt), "created", timeString(k.CreatedAt),
 		"updated", timeString(k.UpdatedAt), "last used", timeString(k.LastUsedAt),
+		"rolled from", k.RolledFrom, "rolled to", k.RolledTo,
 	), json: j}
 }
 

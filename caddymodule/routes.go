@@ -84,6 +84,7 @@ var routes = [...]route{
 	{method: "PATCH", under: underAPI, path: "apiKeys/{uid}", match: asCleaned, serve: (*Handler).setKeyState, credential: true},
 	{method: "PUT", under: underAPI, path: "apiKeys/{uid}/state", match: asCleaned, serve: (*Handler).setKeyState, credential: true},
 	{method: "DELETE", under: underAPI, path: "apiKeys/{uid}", match: asCleaned, serve: (*Handler).deleteKey, credential: true},
+	{method: "POST", under: underAPI, path: "apiKeys/{uid}/roll", match: asCleaned, serve: (*Handler).rollKey, credential: true},
 	{method: "POST", under: underAPI, path: "users", match: asCleaned, serve: (*Handler).createUser, credential: true},
 	{method: "GET", under: underAPI, path: "users", match: asCleaned, serve: (*Handler).listUsers, credential: true},
 	{method: "GET", under: underAPI, path: "users/me", match: asCleaned, serve: (*Handler).getMe, credential: true},

@@ -55,6 +55,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		TokenTTL:         time.Duration(a.TokenTTL),
 		MaxTokenTTL:      manage.MaxTenantTokenTTL, // a tenant's authTokenSettings may be this long
 		Observer:         observer,
+		Now:              clockNow,
 	})
 	if err != nil {
 		store.Close()
@@ -70,6 +71,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 			FailureWindow:  time.Duration(a.FailureWindow),
 			HashBudget:     protect.BudgetConfig{Share: a.LoginCPUShare},
 			Observer:       observer,
+			Now:            clockNow,
 		}),
 	}
 	if err := bootstrap(manage.Operator{Service: s.service, OSUser: osUser()}, a.BootstrapAdmin, logger); err != nil {

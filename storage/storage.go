@@ -102,6 +102,11 @@ type APIKey struct {
 	// Keygate creates now). False for legacy keys, made before tags, which nodes load
 	// at start (LegacyKeyDigests) to tell them from forged ones.
 	Tagged bool
+	// RolledFrom is the uid of the key this one replaced in a roll (RollAPIKey); "" for
+	// a key created on its own. The uid stays when that key is deleted: it is history.
+	RolledFrom string
+	// RolledTo is the uid of the key that replaced this one in a roll; "" until then.
+	RolledTo string
 }
 
 // KeyGrant is an API key together with its owner: what the request path needs to decide,
@@ -274,6 +279,7 @@ type Tx interface {
 	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
 	UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error
 	DeleteAPIKey(ctx context.Context, uid string) error
+	RollAPIKey(ctx context.Context, from string, expiresBy time.Time, to APIKey, maxPerUser int) error
 
 	CreateSession(ctx context.Context, s Session) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
@@ -412,6 +418,14 @@ type Store interface {
 	UpdateAPIKey(ctx context.Context, uid, name, description string, expiresAt time.Time) error
 	// DeleteAPIKey deletes a key and records a ChangeAPIKey.
 	DeleteAPIKey(ctx context.Context, uid string) error
+	// RollAPIKey replaces the key from with to, a new key of the same user, in one
+	// transaction: it inserts to with RolledFrom set to from (under maxPerUser, as
+	// CreateAPIKey), and sets from's RolledTo to to.UID and its expiry to expiresBy unless
+	// it expires earlier already, recording a ChangeAPIKey for from. ErrNotFound when
+	// there is no key from; ErrConflict when from is revoked, has expired by
+	// to.CreatedAt or was rolled already (so of two concurrent rolls of one key, one
+	// wins), or when to's uid or digest is taken.
+	RollAPIKey(ctx context.Context, from string, expiresBy time.Time, to APIKey, maxPerUser int) error
 	// ListAPIKeys returns the keys f selects, oldest first, paginated like ListUsers.
 	ListAPIKeys(ctx context.Context, f APIKeyFilter, p Page) ([]APIKey, string, error)
 	// TouchAPIKeys records when keys were last used, in one transaction; keys that no

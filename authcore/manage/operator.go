@@ -128,6 +128,16 @@ func (o Operator) CreateAPIKey(ctx context.Context, nk NewAPIKey) (CreatedAPIKey
 	})
 }
 
+// RollAPIKey replaces a key with a new one (see Service.RollKey); overlap is how long the
+// old key keeps working, "" for DefaultRollOverlap.
+func (o Operator) RollAPIKey(ctx context.Context, uid, overlap string) (CreatedAPIKey, error) {
+	tenantUID, err := o.keyTenant(ctx, uid)
+	if err != nil {
+		return CreatedAPIKey{}, err
+	}
+	return o.Service.RollKey(ctx, o.in(tenantUID), uid, overlap)
+}
+
 // SetAPIKeyActive revokes or re-activates a key, and returns it as it now is.
 func (o Operator) SetAPIKeyActive(ctx context.Context, uid string, active bool) (storage.APIKey, error) {
 	tenantUID, err := o.keyTenant(ctx, uid)

@@ -31,10 +31,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey, maxPerUser i
 				return err
 			}
 		}
-		_, err := s.exec(ctx, tx, insertAPIKeyStmt,
-			k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
-			millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt), k.Tagged)
-		return err
+		return s.insertKey(ctx, tx, k)
 	})
 	switch {
 	case err == nil:
@@ -46,6 +43,15 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey, maxPerUser i
 		uniqueRule{"api key digest", "SELECT 1 FROM api_keys WHERE digest = ?", []any{k.Digest}},
 		uniqueRule{fmt.Sprintf("api key uid %q", k.UID), "SELECT 1 FROM api_keys WHERE uid = ?", []any{k.UID}},
 	)
+}
+
+// insertKey inserts k in tx.
+func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k storage.APIKey) error {
+	_, err := s.exec(ctx, tx, insertAPIKeyStmt,
+		k.UID, k.TenantUID, k.UserUID, k.Name, k.Description, k.Digest, k.Hint,
+		millis(k.ExpiresAt), k.Active, millis(k.CreatedAt), millis(k.UpdatedAt), millis(k.LastUsedAt), k.Tagged,
+		k.RolledFrom, k.RolledTo)
+	return err
 }
 
 // checkKeyLimit returns ErrLimitReached when the user holds max keys or more, after

@@ -187,7 +187,7 @@ func decodeAnnotations(s string) (map[string]string, error) {
 
 var apiKeyColumns = []string{
 	"uid", "tenant_uid", "user_uid", "name", "description", "digest", "hint", "expires_at",
-	"active", "created_at", "updated_at", "last_used_at", "tagged",
+	"active", "created_at", "updated_at", "last_used_at", "tagged", "rolled_from", "rolled_to",
 }
 
 type apiKeyRow struct {
@@ -199,6 +199,7 @@ func (r *apiKeyRow) dest() []any {
 	return []any{
 		&r.k.UID, &r.k.TenantUID, &r.k.UserUID, &r.k.Name, &r.k.Description, &r.k.Digest,
 		&r.k.Hint, &r.expires, &r.k.Active, &r.created, &r.updated, &r.lastUsed, &r.k.Tagged,
+		&r.k.RolledFrom, &r.k.RolledTo,
 	}
 }
 

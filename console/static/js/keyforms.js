@@ -1,4 +1,4 @@
-// The "Add New API Key" wizard and the edit dialog.
+// The "Add New API Key" wizard, the edit dialog and the roll dialog.
 import { api } from './api.js';
 import { formDialog, field, select, openDialog } from './dialog.js';
 import { h, icon, parseTime, formatDate, uid } from './dom.js';
@@ -50,15 +50,15 @@ export async function createKeyWizard({ users = null, userUid = '' } = {}) {
 	if (!created) {
 		return null;
 	}
-	await showKeyOnce(created.apiKey);
+	await showKeyOnce(created.apiKey, { title: 'Add New API Key', step: 'Step 2 of 2 · Copy your key' });
 	return owner;
 }
 
 // showKeyOnce is the wizard's last step: the key, a copy button, and the warning that it
 // will not be shown again (the gateway keeps only its digest).
-function showKeyOnce(key) {
+function showKeyOnce(key, { title, step }) {
 	return new Promise((resolve) => {
-		const { dialog, body } = openDialog({ title: 'Add New API Key', wide: true });
+		const { dialog, body } = openDialog({ title, wide: true });
 		const inputId = uid('new-key');
 		const input = h('input', { id: inputId, class: 'mono key-output', readonly: true, value: key, spellcheck: 'false', autocomplete: 'off' });
 		const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
@@ -70,7 +70,7 @@ function showKeyOnce(key) {
 		});
 		const done = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => dialog.close() }, 'Done');
 		body.append(
-			h('p', { class: 'step' }, 'Step 2 of 2 · Copy your key'),
+			h('p', { class: 'step' }, step),
 			h('div', { class: 'alert alert-warning', role: 'note' }, icon('warn'),
 				h('div', {}, h('strong', {}, 'Copy this key now. '), 'It will not be shown again: Keygate keeps only a fingerprint of it. If you lose it, create a new key.')),
 			h('div', { class: 'field' },
@@ -115,4 +115,48 @@ export async function editKeyDialog(key) {
 		}),
 	});
 	return Boolean(saved);
+}
+
+// The overlaps the roll dialog offers: how long the old key keeps working.
+const OVERLAPS = [
+	['0s', 'None', 'The old key stops at once'],
+	['1h', '1 hour', ''],
+	['24h', '24 hours', 'Recommended'],
+	['72h', '3 days', ''],
+	['168h', '7 days', 'The longest'],
+];
+
+// overlapChooser is the roll dialog's choice of overlap, 24 hours unless changed.
+function overlapChooser() {
+	const name = uid('overlap');
+	const radios = OVERLAPS.map(([value, label, sub]) => {
+		const id = uid('overlap-opt');
+		return h('div', { class: 'choice' }, h('input', { type: 'radio', name, id, value, checked: value === '24h' }),
+			h('label', { for: id }, h('span', { class: 'choice-label' }, label), sub ? h('span', { class: 'choice-sub' }, sub) : null));
+	});
+	const el = h('fieldset', { class: 'fieldset' }, h('legend', {}, 'Overlap'), h('div', { class: 'choices' }, radios));
+	return { el, value: () => el.querySelector(`input[name="${name}"]:checked`)?.value || '24h' };
+}
+
+// rollKeyDialog replaces a key with a new one of the same name, description and lifetime,
+// then shows the new key once. The old key keeps working for the chosen overlap, so
+// clients can move over without an outage. Resolves true if the key was rolled.
+export async function rollKeyDialog(key) {
+	const overlap = overlapChooser();
+	const rolled = await formDialog({
+		title: `Roll API key ${key.metadata.name}`,
+		fields: [
+			h('p', { class: 'step' }, 'Step 1 of 2 · Overlap'),
+			h('p', {}, 'A new key replaces this one. Both work until the overlap ends; then only the new key does. Revoke the old key sooner once its last use shows clients have moved.'),
+			overlap.el,
+		],
+		submitLabel: 'Roll key',
+		wide: true,
+		submit: () => api.post(`apiKeys/${encodeURIComponent(key.metadata.uid)}/roll`, { overlap: overlap.value() }),
+	});
+	if (!rolled) {
+		return false;
+	}
+	await showKeyOnce(rolled.apiKey, { title: `Roll API key ${key.metadata.name}`, step: 'Step 2 of 2 · Copy the new key' });
+	return true;
 }

@@ -3,7 +3,7 @@
 import { api, errorText, listAll, query } from './api.js';
 import { confirmDialog, field, select } from './dialog.js';
 import { alertBox, badge, h, icon, notify, pageHeader, relativeTimeEl, replace, timeEl, formatDate, parseTime } from './dom.js';
-import { createKeyWizard, editKeyDialog, userLabel } from './keyforms.js';
+import { createKeyWizard, editKeyDialog, rollKeyDialog, userLabel } from './keyforms.js';
 import { rowMenu } from './menu.js';
 
 // keyStatus is what the Status column says.
@@ -88,20 +88,33 @@ function keyTable(items, { tenant, act }) {
 			h('p', { class: 'empty-title' }, 'No API keys yet'),
 			h('p', { class: 'muted' }, 'Create one with "Add New API Key".'));
 	}
+	const byUid = new Map(items.map((k) => [k.metadata.uid, k]));
 	const cols = ['Name', 'Description', ...(tenant ? ['User'] : []), 'Key', 'Expiration date', 'Status', 'Last used'];
 	return h('div', { class: 'table-wrap' },
 		h('table', { class: 'data', id: 'keys-table' },
 			h('caption', { class: 'sr-only' }, tenant ? 'API keys of the tenant' : 'My API keys'),
 			h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
-			h('tbody', {}, items.map((k) => keyRow(k, { tenant, act })))));
+			h('tbody', {}, items.map((k) => keyRow(k, { tenant, act, byUid })))));
 }
 
-function keyRow(k, { tenant, act }) {
+// rollLink says which key replaced this one, or which it replaced, by the other key's
+// hint (the two share a name); the uid when that key is not on this page.
+function rollLink(k, byUid) {
+	const [text, other] = k.status.rolledTo ? ['Rolled to ', k.status.rolledTo]
+		: k.status.rolledFrom ? ['Replaces ', k.status.rolledFrom] : [];
+	if (!other) {
+		return null;
+	}
+	const hint = byUid.get(other)?.spec.key;
+	return h('span', { class: 'roll-link', dataset: { other } }, text, h('code', { class: 'hint-key' }, hint || other));
+}
+
+function keyRow(k, { tenant, act, byUid }) {
 	const [status, kind] = keyStatus(k);
 	const name = k.metadata.name;
 	const description = k.metadata.annotations?.description;
 	return h('tr', { dataset: { uid: k.metadata.uid, name } },
-		h('th', { scope: 'row', 'data-label': 'Name', class: 'col-name' }, name),
+		h('th', { scope: 'row', 'data-label': 'Name', class: 'col-name' }, name, rollLink(k, byUid)),
 		h('td', { 'data-label': 'Description', class: 'col-desc' }, description || h('span', { class: 'muted' }, '—')),
 		tenant ? h('td', { 'data-label': 'User', class: 'col-user' }, k.spec.user?.emailId || '') : null,
 		h('td', { 'data-label': 'Key' }, h('code', { class: 'hint-key' }, k.spec.key)),
@@ -127,6 +140,7 @@ function keyActions(k, act) {
 	return [
 		{ label: 'Edit', onSelect: () => act(async () => { if (await editKeyDialog(k)) notify(`${name} saved.`); }) },
 		toggle,
+		rollAction(k, act),
 		{
 			label: 'Delete',
 			danger: true,
@@ -143,4 +157,18 @@ function keyActions(k, act) {
 			}),
 		},
 	];
+}
+
+// rollAction is the Roll item: offered for a key that works and was not rolled already.
+function rollAction(k, act) {
+	const name = k.metadata.name;
+	const why = k.status.rolledTo ? 'This key was rolled already; roll the key that replaced it.'
+		: k.status.isExpired ? 'An expired key cannot be rolled. Create a new one.'
+			: !k.status.isActive ? 'A revoked key cannot be rolled. Create a new one.' : null;
+	return {
+		label: 'Roll',
+		disabled: Boolean(why),
+		title: why,
+		onSelect: () => act(async () => { if (await rollKeyDialog(k)) notify(`${name} rolled: the new key is in the list.`); }),
+	};
 }
