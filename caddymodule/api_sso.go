@@ -102,7 +102,7 @@ func (h *Handler) finishSSO(r *http.Request, org, ip string) (sso.Flow, ssoOutco
 	var flow sso.Flow
 	cookie, err := r.Cookie(flowCookie)
 	if err == nil {
-		flow, err = sso.OpenFlow(h.verifier, cookie.Value, time.Now())
+		flow, err = sso.OpenFlow(h.verifier, cookie.Value, clockNow())
 	} else {
 		err = sso.ErrNoFlow
 	}

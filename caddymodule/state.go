@@ -63,7 +63,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	}
 	s := &sharedState{
 		store: store, verifier: verifier, service: a.newService(store, verifier, logAudit(logger)),
-		sso: sso.NewRelyingParty(nil),
+		sso: sso.NewRelyingParty(clockNow),
 		issuer: sessions.New(store, verifier, sessions.Config{
 			TokenTTL:       time.Duration(a.TokenTTL),
 			LoginFailures:  a.LoginFailureLimit,

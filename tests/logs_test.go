@@ -84,7 +84,15 @@ http://127.0.0.1:%d {
 	if st, body := g.activate(t, linkToken, "pw-new-activated"); st != http.StatusNoContent {
 		t.Fatalf("activation: %d %s", st, body)
 	}
-	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated"}
+	// An OIDC client secret, set through the API, and an authorization code at the
+	// single sign-on callback (in the query, as providers send it).
+	const clientSecret, ssoCode = "oidc-client-secret-3f9a", "authorization-code-77c1"
+	if code := g.api(t, adminKey, http.MethodPost, "/v1/tenants/"+s.tenant.UID+"/oidc/config",
+		`{"issuerUrl":"https://idp.example","clientId":"keygate","clientSecret":"`+clientSecret+`"}`, nil); code != http.StatusNoContent {
+		t.Fatalf("POST oidc/config = %d", code)
+	}
+	g.call(t, http.MethodGet, "/v1/auth/org/acme/oidc/callback?state=s1&code="+ssoCode, nil, "")
+	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated", clientSecret, ssoCode}
 
 	g.do(t, "/a", map[string]string{"ApiKey": s.userKey})
 	g.do(t, "/b?x=1&apiKey="+s.userKey+"&y=2", nil)
@@ -120,7 +128,8 @@ http://127.0.0.1:%d {
 		if name == "access" && !strings.Contains(text, `"user_id":"`+s.user.UID+`"`) {
 			t.Errorf("the access log does not name the authenticated user (the {http.auth.user.id} placeholder)")
 		}
-		if name == "access" && (!strings.Contains(text, `"uri":"/v1/auth/refresh/REDACTED"`) || !strings.Contains(text, `"uri":"/b?x=1&apiKey=REDACTED&y=2"`) || !strings.Contains(text, `"uri":"/c?%61pi%4Bey=REDACTED"`) || !strings.Contains(text, `"uri":"/v1/auth/password/REDACTED/activate"`)) {
+		if name == "access" && (!strings.Contains(text, `"uri":"/v1/auth/refresh/REDACTED"`) || !strings.Contains(text, `"uri":"/b?x=1&apiKey=REDACTED&y=2"`) || !strings.Contains(text, `"uri":"/c?%61pi%4Bey=REDACTED"`) || !strings.Contains(text, `"uri":"/v1/auth/password/REDACTED/activate"`) ||
+			!strings.Contains(text, `"uri":"/v1/auth/org/acme/oidc/callback?state=s1&code=REDACTED"`)) {
 			t.Errorf("the access log does not show the redacted requests:\n%s", text)
 		}
 		if name == "default" && !strings.Contains(text, "/f?ApiKey=REDACTED") {
