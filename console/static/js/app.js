@@ -167,11 +167,53 @@ function showActivation(token) {
 	$('activate-password').focus();
 }
 
+// onSSO asks how the organisation signs in and offers its providers: each link starts
+// the provider's sign-in, which comes back to the console signed in (or with ssoError).
+async function onSSO(ev) {
+	ev.preventDefault();
+	const org = $('sso-org').value.trim();
+	const err = $('sso-error');
+	err.hidden = true;
+	replace($('sso-logins'));
+	if (!org) {
+		err.textContent = 'Name your organization.';
+		err.hidden = false;
+		return;
+	}
+	try {
+		const ans = await request('GET', `${authPrefix}org?orgName=${encodeURIComponent(org)}`, undefined, { session: false });
+		if (ans.authType !== 'sso' || !ans.ssoLogins.length) {
+			err.textContent = `${org} signs in with email and password.`;
+			err.hidden = false;
+			return;
+		}
+		replace($('sso-logins'), ...ans.ssoLogins.map((l) =>
+			h('a', { class: 'btn btn-primary btn-block', href: `${l.redirectUri}?console=true` }, `Sign in with ${l.displayName}`)));
+		$('sso-logins').querySelector('a').focus();
+	} catch (e) {
+		err.textContent = errorText(e);
+		err.hidden = false;
+	}
+}
+
+// ssoFailure is why a single sign-on that came back to the console failed, taken out of
+// the address at once.
+function ssoFailure() {
+	const params = new URLSearchParams(location.search);
+	const reason = params.get('ssoError');
+	if (reason !== null) {
+		history.replaceState(null, '', location.pathname + location.hash);
+	}
+	return reason;
+}
+
 async function start() {
+	const ssoError = ssoFailure();
 	const activation = location.hash.match(ACTIVATION);
 	setUnauthorizedHandler(sessionEnded);
 	session.onSessionEnded(sessionEnded);
 	$('login-form').addEventListener('submit', onLogin);
+	$('sso-form').addEventListener('submit', onSSO);
 	$('logout').addEventListener('click', onLogout);
 	$('skip').addEventListener('click', () => $('main').focus());
 	window.addEventListener('hashchange', () => (ACTIVATION.test(location.hash) ? location.reload() : route()));
@@ -184,7 +226,7 @@ async function start() {
 		await showApp();
 	} catch (err) {
 		// No session yet (401) is the usual case and needs no message.
-		showLogin(err.status === 401 ? '' : errorText(err));
+		showLogin(ssoError || (err.status === 401 ? '' : errorText(err)));
 	}
 }
 
