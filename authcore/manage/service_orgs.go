@@ -45,7 +45,7 @@ func (s *Service) Organization(ctx context.Context, name string) (Organization, 
 
 // organization is how the tenant's users sign in.
 func (s *Service) organization(ctx context.Context, t storage.Tenant) (Organization, error) {
-	logins, err := s.ssoLogins(ctx, t.UID)
+	logins, err := s.ssoLogins(ctx, t)
 	if err != nil || len(logins) == 0 {
 		return passwordOrganization(t.Name), err
 	}

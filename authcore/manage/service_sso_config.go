@@ -36,17 +36,42 @@ type FileOIDC struct {
 	ClientSecret string
 }
 
-// SetFileOIDC replaces the OIDC settings the configuration file sets, by tenant uid:
-// they take the place of the store's for those tenants. Each config load calls it.
-func (s *Service) SetFileOIDC(byTenant map[string]FileOIDC) { s.fileOIDC.Store(&byTenant) }
+// SetFileOIDC replaces the OIDC settings the configuration file sets, by organisation
+// (tenant) name: they take the place of the store's for those tenants, whenever such a
+// tenant exists. Each config load calls it; the new settings count as changed then.
+func (s *Service) SetFileOIDC(byOrg map[string]FileOIDC) {
+	now := s.clock()
+	m := make(map[string]FileOIDC, len(byOrg))
+	for name, f := range byOrg {
+		f.UpdatedAt = now
+		m[name] = f
+	}
+	s.fileOIDC.Store(&m)
+}
 
-func (s *Service) fileOIDCOf(tenantUID string) (FileOIDC, bool) {
+// fileOIDCOf is the file's settings for the tenant, if it sets any.
+func (s *Service) fileOIDCOf(t storage.Tenant) (FileOIDC, bool) {
 	m := s.fileOIDC.Load()
 	if m == nil {
 		return FileOIDC{}, false
 	}
-	f, ok := (*m)[tenantUID]
+	f, ok := (*m)[t.Name]
+	f.TenantUID = t.UID
 	return f, ok
+}
+
+// fileOIDCOfUID is fileOIDCOf for a tenant uid, reading the tenant only when the file
+// sets any organisation's sign-in.
+func (s *Service) fileOIDCOfUID(ctx context.Context, tenantUID string) (FileOIDC, bool, error) {
+	if m := s.fileOIDC.Load(); m == nil || len(*m) == 0 {
+		return FileOIDC{}, false, nil
+	}
+	t, err := s.store.TenantByUID(ctx, tenantUID)
+	if err != nil {
+		return FileOIDC{}, false, authcore.StoreError(err, "tenant "+tenantUID)
+	}
+	f, ok := s.fileOIDCOf(t)
+	return f, ok, nil
 }
 
 // errSecretsOff refuses to store a client secret where the service has no key to seal
@@ -60,7 +85,11 @@ func (s *Service) OIDCSettings(ctx context.Context, a authcore.Actor, tenantUID 
 	if err := visibleTenant(a, tenantUID); err != nil {
 		return OIDCSettings{}, err
 	}
-	c, fromFile, err := s.oidcConfig(ctx, tenantUID)
+	t, err := s.store.TenantByUID(ctx, tenantUID)
+	if err != nil {
+		return OIDCSettings{}, authcore.StoreError(err, "tenant "+tenantUID)
+	}
+	c, fromFile, err := s.oidcConfig(ctx, t)
 	switch {
 	case authcore.IsNotFound(err):
 		return OIDCSettings{OIDCConfig: storage.OIDCConfig{TenantUID: tenantUID, Scopes: sso.Scopes(nil), CreateUsers: true}}, nil
@@ -78,7 +107,9 @@ func (s *Service) SetOIDCSettings(ctx context.Context, a authcore.Actor, tenantU
 	if err := visibleTenant(a, tenantUID); err != nil {
 		return err
 	}
-	if _, ok := s.fileOIDCOf(tenantUID); ok {
+	if _, fromFile, err := s.fileOIDCOfUID(ctx, tenantUID); err != nil {
+		return err
+	} else if fromFile {
 		return authcore.Conflict("this organization's single sign-on is set in the gateway's configuration file; change it there")
 	}
 	c, err := s.checkOIDC(ctx, a, r)
@@ -184,12 +215,12 @@ func (s *Service) SSOConfig(ctx context.Context, orgName string) (sso.Config, er
 	if err != nil {
 		return sso.Config{}, notFoundOr(err, "single sign-on is not enabled for organization %q", orgName)
 	}
-	c, _, err := s.oidcConfig(ctx, t.UID)
+	c, _, err := s.oidcConfig(ctx, t)
 	if err != nil || !c.Enabled {
 		return sso.Config{}, notFoundOr(err, "single sign-on is not enabled for organization %q", orgName)
 	}
 	out := sso.Config{OIDCConfig: c}
-	if f, ok := s.fileOIDCOf(t.UID); ok {
+	if f, ok := s.fileOIDCOf(t); ok {
 		out.ClientSecret = f.ClientSecret
 		return out, nil
 	}
@@ -206,17 +237,17 @@ func (s *Service) SSOConfig(ctx context.Context, orgName string) (sso.Config, er
 
 // oidcConfig is the tenant's configuration: the file's when it has one, else the
 // store's.
-func (s *Service) oidcConfig(ctx context.Context, tenantUID string) (storage.OIDCConfig, bool, error) {
-	if f, ok := s.fileOIDCOf(tenantUID); ok {
+func (s *Service) oidcConfig(ctx context.Context, t storage.Tenant) (storage.OIDCConfig, bool, error) {
+	if f, ok := s.fileOIDCOf(t); ok {
 		return f.OIDCConfig, true, nil
 	}
-	c, err := s.store.OIDCConfig(ctx, tenantUID)
+	c, err := s.store.OIDCConfig(ctx, t.UID)
 	return c, false, err
 }
 
 // ssoLogins are the identity providers the organisation offers, none without SSO.
-func (s *Service) ssoLogins(ctx context.Context, tenantUID string) ([]SSOLogin, error) {
-	c, _, err := s.oidcConfig(ctx, tenantUID)
+func (s *Service) ssoLogins(ctx context.Context, t storage.Tenant) ([]SSOLogin, error) {
+	c, _, err := s.oidcConfig(ctx, t)
 	switch {
 	case authcore.IsNotFound(err):
 		return nil, nil
