@@ -74,6 +74,9 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 	if slices.Contains(u.Roles, storage.RoleUIDTenantAdmin) {
 		u.Role = storage.RoleTenantAdmin
 	}
+	if r.Active != nil { // an identity provider may create a user it has deactivated
+		u.Disabled = !*r.Active
+	}
 	if r.Password != "" {
 		u.PasswordHash = protect.HashPassword(r.Password)
 	}
