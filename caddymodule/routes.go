@@ -26,7 +26,7 @@ type route struct {
 	// scim: authenticate the caller by a tenant's SCIM token before serve, and answer
 	// errors in SCIM's shape (RFC 7644). Every route under the SCIM prefix has it.
 	scim     bool
-	segments   []string
+	segments []string
 	// uidsOnly: the route's wildcards match only uids of Keygate's shape, because Palette
 	// serves other names at the same place (GET /v1/projects/alerts, /v1/users/assets/...)
 	// that must reach the upstream rather than Keygate's 404.

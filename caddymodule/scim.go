@@ -2,8 +2,8 @@ package caddymodule
 
 import (
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
