@@ -84,7 +84,12 @@ http://127.0.0.1:%d {
 	if st, body := g.activate(t, linkToken, "pw-new-activated"); st != http.StatusNoContent {
 		t.Fatalf("activation: %d %s", st, body)
 	}
-	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated"}
+	// SCIM tokens: the current one, used, and a rotated one, refused.
+	oldSCIM := g.rotateSCIMToken(t, adminKey, s.tenant.UID).Token
+	scimToken := g.rotateSCIMToken(t, adminKey, s.tenant.UID).Token
+	g.scim(t, scimToken, http.MethodPost, "/Users", `{"userName":"idp@acme.test"}`, nil)
+	g.scim(t, oldSCIM, http.MethodGet, "/Users", "", nil)
+	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated", scimToken, oldSCIM}
 
 	g.do(t, "/a", map[string]string{"ApiKey": s.userKey})
 	g.do(t, "/b?x=1&apiKey="+s.userKey+"&y=2", nil)
