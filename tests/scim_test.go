@@ -228,3 +228,22 @@ func TestSCIMRefusesUnknownTokensAlikeAndThrottles(t *testing.T) {
 		t.Fatalf("after three refused tokens: %d %+v, want 429", code, e)
 	}
 }
+
+// With scim_prefix moved, SCIM is served there and the token's base URL says so; the
+// default path is then the upstream's, behind a credential like any other.
+func TestSCIMPrefixMoves(t *testing.T) {
+	g := startGateway(t, "{\n\t\tscim_prefix /provisioning/\n\t}")
+	s := g.seed(t)
+	adminKey := g.mustKey(t, s.admin, "30d").Key
+	tok := g.rotateSCIMToken(t, adminKey, s.tenant.UID)
+	if !strings.HasSuffix(tok.BaseURL, "/provisioning") {
+		t.Errorf("baseUrl %q, want it to end in /provisioning", tok.BaseURL)
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + tok.Token}
+	if res, body := g.call(t, http.MethodGet, "/provisioning/Users", bearer, ""); res.StatusCode != http.StatusOK || !strings.Contains(body, `"totalResults":2`) {
+		t.Errorf("GET /provisioning/Users: %d %s", res.StatusCode, body)
+	}
+	if res, _ := g.call(t, http.MethodGet, "/scim/v2/Users", bearer, ""); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /scim/v2/Users with the prefix moved: %d, want 401 (the upstream's, behind the gate)", res.StatusCode)
+	}
+}
