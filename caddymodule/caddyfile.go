@@ -244,6 +244,7 @@ func (s *SQLiteStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		endpoints off
 //		auth_prefix <path>
 //		api_prefix <path>
+//		scim_prefix <path>
 //		console off|<path>
 //		require <permission>...
 //		headers {
@@ -291,6 +292,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.Args(&h.APIPrefix) || d.NextArg() || !strings.HasPrefix(h.APIPrefix, "/") {
 				return d.Err("api_prefix takes one path, e.g. /v1/")
 			}
+		case "scim_prefix":
+			if !d.Args(&h.SCIMPrefix) || d.NextArg() || !strings.HasPrefix(h.SCIMPrefix, "/") {
+				return d.Err("scim_prefix takes one path, e.g. /scim/v2/")
+			}
 		case "console":
 			if err := h.parseConsole(d); err != nil {
 				return err
@@ -302,7 +307,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Require = append(h.Require, perms...)
 		default:
-			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix, api_prefix, console or require)", sub)
+			return d.Errf("unknown keygate subdirective %q (want forward_credentials, headers, endpoints, auth_prefix, api_prefix, scim_prefix, console or require)", sub)
 		}
 	}
 	return nil

@@ -52,6 +52,12 @@ type Handler struct {
 	// GET {api_prefix}openapi.json. Default: /v1/.
 	APIPrefix string `json:"api_prefix,omitempty"`
 
+	// SCIMPrefix is where SCIM 2.0 provisioning (RFC 7644) lives: {scim_prefix}Users,
+	// Groups and the discovery endpoints, authenticated by a tenant's SCIM token (made
+	// with POST {api_prefix}tenants/{tenantUid}/scim/token). It is the base URL to give an
+	// identity provider. Default: /scim/v2/.
+	SCIMPrefix string `json:"scim_prefix,omitempty"`
+
 	// Console is "off" to not serve the web console. Default: "" (served, unless
 	// endpoints are off: the console is a client of them).
 	Console string `json:"console,omitempty"`
@@ -73,6 +79,7 @@ type Handler struct {
 	identity   identityHeaders
 	authPrefix string
 	apiPrefix  string
+	prefixes   prefixPaths // by routePrefix: authPrefix, apiPrefix and the SCIM prefix
 	openapi    openapiDocument
 	console    http.Handler // nil when the console is off
 	// consolePrefix is the console's path; consoleBase is the same without the final slash.
@@ -101,14 +108,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.identity = newIdentityHeaders(h.Headers)
 	h.authPrefix = withSlashes(h.AuthPrefix, "/v1/auth/")
 	h.apiPrefix = withSlashes(h.APIPrefix, "/v1/")
-	for _, p := range []string{h.authPrefix, h.apiPrefix} {
+	h.prefixes = prefixPaths{underAuth: h.authPrefix, underAPI: h.apiPrefix, underSCIM: withSlashes(h.SCIMPrefix, "/scim/v2/")}
+	for _, p := range h.prefixes {
 		// Prefixes are compared with the escaped path, which never holds these; and a
 		// prefix that is not clean could only start paths the management API refuses.
 		if strings.ContainsAny(p, "{} \t\n?#") || path.Clean(p)+"/" != p {
 			return fmt.Errorf("keygate: prefix %q must be a clean path without braces, spaces, ? or #", p)
 		}
 	}
-	if h.openapi, err = newOpenAPIDocument([2]string{underAuth: h.authPrefix, underAPI: h.apiPrefix}); err != nil {
+	if h.openapi, err = newOpenAPIDocument(h.prefixes); err != nil {
 		return err
 	}
 	return h.provisionConsole()

@@ -21,7 +21,7 @@ import (
 var openapiJSON []byte
 
 // defaultPrefixes are the prefixes the embedded document's paths start with, by routePrefix.
-var defaultPrefixes = [...]string{underAuth: "/v1/auth/", underAPI: "/v1/"}
+var defaultPrefixes = prefixPaths{underAuth: "/v1/auth/", underAPI: "/v1/", underSCIM: "/scim/v2/"}
 
 // openapiDocument is the document one handler serves.
 type openapiDocument struct {
@@ -30,8 +30,8 @@ type openapiDocument struct {
 }
 
 // newOpenAPIDocument is the document with prefixes, by routePrefix, in its paths. The
-// paths are rewritten rather than a servers URL set, since the two prefixes move apart.
-func newOpenAPIDocument(prefixes [2]string) (openapiDocument, error) {
+// paths are rewritten rather than a servers URL set, since the prefixes move apart.
+func newOpenAPIDocument(prefixes prefixPaths) (openapiDocument, error) {
 	body := openapiJSON
 	if prefixes != defaultPrefixes {
 		var err error
@@ -46,7 +46,7 @@ func newOpenAPIDocument(prefixes [2]string) (openapiDocument, error) {
 // movePaths rewrites the keys of doc's paths from the default prefixes to prefixes. Each
 // path names its prefix by the route it documents, so a path of the auth prefix is told
 // from one of the API prefix that happens to start the same.
-func movePaths(doc []byte, prefixes [2]string) ([]byte, error) {
+func movePaths(doc []byte, prefixes prefixPaths) ([]byte, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &top); err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func operations(doc *openapi3.T) []string {
 }
 
 // routeOperations lists "METHOD path" for every route in the table, under prefixes.
-func routeOperations(prefixes [2]string) []string {
+func routeOperations(prefixes prefixPaths) []string {
 	var ops []string
 	for i := range routes {
 		rt := &routes[i]
@@ -114,7 +114,7 @@ func TestOpenAPIOperationsListTheirErrors(t *testing.T) {
 }
 
 func TestOpenAPIServedWithTheConfiguredPrefixes(t *testing.T) {
-	moved := [2]string{underAuth: "/auth/", underAPI: "/api/"}
+	moved := prefixPaths{underAuth: "/auth/", underAPI: "/api/", underSCIM: "/provisioning/"}
 	d, err := newOpenAPIDocument(moved)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestOpenAPIServedWithTheConfiguredPrefixes(t *testing.T) {
 // The prefixes decide by route, not by how a path starts: an API prefix below the auth
 // prefix's parent must not move the auth paths.
 func TestOpenAPIPrefixesMoveByRoute(t *testing.T) {
-	d, err := newOpenAPIDocument([2]string{underAuth: "/v1/auth/", underAPI: "/v2/"})
+	d, err := newOpenAPIDocument(prefixPaths{underAuth: "/v1/auth/", underAPI: "/v2/", underSCIM: "/scim/v2/"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,10 @@ type route struct {
 	match      pathMatch
 	serve      endpoint
 	credential bool // authenticate the caller before serve
-	segments   []string
+	// scim: authenticate the caller by a tenant's SCIM token before serve, and answer
+	// errors in SCIM's shape (RFC 7644). Every route under the SCIM prefix has it.
+	scim     bool
+	segments []string
 	// uidsOnly: the route's wildcards match only uids of Keygate's shape, because Palette
 	// serves other names at the same place (GET /v1/projects/alerts, /v1/users/assets/...)
 	// that must reach the upstream rather than Keygate's 404.
@@ -36,7 +39,12 @@ type routePrefix uint8
 const (
 	underAuth routePrefix = iota // auth_prefix, default /v1/auth/
 	underAPI                     // api_prefix, default /v1/
+	underSCIM                    // scim_prefix, default /scim/v2/
+	numPrefixes
 )
+
+// prefixPaths are the handler's prefixes, by routePrefix.
+type prefixPaths [numPrefixes]string
 
 // pathMatch is how a route's path is compared with the request's.
 type pathMatch uint8
@@ -129,6 +137,26 @@ var routes = [...]route{
 	{method: "GET", under: underAPI, path: "dashboard/projects/metadata", match: asCleaned, serve: (*Handler).dashboardProjects, credential: true},
 	{method: "GET", under: underAPI, path: "audit", match: asCleaned, serve: (*Handler).listAudit, credential: true},
 
+	// The tenant's SCIM token (Keygate's own), and SCIM 2.0 provisioning (RFC 7644).
+	{method: "POST", under: underAPI, path: "tenants/{tenantUid}/scim/token", match: asCleaned, serve: (*Handler).rotateSCIMToken, credential: true},
+	{method: "GET", under: underAPI, path: "tenants/{tenantUid}/scim/token", match: asCleaned, serve: (*Handler).getSCIMToken, credential: true},
+	{method: "DELETE", under: underAPI, path: "tenants/{tenantUid}/scim/token", match: asCleaned, serve: (*Handler).deleteSCIMToken, credential: true},
+	{method: "GET", under: underSCIM, path: "ServiceProviderConfig", match: asCleaned, serve: (*Handler).scimServiceProviderConfig, scim: true},
+	{method: "GET", under: underSCIM, path: "ResourceTypes", match: asCleaned, serve: (*Handler).scimResourceTypes, scim: true},
+	{method: "GET", under: underSCIM, path: "Schemas", match: asCleaned, serve: (*Handler).scimSchemas, scim: true},
+	{method: "GET", under: underSCIM, path: "Users", match: asCleaned, serve: (*Handler).scimListUsers, scim: true},
+	{method: "POST", under: underSCIM, path: "Users", match: asCleaned, serve: (*Handler).scimCreateUser, scim: true},
+	{method: "GET", under: underSCIM, path: "Users/{id}", match: asCleaned, serve: (*Handler).scimGetUser, scim: true},
+	{method: "PUT", under: underSCIM, path: "Users/{id}", match: asCleaned, serve: (*Handler).scimReplaceUser, scim: true},
+	{method: "PATCH", under: underSCIM, path: "Users/{id}", match: asCleaned, serve: (*Handler).scimPatchUser, scim: true},
+	{method: "DELETE", under: underSCIM, path: "Users/{id}", match: asCleaned, serve: (*Handler).scimDeleteUser, scim: true},
+	{method: "GET", under: underSCIM, path: "Groups", match: asCleaned, serve: (*Handler).scimListGroups, scim: true},
+	{method: "POST", under: underSCIM, path: "Groups", match: asCleaned, serve: (*Handler).scimCreateGroup, scim: true},
+	{method: "GET", under: underSCIM, path: "Groups/{id}", match: asCleaned, serve: (*Handler).scimGetGroup, scim: true},
+	{method: "PUT", under: underSCIM, path: "Groups/{id}", match: asCleaned, serve: (*Handler).scimReplaceGroup, scim: true},
+	{method: "PATCH", under: underSCIM, path: "Groups/{id}", match: asCleaned, serve: (*Handler).scimPatchGroup, scim: true},
+	{method: "DELETE", under: underSCIM, path: "Groups/{id}", match: asCleaned, serve: (*Handler).scimDeleteGroup, scim: true},
+
 	// The OpenAPI document of all of these, itself included.
 	{method: "GET", under: underAPI, path: "openapi.json", match: asCleaned, serve: (*Handler).serveOpenAPI},
 }
@@ -154,11 +182,18 @@ func (h *Handler) route(r *http.Request) *route {
 	p := r.URL.EscapedPath()
 	// The path below each prefix, and its first segment: every route compares that as
 	// sent, so a look at it keeps most requests for the upstream off the slower checks.
-	var below, first [2]string
-	var under [2]bool
-	below[underAuth], under[underAuth] = strings.CutPrefix(p, h.authPrefix)
-	below[underAPI], under[underAPI] = strings.CutPrefix(p, h.apiPrefix)
-	if !under[underAuth] && !under[underAPI] {
+	var below, first prefixPaths
+	var under [numPrefixes]bool
+	anyUnder := false
+	prefixes := h.prefixes
+	prefixes[underAuth], prefixes[underAPI] = h.authPrefix, h.apiPrefix
+	for i, prefix := range prefixes {
+		if prefix != "" { // unset: a handler without SCIM's (tests)
+			below[i], under[i] = strings.CutPrefix(p, prefix)
+			anyUnder = anyUnder || under[i]
+		}
+	}
+	if !anyUnder {
 		return nil
 	}
 	for i := range below {
@@ -179,6 +214,9 @@ func (h *Handler) route(r *http.Request) *route {
 
 // serveRoute serves r on rt, authenticating the caller first when rt needs it.
 func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) error {
+	if rt.scim {
+		return h.serveSCIM(w, r, rt)
+	}
 	var a authcore.Actor
 	if rt.credential {
 		p, err := h.authenticate(r)

@@ -9,7 +9,7 @@ import (
 // The route table's matching rules, case by case: which route a request is for (and its
 // path values), or "" for the upstream.
 func TestRouteMatching(t *testing.T) {
-	def := &Handler{authPrefix: "/v1/auth/", apiPrefix: "/v1/"}
+	def := &Handler{authPrefix: "/v1/auth/", apiPrefix: "/v1/", prefixes: prefixPaths{underSCIM: "/scim/v2/"}}
 	moved := &Handler{authPrefix: "/auth/", apiPrefix: "/api/"}
 	off := &Handler{authPrefix: "/v1/auth/", apiPrefix: "/v1/", Endpoints: "off"}
 	for _, tc := range []struct {
@@ -68,6 +68,11 @@ func TestRouteMatching(t *testing.T) {
 		{def, "GET", "/v1/auth/openapi.json", "", ""},
 		{def, "GET", "/v1/spectroclusters", "", ""},
 		{def, "GET", "/v2/apiKeys", "", ""},
+		{def, "GET", "/scim/v2/Users", "GET Users", "||"},
+		{def, "PATCH", "/scim/v2/Groups/g1", "PATCH Groups/{id}", "||"},
+		{def, "GET", "/scim/v2/users", "", ""},
+		{def, "POST", "/scim/v2/Bulk", "", ""},
+		{moved, "GET", "/scim/v2/Users", "", ""},
 		{moved, "POST", "/auth/authenticate", "POST authenticate", "||"},
 		{moved, "POST", "/v1/auth/authenticate", "", ""},
 		{moved, "GET", "/api/audit", "GET audit", "||"},

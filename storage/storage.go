@@ -292,6 +292,10 @@ type Tx interface {
 
 	SetTenantSettings(ctx context.Context, s TenantSettings) error
 
+	SetSCIMToken(ctx context.Context, t SCIMToken) error
+	DeleteSCIMToken(ctx context.Context, tenantUID string) error
+	SetExternalID(ctx context.Context, kind ExternalKind, uid, externalID string) error
+
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
 
 	SSOStore
@@ -481,6 +485,23 @@ type Store interface {
 	SetTenantSettings(ctx context.Context, s TenantSettings) error
 
 	SSOStore
+	// SetSCIMToken makes t its tenant's SCIM token, replacing any earlier one;
+	// ErrNotFound for an unknown tenant, ErrConflict when the digest is taken.
+	SetSCIMToken(ctx context.Context, t SCIMToken) error
+	// SCIMToken returns a tenant's SCIM token; ErrNotFound when it has none.
+	SCIMToken(ctx context.Context, tenantUID string) (SCIMToken, error)
+	// SCIMTokenByDigest returns the SCIM token with that digest; ErrNotFound when none.
+	SCIMTokenByDigest(ctx context.Context, digest []byte) (SCIMToken, error)
+	// DeleteSCIMToken deletes a tenant's SCIM token; ErrNotFound when it has none.
+	DeleteSCIMToken(ctx context.Context, tenantUID string) error
+	// TouchSCIMToken records when the token with that digest was last used; none is not
+	// an error (it was rotated meanwhile). It records no change.
+	TouchSCIMToken(ctx context.Context, digest []byte, at time.Time) error
+	// SetExternalID records the identity provider's id of a user or team ("" forgets
+	// it); ErrNotFound when there is no such record. The id goes with its record.
+	SetExternalID(ctx context.Context, kind ExternalKind, uid, externalID string) error
+	// ExternalIDs returns the external ids of those records of kind that have one.
+	ExternalIDs(ctx context.Context, kind ExternalKind, uids []string) (map[string]string, error)
 
 	// Update runs fn in one transaction: if fn returns nil every change made through tx
 	// commits, else none does. fn must not use the Store itself for writes (a backend

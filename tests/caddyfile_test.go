@@ -57,6 +57,7 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 :8080 {
 	keygate {
 		forward_credentials
+		scim_prefix /provisioning/scim/
 		headers {
 			user_uid X-Principal
 			project_uid X-Project
@@ -66,7 +67,7 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 }`)
 	for _, want := range []string{
 		`"keygate":{"storage":{"backend":"sqlite","path":"/var/lib/keygate/keygate.db"},"cache_max_entries":5000,"cache_ttl":120000000000,"negative_cache_ttl":10000000000,"stale_if_error":120000000000,"max_keys_per_user":0,"login_cpu_share":0.25,"bootstrap_admin":{"email":"ops@example.com","password":"{env.PW}"}}`,
-		`{"forward_credentials":true,"handler":"keygate","headers":{"project_uid":"X-Project","user_uid":"X-Principal"}}`,
+		`{"forward_credentials":true,"handler":"keygate","headers":{"project_uid":"X-Project","user_uid":"X-Principal"},"scim_prefix":"/provisioning/scim/"}`,
 	} {
 		if !bytes.Contains(got, []byte(want)) {
 			t.Errorf("adapted config lacks %s\nin %s", want, got)

@@ -92,7 +92,12 @@ http://127.0.0.1:%d {
 		t.Fatalf("POST oidc/config = %d", code)
 	}
 	g.call(t, http.MethodGet, "/v1/auth/org/acme/oidc/callback?state=s1&code="+ssoCode, nil, "")
-	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated", clientSecret, ssoCode}
+	// SCIM tokens: the current one, used, and a rotated one, refused.
+	oldSCIM := g.rotateSCIMToken(t, adminKey, s.tenant.UID).Token
+	scimToken := g.rotateSCIMToken(t, adminKey, s.tenant.UID).Token
+	g.scim(t, scimToken, http.MethodPost, "/Users", `{"userName":"idp@acme.test"}`, nil)
+	g.scim(t, oldSCIM, http.MethodGet, "/Users", "", nil)
+	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated", clientSecret, ssoCode, scimToken, oldSCIM}
 
 	g.do(t, "/a", map[string]string{"ApiKey": s.userKey})
 	g.do(t, "/b?x=1&apiKey="+s.userKey+"&y=2", nil)

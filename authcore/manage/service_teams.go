@@ -15,6 +15,9 @@ type TeamRequest struct {
 	Name  string
 	Users []string
 	Roles []string
+	// ExternalID, when set, is the identity provider's id of the team (SCIM's
+	// externalId), recorded in the change's transaction; "" forgets it.
+	ExternalID *string
 }
 
 // ListTeams lists the tenant's teams for admins; other users see the teams they are in
@@ -88,7 +91,12 @@ func (s *Service) CreateTeam(ctx context.Context, a authcore.Actor, r TeamReques
 	now := s.clock()
 	t := storage.Team{UID: authcore.NewUID(), TenantUID: a.TenantUID, Name: r.Name, Users: r.Users, Roles: r.Roles, CreatedAt: now, UpdatedAt: now}
 	ev := authcore.Audit{Action: "team.create", Kind: "team", Target: t.UID, Detail: teamDetail(t)}
-	err = s.commit(ctx, a, "team "+r.Name, ev, func(tx storage.Tx) error { return tx.CreateTeam(ctx, t) })
+	err = s.commit(ctx, a, "team "+r.Name, ev, func(tx storage.Tx) error {
+		if err := tx.CreateTeam(ctx, t); err != nil {
+			return err
+		}
+		return setExternalID(ctx, tx, storage.ExternalTeam, t.UID, r.ExternalID)
+	})
 	if err != nil {
 		return storage.Team{}, err
 	}
@@ -100,7 +108,20 @@ func (s *Service) CreateTeam(ctx context.Context, a authcore.Actor, r TeamReques
 // LastTenantAdmin) when it would leave the tenant without an enabled Tenant Admin, and
 // holds on the very next request of everyone it adds, removes or changes roles for.
 func (s *Service) ReplaceTeam(ctx context.Context, a authcore.Actor, uid string, r TeamRequest) (storage.Team, error) {
+	return s.EditTeam(ctx, a, uid, func(storage.Team) (TeamRequest, error) { return r, nil })
+}
+
+// EditTeam is ReplaceTeam with what replaces the team computed by edit from the team as
+// it is: edit runs once on a first read, to check its result before any write, and again
+// on the team read locked inside the transaction, so that two edits adding members (as
+// identity providers send them, concurrently) cannot undo each other. A member the second
+// run adds is checked by the store.
+func (s *Service) EditTeam(ctx context.Context, a authcore.Actor, uid string, edit func(storage.Team) (TeamRequest, error)) (storage.Team, error) {
 	before, err := s.adminTeam(ctx, a, uid)
+	if err != nil {
+		return before, err
+	}
+	r, err := edit(before)
 	if err != nil {
 		return before, err
 	}
@@ -116,9 +137,15 @@ func (s *Service) ReplaceTeam(ctx context.Context, a authcore.Actor, uid string,
 		if was, err = lockVisibleTeam(ctx, tx, a, uid); err != nil {
 			return authcore.Audit{}, err
 		}
+		if r, err = edit(was); err != nil {
+			return authcore.Audit{}, err
+		}
 		next := was
-		next.Name, next.Users, next.Roles = r.Name, r.Users, r.Roles
+		next.Name, next.Users, next.Roles = r.Name, storage.SortedSet(r.Users), storage.SortedSet(r.Roles)
 		if err := tx.UpdateTeam(ctx, next); err != nil {
+			return authcore.Audit{}, err
+		}
+		if err := setExternalID(ctx, tx, storage.ExternalTeam, uid, r.ExternalID); err != nil {
 			return authcore.Audit{}, err
 		}
 		ev := authcore.Audit{Action: "team.update", Kind: "team", Target: uid, Detail: teamDetail(next)}
@@ -127,7 +154,7 @@ func (s *Service) ReplaceTeam(ctx context.Context, a authcore.Actor, uid string,
 	if err != nil {
 		return before, err
 	}
-	s.dropTeamMembers(keys, was.Users)
+	s.dropTeamMembers(keys, slices.Concat(was.Users, r.Users)) // r: the second run's
 	return s.GetTeam(ctx, a, uid)
 }
 
@@ -192,6 +219,9 @@ func lockVisibleTeam(ctx context.Context, tx storage.Tx, a authcore.Actor, uid s
 // tenant-scope ones (the store checks both again inside the transaction).
 func (s *Service) checkTeam(ctx context.Context, a authcore.Actor, r TeamRequest) (TeamRequest, error) {
 	if err := authcore.CheckName("metadata.name", r.Name); err != nil {
+		return r, err
+	}
+	if err := checkExternalID(r.ExternalID); err != nil {
 		return r, err
 	}
 	r.Users, r.Roles = storage.SortedSet(r.Users), storage.SortedSet(r.Roles)

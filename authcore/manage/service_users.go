@@ -29,6 +29,12 @@ type UserRequest struct {
 	// ExactNames takes an edit's names as given, empty clearing them (Palette's PUT),
 	// rather than keeping a name left empty.
 	ExactNames bool
+	// SSO makes a user who signs in through the tenant's identity provider: created
+	// without a password, they get no activation link (create only).
+	SSO bool
+	// ExternalID, when set, is the identity provider's id of the user (SCIM's
+	// externalId), recorded in the change's transaction; "" forgets it.
+	ExternalID *string
 }
 
 // errLastAdmin refuses a change that would leave a tenant without an enabled admin:
@@ -56,6 +62,9 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 	if err := s.checkRoles(ctx, a, storage.ScopeTenant, "spec.roles", r.Roles); err != nil {
 		return storage.User{}, err
 	}
+	if err := checkExternalID(r.ExternalID); err != nil {
+		return storage.User{}, err
+	}
 	now := s.clock()
 	u := storage.User{
 		UID: authcore.NewUID(), TenantUID: a.TenantUID, Email: strings.ToLower(r.Email),
@@ -64,6 +73,9 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 	}
 	if slices.Contains(u.Roles, storage.RoleUIDTenantAdmin) {
 		u.Role = storage.RoleTenantAdmin
+	}
+	if r.Active != nil { // an identity provider may create a user it has deactivated
+		u.Disabled = !*r.Active
 	}
 	if r.Password != "" {
 		u.PasswordHash = protect.HashPassword(r.Password)
@@ -74,6 +86,12 @@ func (s *Service) CreateUser(ctx context.Context, a authcore.Actor, r UserReques
 		}
 		if err := joinTeams(ctx, tx, a, u.UID, r.Teams); err != nil {
 			return err
+		}
+		if err := setExternalID(ctx, tx, storage.ExternalUser, u.UID, r.ExternalID); err != nil {
+			return err
+		}
+		if r.SSO {
+			return nil
 		}
 		return s.activateLater(ctx, tx, u)
 	})
@@ -176,6 +194,10 @@ func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, 
 	if err != nil {
 		return u, err
 	}
+	externalChange, err := s.externalIDChange(ctx, a, uid, r.ExternalID)
+	if err != nil {
+		return u, err
+	}
 	var before, after storage.User
 	err = s.commitFound(ctx, a, "user "+uid, func(tx storage.Tx) (authcore.Audit, error) {
 		if before, err = lockVisibleUser(ctx, tx, a, uid); err != nil {
@@ -185,6 +207,12 @@ func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, 
 			return authcore.Audit{}, err
 		}
 		changed := userChanges(before, after)
+		if externalChange {
+			changed = append(changed, "externalId")
+			if err := setExternalID(ctx, tx, storage.ExternalUser, uid, r.ExternalID); err != nil {
+				return authcore.Audit{}, err
+			}
+		}
 		if len(changed) == 0 {
 			return authcore.Audit{}, errNoChange
 		}
@@ -208,6 +236,18 @@ func (s *Service) UpdateUser(ctx context.Context, a authcore.Actor, uid string, 
 		s.caches.InvalidateUserAndKeys(uid, keys)
 	}
 	return after, nil
+}
+
+// externalIDChange reports whether the edit sets another external id than the user's.
+func (s *Service) externalIDChange(ctx context.Context, a authcore.Actor, uid string, id *string) (bool, error) {
+	if id == nil {
+		return false, nil
+	}
+	if err := checkExternalID(id); err != nil {
+		return false, err
+	}
+	ids, err := s.ExternalIDs(ctx, a, storage.ExternalUser, []string{uid})
+	return err == nil && ids[uid] != *id, err
 }
 
 // errNoChange rolls back an edit that changes nothing, so that it leaves no audit row.

@@ -108,6 +108,8 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 				Scopes: []string{"openid", "email"}, Enabled: true, CreateUsers: true, UpdatedAt: at,
 			}))
 			must("identity", s.LinkIdentity(ctx, storage.ExternalIdentity{TenantUID: tenant.UID, Issuer: "https://idp.example", Subject: "sub-" + tn, UserUID: users[0], CreatedAt: at}))
+			must("scim token", s.SetSCIMToken(ctx, storage.SCIMToken{TenantUID: tenant.UID, Digest: copyDigest("scim-" + tn), Hint: "kgscim_ab…yz", CreatedAt: at, LastUsedAt: at.Add(time.Minute)}))
+			must("user external id", s.SetExternalID(ctx, storage.ExternalUser, users[1], "00u-"+tn))
 		}
 		f.users = append(f.users, users...)
 		for pi := range 2 {
@@ -125,6 +127,9 @@ func populateForCopy(t *testing.T, s storage.Store) copyFixture {
 		team := storage.Team{UID: "team-" + tn, TenantUID: tenant.UID, Name: "ops", Users: users[1:], Roles: []string{tenantRole.UID}, CreatedAt: at, UpdatedAt: at}
 		must("team", s.CreateTeam(ctx, team))
 		f.teams = append(f.teams, team.UID)
+		if ti == 0 {
+			must("team external id", s.SetExternalID(ctx, storage.ExternalTeam, team.UID, "00g-"+tn))
+		}
 		must("team grant", s.SetProjectRoles(ctx, storage.ProjectGrant{ProjectUID: f.projects[len(f.projects)-1], TeamUID: team.UID, Roles: []string{projectRole.UID}}))
 		for ai := range 5 {
 			must("audit", s.AppendAudit(ctx, storage.AuditEvent{
@@ -159,6 +164,10 @@ type copySnapshot struct {
 	Tokens        map[string][]storage.PasswordToken
 	OIDC          storage.OIDCConfig
 	SSOUser       storage.User
+	// SCIM is each tenant's SCIM token (when it has one) and the external ids of users
+	// and teams.
+	SCIM        []storage.SCIMToken
+	ExternalIDs []map[string]string
 }
 
 func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
@@ -216,6 +225,22 @@ func readForCopy(t *testing.T, s storage.Store, f copyFixture) copySnapshot {
 			t.Fatalf("password tokens of %s: %v, %v", tn, snap.Tokens[tn], err)
 		}
 	}
+	for _, tn := range f.tenants {
+		if tok, err := s.SCIMToken(ctx, tn); err == nil {
+			snap.SCIM = append(snap.SCIM, tok)
+		}
+	}
+	if len(snap.SCIM) != 1 {
+		t.Fatalf("SCIM tokens: %v, want the first tenant's", snap.SCIM)
+	}
+	for _, kind := range []storage.ExternalKind{storage.ExternalUser, storage.ExternalTeam} {
+		uids := map[storage.ExternalKind][]string{storage.ExternalUser: f.users, storage.ExternalTeam: f.teams}[kind]
+		ids, err := s.ExternalIDs(ctx, kind, uids)
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("external ids of %s: %v, %v", kind, ids, err)
+		}
+		snap.ExternalIDs = append(snap.ExternalIDs, ids)
+	}
 	snap.Audit = map[string][]storage.AuditEvent{}
 	for _, tn := range f.tenants {
 		if snap.Audit[tn], _, err = s.ListAudit(ctx, tn, storage.Page{Limit: 100}); err != nil {
@@ -267,6 +292,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 		"team_members": 4, "team_roles": 2, "project_roles": 10, "api_keys": 12,
 		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10, "tenant_settings": 1, "password_tokens": 2,
 		"oidc_configs": 1, "user_identities": 1,
+		"scim_tokens": 1, "scim_user_ids": 1, "scim_team_ids": 1,
 	}
 	if len(rep.Tables) != len(wantRows) {
 		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)

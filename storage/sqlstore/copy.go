@@ -46,6 +46,9 @@ var copyTables = []copyTable{
 	{name: "secrets", columns: secretColumns, orderBy: "name"},
 	{name: "sessions", columns: sessionColumns, orderBy: "id"},
 	{name: "audit_events", columns: auditColumns, orderBy: "id"},
+	{name: "scim_tokens", columns: scimTokenColumns, orderBy: "tenant_uid"},
+	{name: "scim_user_ids", columns: []string{"user_uid", "external_id"}, orderBy: "user_uid"},
+	{name: "scim_team_ids", columns: []string{"team_uid", "external_id"}, orderBy: "team_uid"},
 }
 
 // copyKeySample is how many API keys CopyStore looks up by digest in the target.

@@ -5,6 +5,7 @@ import { auditPage } from './audit.js';
 import { alertBox, h, replace } from './dom.js';
 import { keysPage } from './keys.js';
 import { projectsPage } from './projects.js';
+import { scimPage } from './scim.js';
 import * as session from './session.js';
 import { teamsPage } from './teams.js';
 import { usersPage } from './users.js';
@@ -18,6 +19,7 @@ const routes = {
 	'tenant/teams': { title: 'Teams', tenant: true, render: teamsPage },
 	'tenant/projects': { title: 'Projects', tenant: true, render: projectsPage },
 	'tenant/audit': { title: 'Audit log', tenant: true, render: auditPage },
+	'tenant/scim': { title: 'SCIM provisioning', tenant: true, render: scimPage },
 };
 
 let me = null; // the signed-in user, from GET users/me

@@ -57,28 +57,40 @@ export async function createKeyWizard({ users = null, userUid = '' } = {}) {
 // showKeyOnce is the wizard's last step: the key, a copy button, and the warning that it
 // will not be shown again (the gateway keeps only its digest).
 function showKeyOnce(key, { title, step }) {
+	return showSecretOnce({
+		title, step, label: 'Your new API key', secret: key,
+		warning: 'It will not be shown again: Keygate keeps only a fingerprint of it. If you lose it, create a new key.',
+		copied: 'The key was copied to the clipboard.', hint: 'Send it in the ApiKey header of each request.',
+	});
+}
+
+// showSecretOnce shows a secret the gateway answers only once (an API key, a SCIM token)
+// with a copy button and the warning that it will not be shown again. It resolves when
+// the dialog is closed.
+export function showSecretOnce({ title, step, label, secret, warning, copied, hint, extra = null }) {
 	return new Promise((resolve) => {
 		const { dialog, body } = openDialog({ title, wide: true });
 		const inputId = uid('new-key');
-		const input = h('input', { id: inputId, class: 'mono key-output', readonly: true, value: key, spellcheck: 'false', autocomplete: 'off' });
+		const input = h('input', { id: inputId, class: 'mono key-output', readonly: true, value: secret, spellcheck: 'false', autocomplete: 'off' });
 		const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
 		const copyBtn = h('button', { type: 'button', class: 'btn btn-secondary copy-btn', 'aria-describedby': inputId }, icon('copy'), h('span', { class: 'copy-label' }, 'Copy'));
 		copyBtn.addEventListener('click', async () => {
-			const ok = await copyText(key, input);
+			const ok = await copyText(secret, input);
 			copyBtn.querySelector('.copy-label').textContent = ok ? 'Copied' : 'Copy';
-			status.textContent = ok ? 'The key was copied to the clipboard.' : 'Copying is blocked here: the key is selected, press Ctrl+C (⌘C on a Mac).';
+			status.textContent = ok ? copied : 'Copying is blocked here: the text is selected, press Ctrl+C (⌘C on a Mac).';
 		});
 		const done = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => dialog.close() }, 'Done');
-		body.append(
-			h('p', { class: 'step' }, step),
+		body.append(...[
+			step ? h('p', { class: 'step' }, step) : null,
 			h('div', { class: 'alert alert-warning', role: 'note' }, icon('warn'),
-				h('div', {}, h('strong', {}, 'Copy this key now. '), 'It will not be shown again: Keygate keeps only a fingerprint of it. If you lose it, create a new key.')),
+				h('div', {}, h('strong', {}, 'Copy this now. '), warning)),
 			h('div', { class: 'field' },
-				h('label', { for: inputId }, 'Your new API key'),
+				h('label', { for: inputId }, label),
 				h('div', { class: 'copy-row' }, input, copyBtn),
 				status,
-				h('p', { class: 'hint' }, 'Send it in the ApiKey header of each request.')),
-			h('div', { class: 'dialog-actions' }, done));
+				h('p', { class: 'hint' }, hint)),
+			extra,
+			h('div', { class: 'dialog-actions' }, done)].filter(Boolean));
 		dialog.addEventListener('close', () => resolve());
 		copyBtn.focus();
 	});
