@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,7 +28,10 @@ func TestConsoleTenantAdminManagesTheSCIMToken(t *testing.T) {
 		if !strings.HasPrefix(token, "kgscim_") || !strings.Contains(hint, "/scim/v2") {
 			t.Fatalf("the dialog shows token %q and hint %q: want a kgscim_ token and the base URL", token, hint)
 		}
-		b.do(t, chromedp.Click(dialogButton("Done")), chromedp.WaitVisible(chromedp.ID("scim-hint")))
+		b.do(t, chromedp.Click(dialogButton("Done")))
+		// The page shows the new token's hint once it has rendered again: until then its
+		// buttons are the old page's, about to be replaced.
+		b.waitFor(t, "the page with the new token", fmt.Sprintf(`(document.getElementById('scim-hint')?.textContent || '').endsWith(%q)`, "…"+token[len(token)-4:]))
 		return token
 	}
 	users := func(token string) int {
