@@ -88,6 +88,10 @@ type App struct {
 	// on the first start with an empty store. Default: unset (no bootstrap).
 	BootstrapAdmin *BootstrapAdmin `json:"bootstrap_admin,omitempty"`
 
+	// SSO sets organisations' OIDC sign-in by file, by organisation (tenant) name, in
+	// place of what their admins set through the API. Default: none.
+	SSO map[string]*SSOOrganization `json:"sso,omitempty"`
+
 	backend StorageBackend
 	poolKey string
 	state   *sharedState
@@ -142,6 +146,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("keygate: %w", err)
 	}
 	a.state = val.(*sharedState)
+	a.state.service.SetFileOIDC(a.fileOIDC())
 	return nil
 }
 
@@ -150,10 +155,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 // every other setting as JSON, with MaxKeysPerUser's default applied (unset and 20 are
 // one state). Every field of App is in it unless left out here, so a new option cannot
 // be forgotten. Left out is BootstrapAdmin: it acts only when a state is first made, on
-// an empty store, and it may hold a password.
+// an empty store, and it may hold a password; and SSO, which each load hands the state
+// (it may hold a client secret).
 func (a *App) stateKey() (string, error) {
 	settings := *a
-	settings.StorageRaw, settings.BootstrapAdmin = nil, nil
+	settings.StorageRaw, settings.BootstrapAdmin, settings.SSO = nil, nil, nil
 	perUser := a.keysPerUser()
 	settings.MaxKeysPerUser = &perUser
 	b, err := json.Marshal(settings)
@@ -194,6 +200,11 @@ func (a *App) Validate() error {
 		return errors.New("keygate: max_keys_per_user must not be negative (0 means no limit)")
 	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":
 		return errors.New("keygate: bootstrap_admin needs an email")
+	}
+	for org, o := range a.SSO {
+		if err := o.validate(org); err != nil {
+			return err
+		}
 	}
 	return nil
 }

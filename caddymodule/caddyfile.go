@@ -58,7 +58,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		sub := d.Val()
-		if seen[sub] {
+		if seen[sub] && sub != "sso" { // sso comes once per organisation
 			return d.Errf("keygate option %q is given twice", sub)
 		}
 		seen[sub] = true
@@ -99,6 +99,7 @@ func (a *App) options() []appOption {
 		{"failure_window", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.FailureWindow) }},
 		{"login_cpu_share", func(d *caddyfile.Dispenser) error { return parseShare(d, &a.LoginCPUShare) }},
 		{"bootstrap_admin", a.parseBootstrapAdmin},
+		{"sso", a.parseSSO},
 	}
 }
 

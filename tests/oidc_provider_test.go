@@ -30,6 +30,7 @@ type testIdP struct {
 	srv      *http.Server
 
 	mu        sync.Mutex
+	redirect  string              // the client's redirect URI, or a pattern of it
 	groups    map[string][]string // by user id
 	expiredID bool                // when set, ID tokens are expired when issued
 }
@@ -52,14 +53,15 @@ var (
 
 const idpPassword = "correct horse"
 
-// startIdP starts the provider with its one client allowed to come back to redirectURI.
+// startIdP starts the provider with its client allowed to come back to redirectURI (a
+// pattern: * stands for any part of it, such as a port not known yet).
 func startIdP(t *testing.T, redirectURI string) *testIdP {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp := &testIdP{issuer: "http://" + ln.Addr().String(), clientID: "keygate", secret: "s3cret-of-the-client", groups: map[string][]string{}}
+	idp := &testIdP{issuer: "http://" + ln.Addr().String(), clientID: "keygate", secret: "s3cret-of-the-client", redirect: redirectURI, groups: map[string][]string{}}
 	users := idpUsers{}
 	for _, u := range []idpUser{idpAnn, idpBob, idpDev} {
 		users[u.id] = &opstorage.User{
@@ -141,6 +143,16 @@ type idpClient struct {
 }
 
 func (c idpClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+// RedirectURIGlobs is the redirect URI the test gave as a pattern, if it did.
+func (c idpClient) RedirectURIGlobs() []string {
+	if strings.Contains(c.idp.redirect, "*") {
+		return []string{c.idp.redirect}
+	}
+	return nil
+}
+
+func (c idpClient) PostLogoutRedirectURIGlobs() []string { return nil }
 func (c idpClient) IDTokenLifetime() time.Duration {
 	c.idp.mu.Lock()
 	defer c.idp.mu.Unlock()

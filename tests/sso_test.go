@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
 	"github.com/keygate/keygate/storage"
 )
 
@@ -334,5 +336,54 @@ func TestSSOForTheConsoleSetsItsCookie(t *testing.T) {
 	res, _ = a.callback(a.callbackURL("acme", idpBob, "?console=true"))
 	if to := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(to, "ssoError=") {
 		t.Errorf("a refused console sign-in = %d to %q, want the console with the reason", res.StatusCode, to)
+	}
+}
+
+// An operator who configures by file sets an organisation's sign-in in the Caddyfile:
+// it works as one set through the API, its secret from the environment, and the API
+// shows it read-only.
+func TestSSOConfiguredInTheCaddyfile(t *testing.T) {
+	idp := startIdP(t, "http://127.0.0.1:*/v1/auth/org/acme/oidc/callback")
+	t.Setenv("ACME_OIDC_SECRET", idp.secret)
+	g := startGatewayWith(t, fmt.Sprintf(`sso acme {
+			issuer %s
+			client_id %s
+			client_secret {env.ACME_OIDC_SECRET}
+			scopes openid email profile
+			teams_claim groups
+		}`, idp.issuer, idp.clientID), "")
+	s := g.seed(t)
+	x := ssoSetup{g: g, s: s, idp: idp, adminKey: g.mustKey(t, s.admin, "30d").Key}
+	if info := x.userInfo(t, x.signIn(t, idpAnn)); info.TenantUID != s.tenant.UID {
+		t.Fatalf("the file-configured sign-in is in tenant %q, want acme's", info.TenantUID)
+	}
+	path := "/v1/tenants/" + s.tenant.UID + "/oidc/config"
+	var spec map[string]any
+	res, raw := g.call(t, "GET", path, map[string]string{"ApiKey": x.adminKey}, "")
+	if json.Unmarshal([]byte(raw), &spec); res.StatusCode != 200 || spec["readOnly"] != true || spec["clientSecret"] != "" || spec["issuerUrl"] != idp.issuer {
+		t.Fatalf("GET oidc/config of a file-configured organisation = %d %s", res.StatusCode, raw)
+	}
+	if strings.Contains(raw, idp.secret) {
+		t.Fatalf("the API shows the file's client secret: %s", raw)
+	}
+	if code := g.api(t, x.adminKey, "POST", path, `{"issuerUrl":"https://idp.example","clientId":"c"}`, nil); code != http.StatusConflict {
+		t.Errorf("POST oidc/config of a file-configured organisation = %d, want 409", code)
+	}
+}
+
+// The Caddyfile's sso blocks are checked as they are read, with messages that name
+// what is wrong.
+func TestCaddyfileSSOErrors(t *testing.T) {
+	for _, tc := range []struct{ block, want string }{
+		{"sso acme {\n\t\t\tclient_id k\n\t\t}", "issuer"},
+		{"sso acme {\n\t\t\tissuer https://idp.example\n\t\t}", "client_id is required"},
+		{"sso acme {\n\t\t\tissuer https://idp.example\n\t\t\tclient_id k\n\t\t\tcolour blue\n\t\t}", `unknown sso setting "colour"`},
+		{"sso {\n\t\t\tissuer https://idp.example\n\t\t}", "organization's name"},
+	} {
+		src := "{\n\tkeygate {\n\t\t" + tc.block + "\n\t}\n}\n:8080 {\n\tkeygate\n}\n"
+		_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one saying %q", tc.block, err, tc.want)
+		}
 	}
 }
