@@ -80,7 +80,7 @@ type contractCheck struct {
 	mu        sync.Mutex
 	elsewhere map[string]bool // hosts whose gateways do not serve the document's paths
 	failures  []string
-	succeeded map[string]bool // operation ids answered with a 2xx
+	succeeded map[string]bool // operation ids answered with a 2xx or a documented 3xx
 	checked   int
 }
 
@@ -240,7 +240,7 @@ func (c *contractCheck) record(x exchange, problems []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.checked++
-	if x.res.StatusCode/100 == 2 && len(problems) == 0 {
+	if (x.res.StatusCode/100 == 2 || x.res.StatusCode/100 == 3) && len(problems) == 0 { // a documented redirect is a success too
 		c.succeeded[x.route.Operation.OperationID] = true
 	}
 	for _, p := range problems {

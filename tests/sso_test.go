@@ -387,3 +387,27 @@ func TestCaddyfileSSOErrors(t *testing.T) {
 		}
 	}
 }
+
+// Signing out of an SSO session ends Keygate's session and sends the browser on to the
+// provider's end-session endpoint, to come back to the tenant's logoutUrl.
+func TestSSOLogoutEndsBothSessions(t *testing.T) {
+	x := startSSO(t)
+	x.configure(t, `"logoutUrl":"https://app.example/signed-out"`)
+	token := x.signIn(t, idpAnn)
+	req, _ := http.NewRequest("GET", x.g.url+"/v1/auth/org/acme/oidc/logout", nil)
+	req.Header.Set("Authorization", token)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Do(withTest(req, t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	to, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(to.String(), x.idp.issuer) ||
+		to.Query().Get("client_id") != x.idp.clientID || to.Query().Get("post_logout_redirect_uri") != "https://app.example/signed-out" {
+		t.Fatalf("logout = %d to %q, want 303 to the provider's end-session endpoint", res.StatusCode, to)
+	}
+	if r := x.g.do(t, "/", map[string]string{"Authorization": token}); r.status != http.StatusUnauthorized {
+		t.Errorf("the token after the logout = %d, want 401", r.status)
+	}
+}
