@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,37 +149,9 @@ func TestSSOGroupsGiveAndTakeProjectAccess(t *testing.T) {
 	}
 	actions := g.auditActions(t, x.adminKey)
 	for _, want := range []string{"user.create", "user.sso_signin", "login.success"} {
-		if !containsString(actions, want) {
+		if !slices.Contains(actions, want) {
 			t.Errorf("audit %v lacks %s", actions, want)
 		}
-	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// With syncSsoTeams, a group that is no team yet becomes one, with the user in it.
-func TestSSOSyncTeamsCreatesTeamsFromGroups(t *testing.T) {
-	x := startSSO(t)
-	x.configure(t, `"syncSsoTeams":true`)
-	x.idp.setGroups(idpAnn, "ops", "platform")
-	x.signIn(t, idpAnn)
-	teams, _, err := x.g.store.ListTeams(t.Context(), x.s.tenant.UID, storage.Page{Limit: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]int{}
-	for _, tm := range teams {
-		names[tm.Name] = len(tm.Users)
-	}
-	if names["platform"] != 1 || names["ops"] != 1 {
-		t.Errorf("teams after the sign-in = %v, want platform made and both holding ann", names)
 	}
 }
 

@@ -88,19 +88,19 @@ func (rp *RelyingParty) Finish(ctx context.Context, c Config, f Flow, q url.Valu
 	defer cancel()
 	tok, err := rp.oauth2(c, p).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return Identity{}, detailed(errExchange, err)
+		return Identity{}, errExchange.WithCause(err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := p.oidc.Verifier(&oidc.Config{ClientID: c.ClientID, Now: rp.now}).Verify(ctx, raw)
 	if err != nil {
-		return Identity{}, detailed(errIDToken, err)
+		return Identity{}, errIDToken.WithCause(err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return Identity{}, errNonce
 	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
-		return Identity{}, detailed(errIDToken, err)
+		return Identity{}, errIDToken.WithCause(err)
 	}
 	if c.UseUserInfo {
 		if claims, err = withUserInfo(ctx, p, tok, idt.Subject, claims); err != nil {
@@ -169,8 +169,7 @@ func (rp *RelyingParty) provider(ctx context.Context, c Config) (*provider, erro
 	defer cancel()
 	op, err := oidc.NewProvider(dctx, c.IssuerURL)
 	if err != nil {
-		return nil, detailed(&authcore.Error{Status: http.StatusBadGateway, Code: "SSOProviderUnavailable",
-			Message: "the organization's identity provider could not be reached; try again later"}, err)
+		return nil, errProviderUnreachable.WithCause(err)
 	}
 	var meta struct {
 		EndSession string `json:"end_session_endpoint"`
@@ -200,8 +199,9 @@ func httpClient(c Config) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: providerTimeout}, nil
 }
 
-// detailed is e with the underlying error for the log only: the client sees e's message.
-func detailed(e *authcore.Error, err error) *authcore.Error { return e.WithCause(err) }
+// errProviderUnreachable answers a sign-in whose provider's discovery failed.
+var errProviderUnreachable = &authcore.Error{Status: http.StatusBadGateway, Code: "SSOProviderUnavailable",
+	Message: "the organization's identity provider could not be reached; try again later"}
 
 func random() string {
 	b := make([]byte, 24)
@@ -217,14 +217,14 @@ var errUserInfoSubject = errors.New("userinfo subject differs from the ID token'
 func withUserInfo(ctx context.Context, p *provider, tok *oauth2.Token, subject string, claims map[string]any) (map[string]any, error) {
 	info, err := p.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
-		return nil, detailed(errIDToken, fmt.Errorf("userinfo: %w", err))
+		return nil, errIDToken.WithCause(fmt.Errorf("userinfo: %w", err))
 	}
 	if info.Subject != subject {
-		return nil, detailed(errIDToken, errUserInfoSubject)
+		return nil, errIDToken.WithCause(errUserInfoSubject)
 	}
 	extra := map[string]any{}
 	if err := info.Claims(&extra); err != nil {
-		return nil, detailed(errIDToken, err)
+		return nil, errIDToken.WithCause(err)
 	}
 	for k, v := range extra {
 		claims[k] = v
