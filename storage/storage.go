@@ -299,6 +299,7 @@ type Tx interface {
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
 
 	SSOStore
+	WebhookTx
 }
 
 // Store is everything Keygate keeps. Implementations are safe for concurrent use by many
@@ -485,6 +486,7 @@ type Store interface {
 	SetTenantSettings(ctx context.Context, s TenantSettings) error
 
 	SSOStore
+	WebhookStore
 	// SetSCIMToken makes t its tenant's SCIM token, replacing any earlier one;
 	// ErrNotFound for an unknown tenant, ErrConflict when the digest is taken.
 	SetSCIMToken(ctx context.Context, t SCIMToken) error

@@ -32,7 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	for _, tests := range [][]suiteTest{
 		tenantTests, userTests, projectTests, apiKeyTests, signingKeyTests, keyTagTests, sessionTests,
 		bootstrapTests, listingTests, auditTests, watchTests, miscTests, updateTests, roleTests, passwordTokenTests, ssoTests,
-		rollTests, scimTests,
+		rollTests, scimTests, webhookTests,
 	} {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -293,6 +293,7 @@ func TestCopyStoreFromSQLiteIntoAnEmptyPostgreSQLStore(t *testing.T) {
 		"signing_keys": 2, "secrets": 1, "sessions": 12, "audit_events": 10, "tenant_settings": 1, "password_tokens": 2,
 		"oidc_configs": 1, "user_identities": 1,
 		"scim_tokens": 1, "scim_user_ids": 1, "scim_team_ids": 1,
+		"webhook_endpoints": 0, "webhook_deliveries": 0, "key_reminders": 0,
 	}
 	if len(rep.Tables) != len(wantRows) {
 		t.Errorf("report has %d tables, want %d: %+v", len(rep.Tables), len(wantRows), rep.Tables)

@@ -278,10 +278,10 @@ func TestUpgradeFrom0002(t *testing.T) {
 		indexes = append(indexes, name)
 	}
 	want := []string{
-		"api_keys_tenant_created", "api_keys_untagged", "api_keys_user_created", "audit_events_tenant_at",
+		"api_keys_expiry", "api_keys_tenant_created", "api_keys_untagged", "api_keys_user_created", "audit_events_tenant_at",
 		"password_tokens_tenant", "project_roles_subject", "projects_tenant_created", "sessions_created",
 		"sessions_revoked", "sessions_user", "team_members_user", "teams_tenant_created", "user_identities_user", "user_roles_role",
-		"users_email", "users_tenant_created",
+		"users_email", "users_tenant_created", "webhook_deliveries_due", "webhook_deliveries_endpoint", "webhook_endpoints_tenant",
 	}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes after the upgrade = %v,\nwant %v", indexes, want)

@@ -49,6 +49,9 @@ var copyTables = []copyTable{
 	{name: "scim_tokens", columns: scimTokenColumns, orderBy: "tenant_uid"},
 	{name: "scim_user_ids", columns: []string{"user_uid", "external_id"}, orderBy: "user_uid"},
 	{name: "scim_team_ids", columns: []string{"team_uid", "external_id"}, orderBy: "team_uid"},
+	{name: "webhook_endpoints", columns: webhookColumns, orderBy: "uid"},
+	{name: "webhook_deliveries", columns: append(deliveryColumns, "lease_until"), orderBy: "uid"},
+	{name: "key_reminders", columns: []string{"key_uid", "threshold", "sent_at"}, orderBy: "key_uid, threshold"},
 }
 
 // copyKeySample is how many API keys CopyStore looks up by digest in the target.
