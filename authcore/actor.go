@@ -12,6 +12,8 @@ type Actor struct {
 	osUser   string
 	// idp names the identity provider acting (SCIM, an SSO sign-in's team sync); "" if none.
 	idp string
+	// system is set for Keygate's own scheduled work.
+	system bool
 }
 
 // MethodOperator marks the principal of an operator actor.
@@ -43,6 +45,15 @@ func IdentityProviderIn(tenantUID, name string) Actor {
 	}
 }
 
+// SystemIn is Keygate itself acting in a tenant, on a schedule (an expiry reminder); the
+// audit log names it "system".
+func SystemIn(tenantUID string) Actor {
+	return Actor{Principal: &Principal{TenantUID: tenantUID, Method: MethodSystem}, idp: "", system: true}
+}
+
+// MethodSystem marks the principal of the system actor.
+const MethodSystem Method = "system"
+
 // MethodIdentityProvider marks the principal of an identity provider actor.
 const MethodIdentityProvider Method = "idp"
 
@@ -64,6 +75,9 @@ func (a Actor) IsOperator() bool { return a.operator }
 func (a Actor) auditIdentity() (uid, email string) {
 	if a.idp != "" {
 		return "idp", "idp:" + a.idp
+	}
+	if a.system {
+		return "system", "system"
 	}
 	if !a.operator {
 		return a.UserUID, a.Email

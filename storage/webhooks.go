@@ -83,7 +83,8 @@ type WebhookStore interface {
 	// FinishAttempt records an attempt's outcome (Status, Attempts, NextAttemptAt,
 	// LastAttemptAt, LastStatus, LastError of d) and ends its lease.
 	FinishAttempt(ctx context.Context, d WebhookDelivery) error
-	// ExpiringKeys returns up to limit active keys that expire in (from, to], soonest
-	// first.
-	ExpiringKeys(ctx context.Context, from, to time.Time, limit int) ([]APIKey, error)
+	// KeysToRemind returns up to limit active keys that expire in (from, to], soonest
+	// first, whose lifetime is longer than threshold (a 7-day key gets no 7-day reminder)
+	// and whose reminder for threshold has not gone out (MarkReminded).
+	KeysToRemind(ctx context.Context, threshold time.Duration, from, to time.Time, limit int) ([]APIKey, error)
 }

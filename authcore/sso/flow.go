@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/keygate/keygate/authcore"
 )
 
 // FlowTTL is how long a started sign-in may take to come back to the callback.
@@ -42,7 +44,7 @@ func SealFlow(keys Keys, f Flow) (string, error) {
 		return "", err
 	}
 	kid, key := keys.DerivedKey(flowPurpose)
-	sealed, err := seal(key, flowLabel, plain)
+	sealed, err := authcore.Seal(key, flowLabel, plain)
 	if err != nil {
 		return "", err
 	}
@@ -60,7 +62,7 @@ func OpenFlow(keys Keys, value string, now time.Time) (Flow, error) {
 	if !ok || err != nil {
 		return Flow{}, errStateMismatch
 	}
-	plain, err := unseal(key, flowLabel, sealed)
+	plain, err := authcore.Unseal(key, flowLabel, sealed)
 	var f Flow
 	if err != nil || json.Unmarshal(plain, &f) != nil {
 		return Flow{}, errStateMismatch

@@ -15,7 +15,7 @@ var webhookTests = []suiteTest{
 	{"Webhooks/DeleteTakesDeliveries", testDeleteWebhookTakesDeliveries},
 	{"Webhooks/EnqueueRollsBackWithItsChange", testEnqueueRollsBack},
 	{"Reminders/OncePerThreshold", testRemindedOnce},
-	{"Reminders/ExpiringKeys", testExpiringKeys},
+	{"Reminders/KeysToRemind", testKeysToRemind},
 }
 
 func mustWebhook(t *testing.T, s storage.Store, tenantUID string, types ...string) storage.WebhookEndpoint {
@@ -202,23 +202,38 @@ func testRemindedOnce(t *testing.T, s storage.Store) {
 	}
 }
 
-func testExpiringKeys(t *testing.T, s storage.Store) {
+// testKeysToRemind: keys in the window, active, living longer than the threshold, and
+// not yet reminded for it.
+func testKeysToRemind(t *testing.T, s storage.Store) {
 	tn := mustTenant(t, s, "acme")
 	u := mustUser(t, s, tn.UID, "a@acme.example", 0)
-	var keys []storage.APIKey
-	for _, in := range []time.Duration{time.Hour, 2 * time.Hour, 48 * time.Hour, 3 * time.Hour} {
+	mk := func(life, left time.Duration) storage.APIKey {
 		k := newKey(u)
-		k.ExpiresAt = t0.Add(in)
+		k.CreatedAt, k.ExpiresAt = t0.Add(left-life), t0.Add(left)
 		mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k, 0))
-		keys = append(keys, k)
+		return k
 	}
-	mustOK(t, "SetAPIKeyActive", s.SetAPIKeyActive(ctx(t), keys[3].UID, false))
-	got, err := s.ExpiringKeys(ctx(t), t0, t0.Add(24*time.Hour), 10)
-	mustOK(t, "ExpiringKeys", err)
-	if len(got) != 2 || got[0].UID != keys[0].UID || got[1].UID != keys[1].UID {
-		t.Errorf("ExpiringKeys(next 24h) = %v; want the 1h and 2h keys (not the revoked nor the 48h one)", got)
+	day := 24 * time.Hour
+	soon, sooner := mk(30*day, 5*time.Hour), mk(30*day, 2*time.Hour)
+	short := mk(20*time.Hour, 3*time.Hour) // lived less than a day: no one-day reminder
+	later := mk(30*day, 3*day)             // outside the window
+	revoked := mk(30*day, 4*time.Hour)
+	reminded := mk(30*day, 6*time.Hour)
+	mustOK(t, "SetAPIKeyActive", s.SetAPIKeyActive(ctx(t), revoked.UID, false))
+	if ok, err := s.MarkReminded(ctx(t), reminded.UID, day, t0); !ok || err != nil {
+		t.Fatalf("MarkReminded = %v, %v", ok, err)
 	}
-	if got, _ := s.ExpiringKeys(ctx(t), t0, t0.Add(24*time.Hour), 1); len(got) != 1 {
+	got, err := s.KeysToRemind(ctx(t), day, t0, t0.Add(day), 10)
+	mustOK(t, "KeysToRemind", err)
+	var uids []string
+	for _, k := range got {
+		uids = append(uids, k.UID)
+	}
+	if len(got) != 2 || got[0].UID != sooner.UID || got[1].UID != soon.UID {
+		t.Errorf("KeysToRemind(1 day) = %v; want [%s %s] (not short %s, later %s, revoked %s, reminded %s)",
+			uids, sooner.UID, soon.UID, short.UID, later.UID, revoked.UID, reminded.UID)
+	}
+	if got, _ := s.KeysToRemind(ctx(t), day, t0, t0.Add(day), 1); len(got) != 1 {
 		t.Errorf("limit 1 gave %d", len(got))
 	}
 }

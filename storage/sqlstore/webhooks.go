@@ -142,9 +142,11 @@ func (s *Store) MarkReminded(ctx context.Context, keyUID string, threshold time.
 	return n == 1, err
 }
 
-// ExpiringKeys returns active keys expiring in (from, to], soonest first.
-func (s *Store) ExpiringKeys(ctx context.Context, from, to time.Time, limit int) ([]storage.APIKey, error) {
-	return queryAll(ctx, s, s.reader(), "expiring api keys", scanAPIKey,
-		selectAPIKey+" WHERE active AND expires_at > ? AND expires_at <= ? ORDER BY expires_at, uid LIMIT ?",
-		millis(from), millis(to), limit)
+// KeysToRemind returns active keys expiring in (from, to] still owed threshold's reminder.
+func (s *Store) KeysToRemind(ctx context.Context, threshold time.Duration, from, to time.Time, limit int) ([]storage.APIKey, error) {
+	return queryAll(ctx, s, s.reader(), "api keys to remind", scanAPIKey,
+		selectAPIKey+` WHERE active AND expires_at > ? AND expires_at <= ? AND expires_at - created_at > ?
+		AND NOT EXISTS (SELECT 1 FROM key_reminders r WHERE r.key_uid = api_keys.uid AND r.threshold = ?)
+		ORDER BY expires_at, uid LIMIT ?`,
+		millis(from), millis(to), threshold.Milliseconds(), int64(threshold/time.Second), limit)
 }
