@@ -32,7 +32,9 @@ type Service struct {
 	linkKey  []byte
 	tokenTTL time.Duration
 
-	secretKey []byte // seals OIDC client secrets; nil: none can be stored
+	secretKey []byte // seals OIDC client secrets and webhook signing secrets; nil: none can be stored
+	// webhookPrivateTargets lets webhooks name loopback and private addresses.
+	webhookPrivateTargets bool
 	// fileOIDC holds the configuration file's OIDC settings by tenant uid; each config
 	// load replaces them (SetFileOIDC), since the Service outlives it.
 	fileOIDC atomic.Pointer[map[string]FileOIDC]
@@ -62,10 +64,14 @@ type ServiceConfig struct {
 	// TokenTTL is the gateway's token lifetime, what a tenant without its own setting
 	// gets. Default: credentials.DefaultTokenTTL's 15 minutes.
 	TokenTTL time.Duration
-	// SecretKey seals the OIDC client secrets tenants store (AES-256-GCM, 32 bytes).
+	// SecretKey seals the OIDC client secrets tenants store and webhooks' signing
+	// secrets (AES-256-GCM, 32 bytes, bound to each record).
 	// Every node must have the same. Default: none, and no secret can be stored or read
 	// (the command line).
 	SecretKey []byte
+	// WebhookPrivateTargets lets webhooks be registered on loopback and private
+	// addresses. Default: false, they are refused.
+	WebhookPrivateTargets bool
 }
 
 // Invalidator drops the cached decisions a change makes stale. *Authenticator is one.
@@ -82,7 +88,7 @@ func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		store: cfg.Store, caches: cfg.Caches, now: cfg.Now,
 		maxKeyLifetime: cfg.MaxKeyLifetime, maxKeysPerUser: cfg.MaxKeysPerUser, onAudit: cfg.OnAudit, tag: cfg.KeyTag,
-		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL, secretKey: cfg.SecretKey,
+		linkKey: cfg.LinkKey, tokenTTL: cfg.TokenTTL, secretKey: cfg.SecretKey, webhookPrivateTargets: cfg.WebhookPrivateTargets,
 	}
 	authcore.SetDefault(&s.tokenTTL, defaultTokenTTL)
 	if s.caches == nil {
