@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -91,6 +92,19 @@ type App struct {
 	// SSO sets organisations' OIDC sign-in by file, by organisation (tenant) name, in
 	// place of what their admins set through the API. Default: none.
 	SSO map[string]*SSOOrganization `json:"sso,omitempty"`
+
+	// WebhookPrivateTargets is "allow" to let tenants' webhooks be registered on, and
+	// delivered to, loopback and private addresses (receivers inside the gateway's own
+	// network), or "deny". Default: "deny": a webhook must not become a way in.
+	WebhookPrivateTargets string `json:"webhook_private_targets,omitempty"`
+
+	// WebhookTimeout bounds one webhook delivery attempt, from connecting to the end of
+	// the answer. Default: 10s.
+	WebhookTimeout caddy.Duration `json:"webhook_timeout,omitempty"`
+
+	// ExpiryReminders are how long before an API key expires apikey.expiring events go
+	// out, one per threshold (apikey.expired follows when it passes). Default: 7d and 1d.
+	ExpiryReminders []caddy.Duration `json:"expiry_reminders,omitempty"`
 
 	backend StorageBackend
 	poolKey string
@@ -198,6 +212,12 @@ func (a *App) Validate() error {
 		return fmt.Errorf("keygate: login_cpu_share must be more than 0 and at most 1, not %v", a.LoginCPUShare)
 	case a.keysPerUser() < 0:
 		return errors.New("keygate: max_keys_per_user must not be negative (0 means no limit)")
+	case a.WebhookPrivateTargets != "" && a.WebhookPrivateTargets != "allow" && a.WebhookPrivateTargets != "deny":
+		return fmt.Errorf("keygate: webhook_private_targets must be allow or deny, not %q", a.WebhookPrivateTargets)
+	case a.WebhookTimeout < 0:
+		return errors.New("keygate: webhook_timeout must not be negative")
+	case slices.ContainsFunc(a.ExpiryReminders, func(d caddy.Duration) bool { return d <= 0 || time.Duration(d) > 366*24*time.Hour }):
+		return errors.New("keygate: each expiry_reminders threshold must be more than 0 and at most 366d")
 	case a.BootstrapAdmin != nil && a.BootstrapAdmin.Email == "":
 		return errors.New("keygate: bootstrap_admin needs an email")
 	}
@@ -214,7 +234,7 @@ func (a *App) Validate() error {
 func (a *App) newService(store storage.Store, caches *credentials.Verifier, onAudit func(storage.AuditEvent)) *manage.Service {
 	cfg := manage.ServiceConfig{
 		Store: store, MaxKeyLifetime: time.Duration(a.MaxKeyLifetime), MaxKeysPerUser: a.keysPerUser(), OnAudit: onAudit,
-		TokenTTL: time.Duration(a.TokenTTL), Now: clockNow,
+		TokenTTL: time.Duration(a.TokenTTL), Now: clockNow, WebhookPrivateTargets: a.WebhookPrivateTargets == "allow",
 	}
 	if caches != nil {
 		cfg.Caches, cfg.KeyTag = caches, caches.KeyTag()

@@ -36,6 +36,10 @@ func init() {
 //		failure_window <duration>
 //		login_cpu_share <share, 0 < share <= 1>
 //		bootstrap_admin <email> [<password>]
+//		sso <organisation> { ... }
+//		webhook_private_targets allow|deny
+//		webhook_timeout <duration>
+//		expiry_reminders <duration>...
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	if existing != nil {
@@ -100,6 +104,9 @@ func (a *App) options() []appOption {
 		{"login_cpu_share", func(d *caddyfile.Dispenser) error { return parseShare(d, &a.LoginCPUShare) }},
 		{"bootstrap_admin", a.parseBootstrapAdmin},
 		{"sso", a.parseSSO},
+		{"webhook_private_targets", a.parseWebhookPrivateTargets},
+		{"webhook_timeout", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.WebhookTimeout) }},
+		{"expiry_reminders", a.parseExpiryReminders},
 	}
 }
 

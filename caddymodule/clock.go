@@ -26,3 +26,22 @@ func clockNow() time.Time {
 	}
 	return time.Now()
 }
+
+// sweepOverride, when set, replaces how often the expiry reminders are swept (SetSweepInterval).
+var sweepOverride atomic.Int64
+
+// SetSweepInterval makes gateways started after it sweep for due expiry reminders every
+// d rather than every minute, until restore is called. It is a seam of end-to-end tests,
+// which move the clock (SetClock) and cannot wait a minute for the sweep that follows.
+func SetSweepInterval(d time.Duration) (restore func()) {
+	sweepOverride.Store(int64(d))
+	return func() { sweepOverride.Store(0) }
+}
+
+// reminderSweepEvery is how often expiry reminders are looked for.
+func reminderSweepEvery() time.Duration {
+	if d := sweepOverride.Load(); d > 0 {
+		return time.Duration(d)
+	}
+	return time.Minute
+}

@@ -23,6 +23,7 @@ type metrics struct {
 	tokensIssued  *prometheus.CounterVec
 	invalidations *prometheus.CounterVec
 	changeFeedUp  *prometheus.GaugeVec
+	webhooks      *prometheus.CounterVec
 }
 
 var keygateMetrics = sync.OnceValue(func() *metrics {
@@ -39,6 +40,8 @@ var keygateMetrics = sync.OnceValue(func() *metrics {
 		logins:        counter("logins_total", "Logins at the authenticate endpoint, by result.", "result"),
 		tokensIssued:  counter("tokens_issued_total", "Authorization tokens issued, by how they were obtained.", "via"),
 		invalidations: counter("invalidations_total", "Cached decisions dropped, by where the change came from.", "source"),
+		webhooks: counter("webhook_deliveries_total",
+			"Webhook delivery attempts made by this node, by outcome: delivered (2xx), retry (failed, will be tried again), failed (retries ran out after 24h).", "outcome"),
 		changeFeedUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "change_feed_up",
 			Help: "1 while this node listens to the store's change feed (PostgreSQL LISTEN), 0 while it has lost it; absent for SQLite, which has no feed to lose."}, []string{"storage"}),
 	}
@@ -56,7 +59,7 @@ func histogram(name, help string, buckets []float64, labels ...string) *promethe
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations, m.changeFeedUp}
+	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations, m.changeFeedUp, m.webhooks}
 }
 
 // register adds the collectors to a config's registry; a registry that has them already
@@ -75,6 +78,9 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 	}
 	return nil
 }
+
+// webhookOutcome counts one delivery attempt.
+func (m *metrics) webhookOutcome(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }
 
 // The authcore.Observer side: called on the request path, so it only increments.
 

@@ -157,6 +157,13 @@ var routes = [...]route{
 	{method: "PATCH", under: underSCIM, path: "Groups/{id}", match: asCleaned, serve: (*Handler).scimPatchGroup, scim: true},
 	{method: "DELETE", under: underSCIM, path: "Groups/{id}", match: asCleaned, serve: (*Handler).scimDeleteGroup, scim: true},
 
+	// Webhooks: a tenant's receivers of lifecycle events, and their deliveries (Keygate's own).
+	{method: "GET", under: underAPI, path: "webhooks", match: asCleaned, serve: (*Handler).listWebhooks, credential: true},
+	{method: "POST", under: underAPI, path: "webhooks", match: asCleaned, serve: (*Handler).createWebhook, credential: true},
+	{method: "GET", under: underAPI, path: "webhooks/{uid}", match: asCleaned, serve: (*Handler).getWebhook, credential: true},
+	{method: "DELETE", under: underAPI, path: "webhooks/{uid}", match: asCleaned, serve: (*Handler).deleteWebhook, credential: true},
+	{method: "GET", under: underAPI, path: "webhooks/{uid}/deliveries", match: asCleaned, serve: (*Handler).listWebhookDeliveries, credential: true},
+
 	// The OpenAPI document of all of these, itself included.
 	{method: "GET", under: underAPI, path: "openapi.json", match: asCleaned, serve: (*Handler).serveOpenAPI},
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/keygate/keygate/authcore/protect"
 	"github.com/keygate/keygate/authcore/sessions"
 	"github.com/keygate/keygate/authcore/sso"
+	"github.com/keygate/keygate/authcore/webhooks"
 	"github.com/keygate/keygate/storage"
 )
 
@@ -28,9 +29,13 @@ type sharedState struct {
 	issuer    *sessions.Issuer
 	service   *manage.Service
 	sso       *sso.RelyingParty
+	webhooks  *webhooks.Dispatcher
+	reminders *webhooks.Reminders
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 	maintDone chan struct{}
+	// deliverDone is closed once the webhook dispatcher and the reminders have stopped.
+	deliverDone chan struct{}
 }
 
 // The shared state's parts, for the handlers of this config.
@@ -61,9 +66,19 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		store.Close()
 		return nil, err
 	}
+	dispatcher := webhooks.NewDispatcher(webhooks.Config{
+		Store: store, SecretKey: verifier.LastingDerivedKey(oidcSecretPurpose), Now: clockNow,
+		AllowPrivate: a.WebhookPrivateTargets == "allow", Timeout: time.Duration(a.WebhookTimeout),
+		Outcome: keygateMetrics().webhookOutcome,
+		OnError: func(err error) { logger.Warn("webhook deliveries", zap.Error(err)) },
+	})
+	audit := logAudit(logger)
 	s := &sharedState{
-		store: store, verifier: verifier, service: a.newService(store, verifier, logAudit(logger)),
-		sso: sso.NewRelyingParty(clockNow),
+		store: store, verifier: verifier, webhooks: dispatcher,
+		// A change committed here is delivered at once, not at the next poll.
+		service:   a.newService(store, verifier, func(ev storage.AuditEvent) { audit(ev); dispatcher.Wake() }),
+		reminders: webhooks.NewReminders(store, clockNow, durations(a.ExpiryReminders)),
+		sso:       sso.NewRelyingParty(clockNow),
 		issuer: sessions.New(store, verifier, sessions.Config{
 			TokenTTL:       time.Duration(a.TokenTTL),
 			LoginFailures:  a.LoginFailureLimit,
@@ -79,9 +94,10 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopWatch, s.watchDone, s.maintDone = cancel, make(chan struct{}), make(chan struct{})
+	s.stopWatch, s.watchDone, s.maintDone, s.deliverDone = cancel, make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go s.followChanges(ctx, logger)
 	go s.maintain(ctx, logger)
+	go s.deliver(ctx, logger)
 	return s, nil
 }
 
@@ -122,6 +138,38 @@ func (s *sharedState) maintain(ctx context.Context, logger *zap.Logger) {
 	}
 }
 
+// deliver runs the webhook dispatcher, and sweeps for due expiry reminders, until the
+// state is destroyed.
+func (s *sharedState) deliver(ctx context.Context, logger *zap.Logger) {
+	defer close(s.deliverDone)
+	done := make(chan struct{})
+	go func() { defer close(done); s.webhooks.Run(ctx) }()
+	defer func() { <-done }()
+	sweep := time.NewTicker(reminderSweepEvery())
+	defer sweep.Stop()
+	for {
+		if n, err := s.reminders.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("sending API key expiry reminders failed; will retry", zap.Error(err))
+		} else if n > 0 {
+			s.webhooks.Wake()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+		}
+	}
+}
+
+// durations is ds as time.Durations.
+func durations(ds []caddy.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = time.Duration(d)
+	}
+	return out
+}
+
 // followChanges keeps the cache in step with the store until the state is destroyed.
 func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 	defer close(s.watchDone)
@@ -147,6 +195,7 @@ func (s *sharedState) Destruct() error {
 	s.stopWatch()
 	<-s.watchDone
 	<-s.maintDone
+	<-s.deliverDone
 	return s.close()
 }
 
