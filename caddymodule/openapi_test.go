@@ -188,3 +188,15 @@ func TestOpenAPIAnswer(t *testing.T) {
 		}
 	}
 }
+
+// The document's EventType enum is every event type the gateway sends, and no other.
+func TestOpenAPIEventTypesAreTheEvents(t *testing.T) {
+	doc := loadOpenAPI(t, openapiJSON)
+	var documented []string
+	for _, v := range doc.Components.Schemas["EventType"].Value.Enum {
+		documented = append(documented, v.(string))
+	}
+	if want := authcore.EventTypes(); !slices.Equal(documented, want) {
+		t.Errorf("EventType enum = %v,\nthe events are %v", documented, want)
+	}
+}

@@ -129,6 +129,11 @@ func (s *sharedState) maintain(ctx context.Context, logger *zap.Logger) {
 				logger.Warn("writing API key last-use times failed; will retry", zap.Error(err))
 			}
 		case <-prune.C:
+			if n, err := s.webhooks.Prune(ctx); err != nil {
+				logger.Warn("pruning old webhook deliveries failed", zap.Error(err))
+			} else if n > 0 {
+				logger.Debug("pruned old webhook deliveries", zap.Int64("count", n))
+			}
 			if n, err := s.issuer.PruneSessions(ctx); err != nil {
 				logger.Warn("pruning old sessions failed", zap.Error(err))
 			} else if n > 0 {

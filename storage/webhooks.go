@@ -83,6 +83,9 @@ type WebhookStore interface {
 	// FinishAttempt records an attempt's outcome (Status, Attempts, NextAttemptAt,
 	// LastAttemptAt, LastStatus, LastError of d) and ends its lease.
 	FinishAttempt(ctx context.Context, d WebhookDelivery) error
+	// PruneDeliveries deletes delivered and failed deliveries made before before, and
+	// reports how many.
+	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
 	// KeysToRemind returns up to limit active keys that expire in (from, to], soonest
 	// first, whose lifetime is longer than threshold (a 7-day key gets no 7-day reminder)
 	// and whose reminder for threshold has not gone out (MarkReminded).

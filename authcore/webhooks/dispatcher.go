@@ -24,6 +24,8 @@ const (
 	DefaultPollInterval = time.Second
 	// RetryFor is how long a delivery is retried before it is marked failed.
 	RetryFor = 24 * time.Hour
+	// KeepFinished is how long delivered and failed deliveries stay listed.
+	KeepFinished = 7 * 24 * time.Hour
 )
 
 // retryAfter is the wait after each failed attempt: the first retries within seconds
@@ -97,6 +99,11 @@ func NewDispatcher(cfg Config) *Dispatcher {
 		// A redirect could lead anywhere, inside the network too: a 3xx is an answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+}
+
+// Prune deletes deliveries finished more than KeepFinished ago.
+func (d *Dispatcher) Prune(ctx context.Context) (int64, error) {
+	return d.cfg.Store.PruneDeliveries(ctx, d.cfg.Now().Add(-KeepFinished))
 }
 
 // Wake makes Run look for due deliveries now (after a change this node committed) rather

@@ -145,6 +145,13 @@ func testFinishAndRetry(t *testing.T, s storage.Store) {
 	if later, _ := s.ClaimDeliveries(ctx(t), t0.Add(time.Hour), t0.Add(2*time.Hour), 10); len(later) != 0 {
 		t.Errorf("a delivered event was claimed again: %+v", later)
 	}
+	mustOK(t, "EnqueueEvent", s.EnqueueEvent(ctx(t), event(tn.UID, "user.deleted", t0))) // still pending
+	if n, err := s.PruneDeliveries(ctx(t), t0.Add(time.Second)); n != 1 || err != nil {
+		t.Errorf("PruneDeliveries = %d, %v; want the delivered one only", n, err)
+	}
+	if pending, _ := s.ClaimDeliveries(ctx(t), t0.Add(time.Hour), t0.Add(2*time.Hour), 10); len(pending) != 1 || pending[0].EventType != "user.deleted" {
+		t.Errorf("after pruning, the pending delivery is %+v", pending)
+	}
 }
 
 func testDeleteWebhookTakesDeliveries(t *testing.T, s storage.Store) {

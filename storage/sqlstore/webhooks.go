@@ -161,3 +161,9 @@ func (s *Store) KeysToRemind(ctx context.Context, threshold time.Duration, from,
 		ORDER BY expires_at, uid LIMIT ?`,
 		millis(from), millis(to), threshold.Milliseconds(), int64(threshold/time.Second), limit)
 }
+
+// PruneDeliveries deletes finished deliveries made before before.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	return s.execCount(ctx, s.writer(), "prune webhook deliveries",
+		"DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?", millis(before))
+}
