@@ -97,7 +97,14 @@ http://127.0.0.1:%d {
 	scimToken := g.rotateSCIMToken(t, adminKey, s.tenant.UID).Token
 	g.scim(t, scimToken, http.MethodPost, "/Users", `{"userName":"idp@acme.test"}`, nil)
 	g.scim(t, oldSCIM, http.MethodGet, "/Users", "", nil)
-	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated", clientSecret, ssoCode, scimToken, oldSCIM}
+	// A webhook: its signing secret, and a receiver's own token in its URL's query.
+	const receiverToken = "receiver-token-5e21"
+	var hook struct{ Secret string }
+	if code := g.api(t, adminKey, http.MethodPost, "/v1/webhooks", `{"url":"https://203.0.113.9/hook?token=`+receiverToken+`"}`, &hook); code != http.StatusCreated || hook.Secret == "" {
+		t.Fatalf("POST webhooks = %d", code)
+	}
+	g.mustKey(t, s.user, "7d") // an event, on its way to the receiver
+	secrets := []string{s.userKey, token, cookieToken, "pw-ann-123", adminKey, linkToken, "pw-new-activated", clientSecret, ssoCode, scimToken, oldSCIM, hook.Secret, receiverToken}
 
 	g.do(t, "/a", map[string]string{"ApiKey": s.userKey})
 	g.do(t, "/b?x=1&apiKey="+s.userKey+"&y=2", nil)
