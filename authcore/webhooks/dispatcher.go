@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,6 +23,12 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultConcurrency  = 8
 	DefaultPollInterval = time.Second
+	// perEndpoint bounds one receiver's attempts in flight on a node, so that a slow or
+	// dead receiver with a backlog holds two of the Concurrency slots, not all of them.
+	perEndpoint = 2
+	// busyPostpone is how long a delivery claimed while its receiver had perEndpoint
+	// attempts in flight waits before it is claimed again (it counts as no attempt).
+	busyPostpone = 2 * time.Second
 	// RetryFor is how long a delivery is retried before it is marked failed.
 	RetryFor = 24 * time.Hour
 	// KeepFinished is how long delivered and failed deliveries stay listed.
@@ -68,6 +75,9 @@ type Dispatcher struct {
 	cfg    Config
 	client *http.Client
 	wake   chan struct{}
+
+	mu       sync.Mutex
+	inFlight map[string]int // attempts in flight by endpoint uid
 }
 
 // NewDispatcher returns the Dispatcher of cfg.
@@ -94,7 +104,7 @@ func NewDispatcher(cfg Config) *Dispatcher {
 		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: cfg.Timeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 	}
-	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), client: &http.Client{
+	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), inFlight: map[string]int{}, client: &http.Client{
 		Transport: transport, Timeout: cfg.Timeout,
 		// A redirect could lead anywhere, inside the network too: a 3xx is an answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -137,9 +147,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				d.cfg.OnError(fmt.Errorf("reading the webhook outbox: %w", err))
 			}
 			for _, del := range due {
+				if !d.take(del.EndpointUID) {
+					d.postpone(ctx, del, now)
+					continue
+				}
 				slots <- struct{}{}
 				go func() {
-					defer func() { <-slots; d.Wake() }()
+					defer func() { d.release(del.EndpointUID); <-slots; d.Wake() }()
 					d.attempt(ctx, del)
 				}()
 			}
@@ -152,6 +166,33 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-tick.C:
 		case <-d.wake:
 		}
+	}
+}
+
+// take counts an attempt to endpoint in flight, unless it has perEndpoint already.
+func (d *Dispatcher) take(endpoint string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inFlight[endpoint] >= perEndpoint {
+		return false
+	}
+	d.inFlight[endpoint]++
+	return true
+}
+
+func (d *Dispatcher) release(endpoint string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inFlight[endpoint]--; d.inFlight[endpoint] <= 0 {
+		delete(d.inFlight, endpoint)
+	}
+}
+
+// postpone hands a delivery back, due a little later, without counting an attempt.
+func (d *Dispatcher) postpone(ctx context.Context, del storage.WebhookDelivery, now time.Time) {
+	del.NextAttemptAt = now.Add(busyPostpone)
+	if err := d.cfg.Store.FinishAttempt(ctx, del); err != nil && ctx.Err() == nil {
+		d.cfg.OnError(fmt.Errorf("postponing webhook delivery %s: %w", del.UID, err))
 	}
 }
 
