@@ -88,6 +88,8 @@ type WebhookStore interface {
 	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
 	// KeysToRemind returns up to limit active keys that expire in (from, to], soonest
 	// first, whose lifetime is longer than threshold (a 7-day key gets no 7-day reminder)
-	// and whose reminder for threshold has not gone out (MarkReminded).
+	// and whose reminder for threshold has not gone out (MarkReminded). A rolled key
+	// (RolledTo set) gets no reminder before it expires (threshold > 0): its end is
+	// the roll's overlap, on purpose.
 	KeysToRemind(ctx context.Context, threshold time.Duration, from, to time.Time, limit int) ([]APIKey, error)
 }

@@ -226,6 +226,11 @@ func testKeysToRemind(t *testing.T, s storage.Store) {
 	later := mk(30*day, 3*day)             // outside the window
 	revoked := mk(30*day, 4*time.Hour)
 	reminded := mk(30*day, 6*time.Hour)
+	rolledFrom := mk(30*day, 7*time.Hour)
+	mustOK(t, "RollAPIKey", s.Update(ctx(t), func(tx storage.Tx) error {
+		to := newKey(u)
+		return tx.RollAPIKey(ctx(t), rolledFrom.UID, rolledFrom.ExpiresAt, to, 0)
+	}))
 	mustOK(t, "SetAPIKeyActive", s.SetAPIKeyActive(ctx(t), revoked.UID, false))
 	if ok, err := s.MarkReminded(ctx(t), reminded.UID, day, t0); !ok || err != nil {
 		t.Fatalf("MarkReminded = %v, %v", ok, err)
@@ -237,8 +242,11 @@ func testKeysToRemind(t *testing.T, s storage.Store) {
 		uids = append(uids, k.UID)
 	}
 	if len(got) != 2 || got[0].UID != sooner.UID || got[1].UID != soon.UID {
-		t.Errorf("KeysToRemind(1 day) = %v; want [%s %s] (not short %s, later %s, revoked %s, reminded %s)",
-			uids, sooner.UID, soon.UID, short.UID, later.UID, revoked.UID, reminded.UID)
+		t.Errorf("KeysToRemind(1 day) = %v; want [%s %s] (not short %s, later %s, revoked %s, reminded %s, rolled %s)",
+			uids, sooner.UID, soon.UID, short.UID, later.UID, revoked.UID, reminded.UID, rolledFrom.UID)
+	}
+	if got, _ := s.KeysToRemind(ctx(t), 0, t0, t0.Add(8*time.Hour), 10); len(got) != 5 {
+		t.Errorf("KeysToRemind(expired) over the window = %d keys; want the 5 active ones, the rolled key among them", len(got))
 	}
 	if got, _ := s.KeysToRemind(ctx(t), day, t0, t0.Add(day), 1); len(got) != 1 {
 		t.Errorf("limit 1 gave %d", len(got))

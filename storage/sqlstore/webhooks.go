@@ -157,9 +157,10 @@ func (s *Store) MarkReminded(ctx context.Context, keyUID string, threshold time.
 func (s *Store) KeysToRemind(ctx context.Context, threshold time.Duration, from, to time.Time, limit int) ([]storage.APIKey, error) {
 	return queryAll(ctx, s, s.reader(), "api keys to remind", scanAPIKey,
 		selectAPIKey+` WHERE active AND expires_at > ? AND expires_at <= ? AND expires_at - created_at > ?
+		AND (rolled_to = '' OR ? = 0)
 		AND NOT EXISTS (SELECT 1 FROM key_reminders r WHERE r.key_uid = api_keys.uid AND r.threshold = ?)
 		ORDER BY expires_at, uid LIMIT ?`,
-		millis(from), millis(to), threshold.Milliseconds(), int64(threshold/time.Second), limit)
+		millis(from), millis(to), threshold.Milliseconds(), threshold.Milliseconds(), int64(threshold/time.Second), limit)
 }
 
 // PruneDeliveries deletes finished deliveries made before before.
