@@ -55,7 +55,7 @@ func buildCLI(cmd *cobra.Command) {
 
 // groups are the command groups, as "keygate user ...", backup and restore, and migrate.
 func (c *cli) groups() []*cobra.Command {
-	return append(append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.teamCommands(), c.roleCommands(), c.apikeyCommands(), c.auditCommands()}, c.backupCommands()...), c.migrateCommand())
+	return append(append([]*cobra.Command{c.tenantCommands(), c.userCommands(), c.projectCommands(), c.teamCommands(), c.roleCommands(), c.apikeyCommands(), c.webhookCommands(), c.auditCommands()}, c.backupCommands()...), c.migrateCommand())
 }
 
 // WithTopLevelCommands is args (as os.Args) with "keygate" inserted before a command

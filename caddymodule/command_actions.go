@@ -74,6 +74,7 @@ var flagHelp = map[string][2]string{
 	"since":          {"RFC3339", "only events at or after this time, as in 2031-01-02T15:04:05Z"},
 	"limit":          {"N", "at most N events, newest first (default 50)"},
 	"team":           {"UID", "team uid"},
+	"webhook":        {"UID", "webhook receiver uid"},
 	"members":        {"E,E", "the members' emails, comma-separated (\"\" for none)"},
 	"roles":          {"R,R", "tenant role names or uids, comma-separated (\"\" for none)"},
 	"scope":          {"tenant|project", "where the role applies"},
