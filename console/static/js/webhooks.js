@@ -4,7 +4,7 @@
 // delivered, still being retried (with the receiver's last error), or failed for good.
 import { api, errorText } from './api.js';
 import { confirmDialog, field, formDialog } from './dialog.js';
-import { alertBox, badge, h, icon, notify, pageHeader, relativeTimeEl, replace, timeEl } from './dom.js';
+import { alertBox, badge, formatDateTime, h, icon, notify, pageHeader, parseTime, relativeTimeEl, replace, timeEl } from './dom.js';
 import { showSecretOnce } from './keyforms.js';
 
 // REFRESH is how often the deliveries of the page on show are read again.
@@ -124,7 +124,7 @@ function registerDialog(types) {
 		wide: true,
 		fields: [
 			field('Receiver URL', h('input', { name: 'url', type: 'url', required: true, maxlength: 2048, autocomplete: 'off', placeholder: 'https://hooks.example.com/keygate' }),
-				'Keygate posts JSON events here. Use HTTPS.'),
+				'Keygate posts signed JSON events here; use HTTPS.'),
 			field('Description', h('input', { name: 'description', maxlength: 1024, autocomplete: 'off' }), 'Optional: what the receiver does.'),
 			h('fieldset', { class: 'fieldset' }, h('legend', {}, 'Events'),
 				h('p', { class: 'hint' }, 'Leave all unchecked to receive every event, including types added later.'),
@@ -188,6 +188,20 @@ function deliveryStatus(d) {
 	return d.attempts > 0 ? ['Retrying', 'warning', 'retrying'] : ['Pending', 'inactive', 'pending'];
 }
 
+// nextAttemptEl says when a pending delivery is tried again; within the minute, in words
+// ("in under a minute") rather than the "just now" of past times.
+function nextAttemptEl(s) {
+	const d = parseTime(s);
+	if (!d) {
+		return h('span', { class: 'muted' }, '—');
+	}
+	const wait = d.getTime() - Date.now();
+	if (wait >= 60000) {
+		return relativeTimeEl(s);
+	}
+	return h('time', { datetime: d.toISOString(), title: formatDateTime(d) }, wait <= 0 ? 'Due now' : 'In under a minute');
+}
+
 function deliveryTable(items) {
 	if (!items.length) {
 		return h('p', { class: 'muted deliveries-empty' }, 'No deliveries yet: they appear here as events happen.');
@@ -208,6 +222,6 @@ function deliveryTable(items) {
 					h('td', { 'data-label': 'Last error', class: 'col-detail col-error' }, error ? h('span', { class: 'error-text' }, error) : h('span', { class: 'muted' }, '—')),
 					h('td', { 'data-label': 'Created' }, relativeTimeEl(d.createdAt, '—')),
 					h('td', { 'data-label': 'Last attempt' }, relativeTimeEl(d.lastAttemptAt, '—')),
-					h('td', { 'data-label': 'Next attempt' }, d.status === 'pending' ? relativeTimeEl(d.nextAttemptAt, '—') : h('span', { class: 'muted' }, '—')));
+					h('td', { 'data-label': 'Next attempt' }, d.status === 'pending' ? nextAttemptEl(d.nextAttemptAt) : h('span', { class: 'muted' }, '—')));
 			}))));
 }
