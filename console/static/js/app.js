@@ -9,6 +9,7 @@ import { scimPage } from './scim.js';
 import * as session from './session.js';
 import { teamsPage } from './teams.js';
 import { usersPage } from './users.js';
+import { webhooksPage } from './webhooks.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +21,7 @@ const routes = {
 	'tenant/projects': { title: 'Projects', tenant: true, render: projectsPage },
 	'tenant/audit': { title: 'Audit log', tenant: true, render: auditPage },
 	'tenant/scim': { title: 'SCIM provisioning', tenant: true, render: scimPage },
+	'tenant/webhooks': { title: 'Webhooks', tenant: true, render: webhooksPage },
 };
 
 let me = null; // the signed-in user, from GET users/me

@@ -103,7 +103,12 @@ export function formatDate(d) {
 	return dateFmt.format(d);
 }
 
-// badge is a status pill; kind is one of active, inactive, expired, admin.
+// formatDateTime is a date and time for running text, e.g. "Dec 1, 2026, 3:04 PM".
+export function formatDateTime(d) {
+	return dateTimeFmt.format(d);
+}
+
+// badge is a status pill; kind is one of active, inactive, expired, admin, warning, soon.
 export function badge(text, kind) {
 	return h('span', { class: `badge badge-${kind}` }, text);
 }

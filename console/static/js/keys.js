@@ -2,7 +2,7 @@
 // the second with every key of the tenant, its user, and a filter by user.
 import { api, errorText, listAll, query } from './api.js';
 import { confirmDialog, field, select } from './dialog.js';
-import { alertBox, badge, h, icon, notify, pageHeader, relativeTimeEl, replace, timeEl, formatDate, parseTime } from './dom.js';
+import { alertBox, badge, h, icon, notify, pageHeader, relativeTimeEl, replace, timeEl, formatDate, formatDateTime, parseTime } from './dom.js';
 import { createKeyWizard, editKeyDialog, rollKeyDialog, userLabel } from './keyforms.js';
 import { rowMenu } from './menu.js';
 
@@ -12,6 +12,27 @@ export function keyStatus(k) {
 		return ['Expired', 'expired'];
 	}
 	return k.status.isActive ? ['Active', 'active'] : ['Inactive', 'inactive'];
+}
+
+// SOON is how close an expiry is to be marked "Expires soon": 7 days.
+const SOON = 7 * 24 * 60 * 60 * 1000;
+
+// expiresSoon says whether a key that works now stops within SOON.
+export function expiresSoon(k, now = Date.now()) {
+	const exp = parseTime(k.spec.expiry);
+	return Boolean(exp) && k.status.isActive && !k.status.isExpired && exp.getTime() > now && exp.getTime() - now <= SOON;
+}
+
+// expiresSoonBadge marks a key that works now and stops within 7 days, with the moment
+// in its tooltip; other keys get none.
+function expiresSoonBadge(k) {
+	if (!expiresSoon(k)) {
+		return null;
+	}
+	const el = badge('Expires soon', 'soon');
+	el.classList.add('badge-expires-soon');
+	el.title = `Expires ${formatDateTime(parseTime(k.spec.expiry))}`;
+	return el;
 }
 
 // keysPage renders either page into main. me is the signed-in user; tenant selects the
@@ -118,7 +139,7 @@ function keyRow(k, { tenant, act, byUid }) {
 		h('td', { 'data-label': 'Description', class: 'col-desc' }, description || h('span', { class: 'muted' }, '—')),
 		tenant ? h('td', { 'data-label': 'User', class: 'col-user' }, k.spec.user?.emailId || '') : null,
 		h('td', { 'data-label': 'Key' }, h('code', { class: 'hint-key' }, k.spec.key)),
-		h('td', { 'data-label': 'Expiration date' }, timeEl(k.spec.expiry, { empty: 'Never' })),
+		h('td', { 'data-label': 'Expiration date', class: 'col-expiry' }, h('span', { class: 'expiry-cell' }, timeEl(k.spec.expiry, { empty: 'Never' }), expiresSoonBadge(k))),
 		h('td', { 'data-label': 'Status', class: 'col-status' }, badge(status, kind)),
 		h('td', { 'data-label': 'Last used', class: 'col-used' }, relativeTimeEl(k.status.lastUsedTime)),
 		h('td', { class: 'col-actions' }, rowMenu(`Actions for ${name}`, keyActions(k, act))));
