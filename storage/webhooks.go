@@ -78,8 +78,9 @@ type WebhookStore interface {
 	// ListDeliveries returns an endpoint's newest deliveries, newest first, at most limit.
 	ListDeliveries(ctx context.Context, endpointUID string, limit int) ([]WebhookDelivery, error)
 	// ClaimDeliveries leases up to limit pending deliveries due at now, until leaseUntil:
-	// no other caller gets them before then, on any node. Oldest due first.
-	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]WebhookDelivery, error)
+	// no other caller gets them before then, on any node. Oldest due first; none of the
+	// endpoints in skip (those the caller is busy with).
+	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int, skip ...string) ([]WebhookDelivery, error)
 	// FinishAttempt records an attempt's outcome (Status, Attempts, NextAttemptAt,
 	// LastAttemptAt, LastStatus, LastError of d) and ends its lease.
 	FinishAttempt(ctx context.Context, d WebhookDelivery) error

@@ -26,8 +26,9 @@ const (
 	// perEndpoint bounds one receiver's attempts in flight on a node, so that a slow or
 	// dead receiver with a backlog holds two of the Concurrency slots, not all of them.
 	perEndpoint = 2
-	// busyPostpone is how long a delivery claimed while its receiver had perEndpoint
-	// attempts in flight waits before it is claimed again (it counts as no attempt).
+	// busyPostpone is how long a delivery waits when it was claimed in a batch that held
+	// more than perEndpoint of its receiver's (it counts as no attempt). Claims skip a
+	// receiver already at perEndpoint, so a backlog is not rewritten on every poll.
 	busyPostpone = 2 * time.Second
 	// RetryFor is how long a delivery is retried before it is marked failed.
 	RetryFor = 24 * time.Hour
@@ -142,7 +143,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if free := cap(slots) - len(slots); free > 0 {
 			now := d.cfg.Now()
-			due, err := d.cfg.Store.ClaimDeliveries(ctx, now, now.Add(d.lease()), free)
+			due, err := d.cfg.Store.ClaimDeliveries(ctx, now, now.Add(d.lease()), free, d.busy()...)
 			if err != nil && ctx.Err() == nil {
 				d.cfg.OnError(fmt.Errorf("reading the webhook outbox: %w", err))
 			}
@@ -178,6 +179,19 @@ func (d *Dispatcher) take(endpoint string) bool {
 	}
 	d.inFlight[endpoint]++
 	return true
+}
+
+// busy lists the endpoints with perEndpoint attempts in flight, which a claim skips.
+func (d *Dispatcher) busy() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var uids []string
+	for uid, n := range d.inFlight {
+		if n >= perEndpoint {
+			uids = append(uids, uid)
+		}
+	}
+	return uids
 }
 
 func (d *Dispatcher) release(endpoint string) {

@@ -12,6 +12,7 @@ var webhookTests = []suiteTest{
 	{"Webhooks/EnqueueFansOutToSubscribers", testEnqueueFansOut},
 	{"Webhooks/ClaimLeasesOnce", testClaimLeasesOnce},
 	{"Webhooks/FinishAndRetry", testFinishAndRetry},
+	{"Webhooks/ClaimSkipsBusyEndpoints", testClaimSkips},
 	{"Webhooks/DeleteTakesDeliveries", testDeleteWebhookTakesDeliveries},
 	{"Webhooks/EnqueueRollsBackWithItsChange", testEnqueueRollsBack},
 	{"Reminders/OncePerThreshold", testRemindedOnce},
@@ -112,6 +113,25 @@ func testClaimLeasesOnce(t *testing.T, s storage.Store) {
 	mustOK(t, "ClaimDeliveries after the lease", err)
 	if len(after) != 20 {
 		t.Errorf("after the lease passed %d deliveries were claimable again, want 20", len(after))
+	}
+}
+
+// testClaimSkips: a claim leaves the deliveries of the endpoints it is told to skip.
+func testClaimSkips(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	busy, free, other := mustWebhook(t, s, tn.UID), mustWebhook(t, s, tn.UID), mustWebhook(t, s, tn.UID)
+	mustOK(t, "EnqueueEvent", s.EnqueueEvent(ctx(t), event(tn.UID, "user.created", t0)))
+	got, err := s.ClaimDeliveries(ctx(t), t0, t0.Add(time.Minute), 10, busy.UID, other.UID)
+	mustOK(t, "ClaimDeliveries", err)
+	if len(got) != 1 || got[0].EndpointUID != free.UID {
+		t.Errorf("claim skipping two endpoints = %+v; want the third's delivery only", got)
+	}
+	if none, _ := s.ClaimDeliveries(ctx(t), t0, t0.Add(time.Minute), 10, busy.UID, other.UID); len(none) != 0 {
+		t.Errorf("a second claim got %+v", none)
+	}
+	rest, _ := s.ClaimDeliveries(ctx(t), t0, t0.Add(time.Minute), 10)
+	if len(rest) != 2 {
+		t.Errorf("without skipping, %d deliveries were left; want the 2 skipped", len(rest))
 	}
 }
 

@@ -114,22 +114,28 @@ func (s *Store) EnqueueEvent(ctx context.Context, ev storage.Event) error {
 // ClaimDeliveries leases due deliveries. The conditions are repeated outside the
 // subquery so that, on PostgreSQL, a node whose UPDATE waited on another's claim rechecks
 // them on the claimed row and skips it.
-func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]storage.WebhookDelivery, error) {
-	const due = "status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?"
+func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int, skip ...string) ([]storage.WebhookDelivery, error) {
 	n := millis(now)
+	due, dueArgs := "status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?", []any{n, n}
+	if len(skip) > 0 {
+		due += " AND endpoint_uid NOT IN (" + placeholders(len(skip)) + ")"
+		for _, uid := range skip {
+			dueArgs = append(dueArgs, uid)
+		}
+	}
 	// Most polls find nothing due: ask the read pool first, so that an idle node's poll
 	// is one indexed read and never a write (nor, on SQLite, a turn of the one writer).
 	var one int
-	switch err := s.queryRow(ctx, s.reader(), "SELECT 1 FROM webhook_deliveries WHERE "+due+" LIMIT 1", n, n).Scan(&one); {
+	switch err := s.queryRow(ctx, s.reader(), "SELECT 1 FROM webhook_deliveries WHERE "+due+" LIMIT 1", dueArgs...).Scan(&one); {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
+	args := append(append(append([]any{millis(leaseUntil)}, dueArgs...), dueArgs...), limit)
 	out, err := queryAll(ctx, s, s.writer(), "claim webhook deliveries", scanDelivery,
 		"UPDATE webhook_deliveries SET lease_until = ? WHERE "+due+" AND uid IN (SELECT uid FROM webhook_deliveries WHERE "+
-			due+" ORDER BY next_attempt_at LIMIT ?) RETURNING "+columns("", deliveryColumns...),
-		millis(leaseUntil), n, n, n, n, limit)
+			due+" ORDER BY next_attempt_at LIMIT ?) RETURNING "+columns("", deliveryColumns...), args...)
 	sort.Slice(out, func(i, j int) bool { return out[i].NextAttemptAt.Before(out[j].NextAttemptAt) })
 	return out, err
 }
