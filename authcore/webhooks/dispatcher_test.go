@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +122,43 @@ func waitUntil(t *testing.T, what string, check func() bool) {
 			t.Fatalf("%s: not within 10s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A receiver that was public when registered but whose name now leads inside the network
+// (here: an endpoint row naming 127.0.0.1, as after a DNS change) gets no connection: the
+// check runs again at each dial, after DNS. The delivery records why and is retried.
+func TestDeliveryRefusesAnInternalAddressAtConnectTime(t *testing.T) {
+	st, tn := openStore(t)
+	got := make(chan struct{}, 1)
+	internal := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got <- struct{}{} }))
+	defer internal.Close()
+	w := endpoint(t, st, tn.UID, internal.URL)
+	enqueue(t, st, tn.UID)
+
+	outcomes := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := NewDispatcher(Config{Store: st, SecretKey: testKey, PollInterval: 20 * time.Millisecond, Outcome: func(o string) { outcomes <- o }})
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	select {
+	case o := <-outcomes:
+		if o != "retry" {
+			t.Errorf("outcome %q, want retry", o)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no attempt was made")
+	}
+	cancel()
+	<-done
+	select {
+	case <-got:
+		t.Fatal("the internal receiver got a request")
+	default:
+	}
+	ds, err := st.ListDeliveries(context.Background(), w.UID, 10)
+	if err != nil || len(ds) != 1 || ds[0].Status != storage.DeliveryPending || ds[0].Attempts != 1 || !strings.Contains(ds[0].LastError, "loopback or private") {
+		t.Errorf("the delivery after a refused connection: %+v, %v", ds, err)
 	}
 }
