@@ -17,7 +17,7 @@ import (
 // succeeds is refunded, like a login; a refused one stays counted, so passwords and
 // tokens cannot be guessed faster than logins.
 func (iss *Issuer) Guarded(ctx context.Context, account, clientIP string, check func(protect.Hasher) error) error {
-	refund, err := iss.reserve(account, clientIP)
+	refund, err := iss.reserve(ctx, account, clientIP)
 	if err != nil {
 		return err
 	}
@@ -39,16 +39,16 @@ func (iss *Issuer) Guarded(ctx context.Context, account, clientIP string, check 
 }
 
 // reserve counts an attempt against account, when there is one, and the client.
-func (iss *Issuer) reserve(account, clientIP string) (refund func(), err error) {
+func (iss *Issuer) reserve(ctx context.Context, account, clientIP string) (refund func(), err error) {
 	if account == "" {
 		client := protect.ClientKey(clientIP)
-		if wait, ok := iss.clients.Reserve(client); !ok {
+		if wait, ok := iss.clients.Reserve(ctx, client); !ok {
 			return nil, authcore.TooManyRequests(wait)
 		}
-		return func() { iss.clients.Refund(client) }, nil
+		return func() { iss.clients.Refund(ctx, client) }, nil
 	}
 	a := &attempt{}
-	if err := iss.reserveAccountAndClient(Login{Email: account, ClientIP: clientIP}, a); err != nil {
+	if err := iss.reserveAccountAndClient(ctx, Login{Email: account, ClientIP: clientIP}, a); err != nil {
 		return nil, err
 	}
 	return a.refund, nil
@@ -58,7 +58,7 @@ func (iss *Issuer) reserve(account, clientIP string) (refund func(), err error) 
 // bound (asking for a password reset) against the client's network; it is never
 // refunded. It answers 429 once the client is past the limit.
 func (iss *Issuer) CountRequest(clientIP string) error {
-	if wait, ok := iss.clients.Reserve(protect.ClientKey(clientIP)); !ok {
+	if wait, ok := iss.clients.Reserve(context.Background(), protect.ClientKey(clientIP)); !ok {
 		return authcore.TooManyRequests(wait)
 	}
 	return nil

@@ -67,11 +67,17 @@ func New(store storage.Store, verifier *credentials.Verifier, cfg Config) *Issue
 	if cfg.HashBudget.Now == nil {
 		cfg.HashBudget.Now = cfg.Now
 	}
-	return &Issuer{
+	iss := &Issuer{
 		store: store, verifier: verifier, tokenTTL: cfg.TokenTTL, now: cfg.Now, obs: cfg.Observer,
 		logins:  protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
 		clients: protect.NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
 		devices: protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
 		budget:  protect.NewBudget(cfg.HashBudget),
 	}
+	if counts, ok := store.(storage.FailureCounts); ok { // shared by every node on the store
+		iss.logins.Share("login", counts)
+		iss.clients.Share("client", counts)
+		iss.devices.Share("device", counts)
+	}
+	return iss
 }

@@ -46,7 +46,7 @@ func (iss *Issuer) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, authcore.ErrLoginFailed
 	}
-	a, err := iss.admit(l)
+	a, err := iss.admit(ctx, l)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -75,18 +75,18 @@ type attempt struct {
 // admit counts a login and takes its hash from the budget, reading no store: the
 // answer cannot depend on whether the email is an account. A trusted device is counted
 // against itself alone; a locked one is treated as unknown, as OWASP has it.
-func (iss *Issuer) admit(l Login) (*attempt, error) {
+func (iss *Issuer) admit(ctx context.Context, l Login) (*attempt, error) {
 	a := &attempt{device: iss.trustedDevice(l.Device, l.Email)}
 	if a.device != nil {
 		key := a.device.key
-		if _, ok := iss.devices.Reserve(key); ok {
-			a.refund = func() { iss.devices.Refund(key) }
+		if _, ok := iss.devices.Reserve(ctx, key); ok {
+			a.refund = func() { iss.devices.Refund(ctx, key) }
 		} else {
 			a.device = nil
 		}
 	}
 	if a.device == nil {
-		if err := iss.reserveAccountAndClient(l, a); err != nil {
+		if err := iss.reserveAccountAndClient(ctx, l, a); err != nil {
 			return nil, err
 		}
 	}
@@ -99,20 +99,14 @@ func (iss *Issuer) admit(l Login) (*attempt, error) {
 	return a, nil
 }
 
-// reserveAccountAndClient counts an untrusted login against its account and its client.
-func (iss *Issuer) reserveAccountAndClient(l Login, a *attempt) error {
-	account, client := protect.AccountKey(l.Email), protect.ClientKey(l.ClientIP)
-	if wait, ok := iss.logins.Reserve(account); !ok {
+// reserveAccountAndClient counts an untrusted login against its account and its client,
+// in one write of the shared counts when the store has them.
+func (iss *Issuer) reserveAccountAndClient(ctx context.Context, l Login, a *attempt) error {
+	counts := []protect.Count{{Throttle: iss.logins, Key: protect.AccountKey(l.Email)}, {Throttle: iss.clients, Key: protect.ClientKey(l.ClientIP)}}
+	if wait, ok := protect.Reserve(ctx, counts...); !ok {
 		return authcore.TooManyRequests(wait)
 	}
-	if wait, ok := iss.clients.Reserve(client); !ok {
-		iss.logins.Refund(account)
-		return authcore.TooManyRequests(wait)
-	}
-	a.refund = func() {
-		iss.logins.Refund(account)
-		iss.clients.Refund(client)
-	}
+	a.refund = func() { protect.Refund(ctx, counts...) }
 	return nil
 }
 
@@ -218,7 +212,7 @@ func (iss *Issuer) LoginWithAPIKey(ctx context.Context, key, clientIP string) (I
 	}
 	p, err := iss.verifier.AuthenticateAPIKey(ctx, key)
 	if err != nil {
-		iss.noteRejection(clientIP, err)
+		iss.noteRejection(ctx, clientIP, err)
 		iss.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
@@ -255,14 +249,17 @@ func (iss *Issuer) CheckClient(ip string) error {
 // noteRejection counts a rejected credential against its client when it looks like
 // guessing: a malformed or unknown credential. Expired, revoked and disabled ones were
 // genuine, and a burst of them after a token expires must not block a shared address.
-func (iss *Issuer) noteRejection(ip string, err error) {
+func (iss *Issuer) noteRejection(ctx context.Context, ip string, err error) {
 	if err == authcore.ErrCredentialInvalid || err == authcore.ErrCredentialMalformed {
-		iss.clients.Fail(protect.ClientKey(ip))
+		iss.clients.Fail(ctx, protect.ClientKey(ip))
 	}
 }
 
-// ClientRejected is noteRejection for the handler's proxied requests.
-func (iss *Issuer) ClientRejected(ip string, err error) { iss.noteRejection(ip, err) }
+// ClientRejected is noteRejection for the handler's proxied requests. Only a rejected
+// credential writes the shared counts; an accepted one, cached, never does.
+func (iss *Issuer) ClientRejected(ip string, err error) {
+	iss.noteRejection(context.Background(), ip, err)
+}
 
 func userPrincipal(u storage.User) *authcore.Principal {
 	p := authcore.UserPrincipal(u, "")

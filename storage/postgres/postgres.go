@@ -7,6 +7,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -85,9 +86,13 @@ type Store struct {
 	*sqlstore.Store
 	opts Options
 	conn *pgx.ConnConfig // for Watch's dedicated connections
+	db   *sql.DB         // the pool, for what is PostgreSQL's own (throttle counts)
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store         = (*Store)(nil)
+	_ storage.FailureCounts = (*Store)(nil)
+)
 
 // errClosed is what Watch returns when the store is closed under it.
 var errClosed = errors.New("postgres: store closed")
@@ -114,7 +119,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{Store: st, opts: o, conn: cfg}, nil
+	return &Store{Store: st, opts: o, conn: cfg, db: db}, nil
 }
 
 // connConfig parses the DSN and fills in what it leaves unset.
