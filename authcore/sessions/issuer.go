@@ -26,6 +26,7 @@ type Config struct {
 	// TokenTTL is how long a token lives. Default: credentials.DefaultTokenTTL.
 	TokenTTL time.Duration
 	// LoginFailures blocks an account after this many failed logins in FailureWindow.
+	// These counts are every node's together when the store has storage.FailureCounts.
 	LoginFailures int
 	// ClientFailures blocks a client IP after this many rejected credentials (logins or
 	// proxied requests) in FailureWindow.
