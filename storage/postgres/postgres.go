@@ -87,6 +87,8 @@ type Store struct {
 	opts Options
 	conn *pgx.ConnConfig // for Watch's dedicated connections
 	db   *sql.DB         // the pool, for what is PostgreSQL's own (throttle counts)
+	// connected is signalled when the pool opens a connection: the database answers.
+	connected chan struct{}
 }
 
 var (
@@ -108,7 +110,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
+	// A connection the pool opens is to a server that takes writes (with
+	// target_session_attrs=read-write, the primary): a listener waiting to reconnect tries
+	// again at once rather than at the end of its backoff, so after a failover or an
+	// outage it hears changes as soon as writes work.
+	connected := make(chan struct{}, 1)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(context.Context, *pgx.Conn) error {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+		return nil
+	}))
 	db.SetMaxOpenConns(o.MaxConns)
 	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -119,7 +132,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{Store: st, opts: o, conn: cfg, db: db}, nil
+	return &Store{Store: st, opts: o, conn: cfg, db: db, connected: connected}, nil
 }
 
 // connConfig parses the DSN and fills in what it leaves unset.
