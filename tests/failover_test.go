@@ -174,6 +174,14 @@ func TestFailover(t *testing.T) {
 		t.Logf("after the failover, a revocation on %s reached %s in %v", from.name, to.name, d.Round(10*time.Microsecond))
 	}
 
+	// The shared login throttle counts on the new primary (its table is UNLOGGED, so it
+	// starts empty there): a wrong password is a 401 on both nodes, not an error.
+	for _, n := range nodes {
+		if got := n.loginStatus(t, "dev@acme.test", "not the password"); got != http.StatusUnauthorized {
+			t.Errorf("wrong password on %s after the failover: %d, want 401", n.name, got)
+		}
+	}
+
 	// No acknowledged write is lost: every key created (201) is on the new primary, and
 	// every revocation acknowledged (204) holds.
 	created, revoked := 0, 0
