@@ -83,8 +83,13 @@ func main() {
 		results = append(results, r)
 		r.print(os.Stdout, true)
 	}
+	pruned, took, err := measurePrune(context.Background(), *dsn, 100_000)
+	if err != nil {
+		log.Fatalf("nodes: pruning: %v", err)
+	}
+	fmt.Printf("pruning: %d changes past the retention deleted in %v (one node's prune, as each node runs once a minute)\n", pruned, took.Round(time.Millisecond))
 	fmt.Println()
-	fmt.Println("| nodes | slowest node, after the COMMIT returned: p50 | p99 | max | from the revoking call's start: p50 / p99 | PG connections per node (listening) | PG CPU per revocation | change-log rows, bytes per revocation | node RSS |")
+	fmt.Println("| nodes | slowest node, after the COMMIT returned: p50 | p99 | max | from the revoking call's start: p50 / p99 | PG connections per node (listening) | PG CPU per revocation (per notification delivered) | change-log rows, bytes per revocation | node RSS |")
 	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range results {
 		r.print(os.Stdout, false)
@@ -97,7 +102,8 @@ type result struct {
 	slowest          []time.Duration // per revocation, the slowest node's apply time after the COMMIT returned
 	fromStart        []time.Duration // the same, from the start of the revoking call
 	conns, listening int
-	pgCPU            time.Duration // over all revocations
+	pgCPU            time.Duration // the database's backends, over all revocations (revoke, deliver, apply)
+	listenCPU        time.Duration // the listeners' part; -1 when they could not be told apart
 	revocations      int
 	changeRows       int64
 	changeBytes      int64
@@ -112,14 +118,18 @@ func (r result) print(w io.Writer, progress bool) {
 	pb := func(q int) string { return b[min(len(b)-1, len(b)*q/100)].Round(10 * time.Microsecond).String() }
 	perNode := float64(r.conns) / float64(r.nodes)
 	cpu := r.pgCPU / time.Duration(r.revocations)
+	perDelivery := "?"
+	if r.listenCPU >= 0 {
+		perDelivery = (r.listenCPU / time.Duration(r.revocations*r.nodes)).Round(time.Microsecond).String()
+	}
 	if progress {
-		fmt.Fprintf(w, "%d nodes: %d revocations, slowest node after the COMMIT returned p50 %s p99 %s max %s (from the revoking call's start p50 %s p99 %s); %.1f PG connections per node (%d listening in all); PG CPU %v per revocation; %.1f change rows, %d bytes per revocation; node RSS %.0f MB\n",
-			r.nodes, len(s), p(50), p(99), s[len(s)-1].Round(10*time.Microsecond), pb(50), pb(99), perNode, r.listening, cpu.Round(10*time.Microsecond),
+		fmt.Fprintf(w, "%d nodes: %d revocations, slowest node after the COMMIT returned p50 %s p99 %s max %s (from the revoking call's start p50 %s p99 %s); %.1f PG connections per node (%d listening in all); PG CPU %v per revocation (%s per notification delivered); %.1f change rows, %d bytes per revocation; node RSS %.0f MB\n",
+			r.nodes, len(s), p(50), p(99), s[len(s)-1].Round(10*time.Microsecond), pb(50), pb(99), perNode, r.listening, cpu.Round(10*time.Microsecond), perDelivery,
 			float64(r.changeRows)/float64(r.revocations), r.changeBytes/int64(r.revocations), r.rssMB)
 		return
 	}
-	fmt.Fprintf(w, "| %d | %s | %s | %s | %s / %s | %.1f (%d) | %v | %.1f, %d B | %.0f MB |\n", r.nodes, p(50), p(99), s[len(s)-1].Round(10*time.Microsecond), pb(50), pb(99),
-		perNode, r.listening/r.nodes, cpu.Round(10*time.Microsecond), float64(r.changeRows)/float64(r.revocations), r.changeBytes/int64(r.revocations), r.rssMB)
+	fmt.Fprintf(w, "| %d | %s | %s | %s | %s / %s | %.1f (%d) | %v (%s) | %.1f, %d B | %.0f MB |\n", r.nodes, p(50), p(99), s[len(s)-1].Round(10*time.Microsecond), pb(50), pb(99),
+		perNode, r.listening/r.nodes, cpu.Round(10*time.Microsecond), perDelivery, float64(r.changeRows)/float64(r.revocations), r.changeBytes/int64(r.revocations), r.rssMB)
 }
 
 // measure runs n nodes on a fresh schema and revokes keys they all have cached.
@@ -184,7 +194,7 @@ func measure(ctx context.Context, bin, baseDSN, upstream string, n, revocations 
 	if err != nil {
 		return result{}, err
 	}
-	cpuBefore, err := backendCPU(ctx, admin)
+	backends, listeners, err := databaseBackends(ctx, admin)
 	if err != nil {
 		return result{}, err
 	}
@@ -196,6 +206,7 @@ func measure(ctx context.Context, bin, baseDSN, upstream string, n, revocations 
 		}
 		// The service's change alone (the Operator's method reads before and after it):
 		// it returns once the COMMIT has.
+		cpu0, listen0 := cpuTime(backends), cpuTime(listeners)
 		began := time.Now()
 		if err := op.Service.SetKeyActive(ctx, actor, k.Record.UID, false); err != nil {
 			return result{}, err
@@ -213,15 +224,13 @@ func measure(ctx context.Context, bin, baseDSN, upstream string, n, revocations 
 			}
 			slowest = max(slowest, at.Sub(committed))
 		}
+		r.pgCPU += cpuTime(backends) - cpu0
+		r.listenCPU += cpuTime(listeners) - listen0
 		r.slowest = append(r.slowest, slowest)
 		r.fromStart = append(r.fromStart, slowest+committed.Sub(began))
 	}
-	cpuAfter, err := backendCPU(ctx, admin)
-	if err != nil {
-		return result{}, err
-	}
-	for pid, t := range cpuAfter {
-		r.pgCPU += t - cpuBefore[pid]
+	if len(listeners) != n {
+		r.listenCPU = -1 // could not tell the listeners apart
 	}
 	rowsAfter, bytesAfter, err := changeLog(ctx, admin)
 	if err != nil {
@@ -238,36 +247,84 @@ func measure(ctx context.Context, bin, baseDSN, upstream string, n, revocations 
 	return r, nil
 }
 
+// measurePrune times one prune of a change log holding rows changes past the retention,
+// in a schema of its own that no node listens on.
+func measurePrune(ctx context.Context, baseDSN string, rows int) (int64, time.Duration, error) {
+	schema := "kgbench_" + randomHex(6)
+	admin, err := pgx.Connect(ctx, baseDSN)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return 0, 0, err
+	}
+	defer admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	store, err := postgres.Open(ctx, postgres.Options{DSN: pgtest.WithParam(baseDSN, "search_path", schema)})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer store.Close()
+	old := time.Now().Add(-2 * postgres.DefaultChangeRetention).UnixMilli()
+	if _, err := admin.Exec(ctx, "INSERT INTO "+schema+".changes (kind, ref, at) SELECT 'apikey', md5(i::text), $1 FROM generate_series(1, $2) AS i", old, rows); err != nil {
+		return 0, 0, err
+	}
+	if _, err := admin.Exec(ctx, "INSERT INTO "+schema+".changes (kind, ref, at) VALUES ('apikey', 'new', $1)", time.Now().UnixMilli()); err != nil {
+		return 0, 0, err
+	}
+	if _, err := admin.Exec(ctx, "ANALYZE "+schema+".changes"); err != nil {
+		return 0, 0, err
+	}
+	began := time.Now()
+	n, err := store.PruneChanges(ctx, time.Now().Add(-postgres.DefaultChangeRetention))
+	return n, time.Since(began), err
+}
+
 // changeLog is the change table's rows and size in bytes.
 func changeLog(ctx context.Context, conn *pgx.Conn) (rows, size int64, err error) {
 	err = conn.QueryRow(ctx, "SELECT count(*), pg_total_relation_size('changes') FROM changes").Scan(&rows, &size)
 	return rows, size, err
 }
 
-// backendCPU is the CPU time (user and system) of each backend of the database, by pid.
-func backendCPU(ctx context.Context, conn *pgx.Conn) (map[int]time.Duration, error) {
-	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+// databaseBackends returns the pids of the database's backends but this connection's,
+// and of those among them that LISTEN (the last statement they ran).
+func databaseBackends(ctx context.Context, conn *pgx.Conn) (all, listening []int, err error) {
+	rows, err := conn.Query(ctx, `SELECT pid, query LIKE 'LISTEN%' FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return nil, err
+	defer rows.Close()
+	for rows.Next() {
+		var pid int32
+		var listens bool
+		if err := rows.Scan(&pid, &listens); err != nil {
+			return nil, nil, err
+		}
+		all = append(all, int(pid))
+		if listens {
+			listening = append(listening, int(pid))
+		}
 	}
-	cpu := make(map[int]time.Duration, len(pids))
+	return all, listening, rows.Err()
+}
+
+// cpuTime is the CPU time the processes have run, from /proc/<pid>/schedstat (in
+// nanoseconds, unlike /proc/<pid>/stat's clock ticks).
+func cpuTime(pids []int) time.Duration {
+	var sum time.Duration
 	for _, pid := range pids {
-		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
 		if err != nil {
 			continue // gone, or not on this machine
 		}
-		// Fields after the command's closing parenthesis: utime and stime are the 12th and
-		// 13th of them, in clock ticks (100 a second on Linux).
-		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		cpu[int(pid)] = time.Duration(utime+stime) * 10 * time.Millisecond
+		f := strings.Fields(string(raw))
+		if len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += time.Duration(ns)
+		}
 	}
-	return cpu, nil
+	return sum
 }
 
 // node is one keygate process, and the changes it has logged applying.
