@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/keygate/keygate/storage"
 )
 
 // Throttle counts attempts per key (an account, a client network) in a window that opens
@@ -24,8 +22,8 @@ type Throttle struct {
 	limit  int
 	window time.Duration
 	now    func() time.Time
-	scope  string                // names this throttle's counts in the shared store
-	shared storage.FailureCounts // nil: counts are this node's
+	scope  string       // names this throttle's counts in the shared store
+	shared SharedCounts // nil: counts are this node's
 	shards [throttleShards]throttleShard
 }
 
@@ -58,6 +56,27 @@ func NewThrottle(limit int, window time.Duration, now func() time.Time) *Throttl
 	return t
 }
 
+// SharedCounts are failure counts that every node of a cluster adds to: a store's
+// storage.FailureCounts, seen from here (this package imports no store). AddFailures
+// adds each delta to its key's count in one write and returns the counts after, in order;
+// see storage.FailureCounts for the windows.
+type SharedCounts interface {
+	AddFailures(ctx context.Context, now time.Time, adds []SharedAdd) ([]SharedTally, error)
+}
+
+// SharedAdd is one change to a shared count.
+type SharedAdd struct {
+	Key    string
+	Delta  int
+	Window time.Duration
+}
+
+// SharedTally is a shared count after an add, and when its window opened.
+type SharedTally struct {
+	Count int
+	Start time.Time
+}
+
 // Share makes t count every attempt in counts as well, under scope (which tells its
 // counts from other throttles'), so that a key is blocked after limit attempts on all
 // the nodes sharing counts together. The local count stays the fast path: a key this
@@ -65,7 +84,7 @@ func NewThrottle(limit int, window time.Duration, now func() time.Time) *Throttl
 // Each Reserve or Fail costs one small write (several keys counted together share it),
 // which also tells this node what the others counted; a Refund costs one more. When the
 // store cannot answer, the attempt is counted here only. Call it before any use.
-func (t *Throttle) Share(scope string, counts storage.FailureCounts) {
+func (t *Throttle) Share(scope string, counts SharedCounts) {
 	t.scope, t.shared = scope, counts
 }
 
@@ -209,13 +228,13 @@ func Refund(ctx context.Context, counts ...Count) {
 // when they are not shared or the store did not answer (the attempt then counts on this
 // node only, and a store that cannot answer fails the login anyway). It runs even if the
 // client has gone: leaving early must not take an attempt off the count.
-func addShared(ctx context.Context, counts []Count, delta int) []storage.FailureTally {
+func addShared(ctx context.Context, counts []Count, delta int) []SharedTally {
 	if len(counts) == 0 || counts[0].Throttle.shared == nil {
 		return nil
 	}
-	adds := make([]storage.FailureAdd, len(counts))
+	adds := make([]SharedAdd, len(counts))
 	for i, c := range counts {
-		adds[i] = storage.FailureAdd{Key: c.Throttle.sharedName(c.Key), Delta: delta, Window: c.Throttle.window}
+		adds[i] = SharedAdd{Key: c.Throttle.sharedName(c.Key), Delta: delta, Window: c.Throttle.window}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedTimeout)
 	defer cancel()
@@ -230,7 +249,7 @@ func addShared(ctx context.Context, counts []Count, delta int) []storage.Failure
 // merge takes what the shared count says of key into this node's window: the shared
 // count, when it is higher, with its window's start. It reports whether the attempt just
 // counted took the key past its limit, and the wait.
-func (t *Throttle) merge(key ThrottleKey, tally storage.FailureTally) (wait time.Duration, blocked bool) {
+func (t *Throttle) merge(key ThrottleKey, tally SharedTally) (wait time.Duration, blocked bool) {
 	if tally.Count == 0 {
 		return 0, false
 	}

@@ -4,6 +4,7 @@
 package sessions
 
 import (
+	"context"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
@@ -76,9 +77,29 @@ func New(store storage.Store, verifier *credentials.Verifier, cfg Config) *Issue
 		budget:  protect.NewBudget(cfg.HashBudget),
 	}
 	if counts, ok := store.(storage.FailureCounts); ok { // shared by every node on the store
-		iss.logins.Share("login", counts)
-		iss.clients.Share("client", counts)
-		iss.devices.Share("device", counts)
+		shared := sharedCounts{counts}
+		iss.logins.Share("login", shared)
+		iss.clients.Share("client", shared)
+		iss.devices.Share("device", shared)
 	}
 	return iss
+}
+
+// sharedCounts is a store's FailureCounts as the throttles take them.
+type sharedCounts struct{ store storage.FailureCounts }
+
+func (c sharedCounts) AddFailures(ctx context.Context, now time.Time, adds []protect.SharedAdd) ([]protect.SharedTally, error) {
+	in := make([]storage.FailureAdd, len(adds))
+	for i, a := range adds {
+		in[i] = storage.FailureAdd{Key: a.Key, Delta: a.Delta, Window: a.Window}
+	}
+	tallies, err := c.store.AddFailures(ctx, now, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]protect.SharedTally, len(tallies))
+	for i, t := range tallies {
+		out[i] = protect.SharedTally{Count: t.Count, Start: t.Start}
+	}
+	return out, nil
 }
