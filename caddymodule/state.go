@@ -147,8 +147,8 @@ func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 
 // logApplied logs, at debug level, the changes of other nodes (and processes) this node
 // has just applied to its caches, with the moment it did: what a measurement of
-// revocation delay from inside the nodes reads (tests/bench/nodes). Sequence numbers and
-// kinds only: a change's ref may name a key's digest.
+// revocation delay from inside the nodes reads (tests/bench/nodes). Sequence numbers
+// only: a change's ref may name a key's digest.
 func logApplied(logger *zap.Logger, changes []storage.Change) {
 	ce := logger.Check(zap.DebugLevel, "applied changes from the change feed")
 	if ce == nil {

@@ -72,8 +72,9 @@ type attempt struct {
 	refund func() // gives the counted attempt back
 }
 
-// admit counts a login and takes its hash from the budget, reading no store: the
-// answer cannot depend on whether the email is an account. A trusted device is counted
+// admit counts a login and takes its hash from the budget, reading no account (the
+// shared counts, when the store has them, are written by digest alike for every email):
+// the answer cannot depend on whether the email is an account. A trusted device is counted
 // against itself alone; a locked one is treated as unknown, as OWASP has it.
 func (iss *Issuer) admit(ctx context.Context, l Login) (*attempt, error) {
 	a := &attempt{device: iss.trustedDevice(l.Device, l.Email)}
