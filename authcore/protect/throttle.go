@@ -172,20 +172,42 @@ func (t *Throttle) Fail(ctx context.Context, key ThrottleKey) { Fail(ctx, Count{
 func (t *Throttle) Refund(ctx context.Context, key ThrottleKey) { Refund(ctx, Count{t, key}) }
 
 // Reserve counts one attempt against every count, or against none when one of them is
-// blocked (it then reports the wait). Blocked on this node, it is refused before any
-// write; else the shared counts, if any, are written once and decide: an attempt that
-// takes a shared count past its limit is refused, and this node then knows the key to
-// be blocked. (The others it counted stay counted in the store: that happens once per
-// node and key, since the node refuses the blocked key by itself from then on.)
+// blocked (it then reports the wait): ReserveLocal, then ReserveShared.
 func Reserve(ctx context.Context, counts ...Count) (wait time.Duration, ok bool) {
+	if wait, ok = ReserveLocal(counts...); !ok {
+		return wait, false
+	}
+	return ReserveShared(ctx, counts...)
+}
+
+// ReserveLocal is Reserve on this node's counts alone, writing nothing: a key this node
+// knows to be blocked is refused here. RefundLocal takes it back when the attempt goes no
+// further (refused for the gateway's load, say), ReserveShared carries it on.
+func ReserveLocal(counts ...Count) (wait time.Duration, ok bool) {
 	for i, c := range counts {
 		if wait, ok = c.Throttle.reserveLocal(c.Key); !ok {
-			for _, r := range counts[:i] {
-				r.Throttle.refundLocal(r.Key)
-			}
+			RefundLocal(counts[:i]...)
 			return wait, false
 		}
 	}
+	return 0, true
+}
+
+// RefundLocal takes back what ReserveLocal counted.
+func RefundLocal(counts ...Count) {
+	for _, c := range counts {
+		c.Throttle.refundLocal(c.Key)
+	}
+}
+
+// ReserveShared counts, after ReserveLocal, the same attempt in the shared counts, in
+// one write, and lets them decide: an attempt that takes a shared count past its limit
+// is refused (with the wait), and this node then knows the key to be blocked. A refused
+// attempt is not to be refunded. (The other keys it counted stay counted in the store:
+// that happens once per node and key, since the node refuses the blocked key by itself
+// from then on.) Without shared counts, or when the store does not answer, the local
+// count decides: it already has.
+func ReserveShared(ctx context.Context, counts ...Count) (wait time.Duration, ok bool) {
 	tallies := addShared(ctx, counts, 1)
 	if tallies == nil {
 		return 0, true

@@ -74,41 +74,54 @@ type attempt struct {
 
 // admit counts a login and takes its hash from the budget, reading no account (the
 // shared counts, when the store has them, are written by digest alike for every email):
-// the answer cannot depend on whether the email is an account. A trusted device is counted
-// against itself alone; a locked one is treated as unknown, as OWASP has it.
+// the answer cannot depend on whether the email is an account. A trusted device is
+// counted against itself alone; a locked one is treated as unknown, as OWASP has it.
 func (iss *Issuer) admit(ctx context.Context, l Login) (*attempt, error) {
-	a := &attempt{device: iss.trustedDevice(l.Device, l.Email)}
-	if a.device != nil {
-		key := a.device.key
-		if _, ok := iss.devices.Reserve(ctx, key); ok {
-			a.refund = func() { iss.devices.Refund(ctx, key) }
-		} else {
-			a.device = nil
+	if d := iss.trustedDevice(l.Device, l.Email); d != nil {
+		ticket, refund, err := iss.counted(ctx, true, errDeviceLocked, protect.Count{Throttle: iss.devices, Key: d.key})
+		if err != errDeviceLocked {
+			return &attempt{device: d, ticket: ticket, refund: refund}, err
 		}
 	}
-	if a.device == nil {
-		if err := iss.reserveAccountAndClient(ctx, l, a); err != nil {
-			return nil, err
-		}
-	}
-	ticket, wait, ok := iss.budget.Admit(a.device != nil)
-	if !ok {
-		a.refund() // refused for the gateway's load, not the client's guesses
-		return nil, authcore.LoginBusy(wait)
-	}
-	a.ticket = ticket
-	return a, nil
+	ticket, refund, err := iss.counted(ctx, false, nil, iss.accountAndClient(l.Email, l.ClientIP)...)
+	return &attempt{ticket: ticket, refund: refund}, err
 }
 
-// reserveAccountAndClient counts an untrusted login against its account and its client,
-// in one write of the shared counts when the store has them.
-func (iss *Issuer) reserveAccountAndClient(ctx context.Context, l Login, a *attempt) error {
-	counts := []protect.Count{{Throttle: iss.logins, Key: protect.AccountKey(l.Email)}, {Throttle: iss.clients, Key: protect.ClientKey(l.ClientIP)}}
-	if wait, ok := protect.Reserve(ctx, counts...); !ok {
+// errDeviceLocked tells admit that a device is past its limit: the login goes on as an
+// unknown client's.
+var errDeviceLocked = errors.New("device locked")
+
+// counted counts an attempt against counts and takes its hash from the budget: first on
+// this node, then, once the budget has admitted it, in the shared counts, so that a
+// login refused for the gateway's load (503 LoginBusy, which gives its attempt back)
+// writes nothing. Past a limit the answer is locked, or 429 when locked is nil. trusted
+// is the budget's share for a trusted device. refund gives the attempt back.
+func (iss *Issuer) counted(ctx context.Context, trusted bool, locked error, counts ...protect.Count) (*protect.Ticket, func(), error) {
+	blocked := func(wait time.Duration) error {
+		if locked != nil {
+			return locked
+		}
 		return authcore.TooManyRequests(wait)
 	}
-	a.refund = func() { protect.Refund(ctx, counts...) }
-	return nil
+	if wait, ok := protect.ReserveLocal(counts...); !ok {
+		return nil, nil, blocked(wait)
+	}
+	ticket, wait, ok := iss.budget.Admit(trusted)
+	if !ok {
+		protect.RefundLocal(counts...) // refused for the gateway's load, not the client's guesses
+		return nil, nil, authcore.LoginBusy(wait)
+	}
+	if wait, ok := protect.ReserveShared(ctx, counts...); !ok {
+		ticket.Release()
+		return nil, nil, blocked(wait)
+	}
+	return ticket, func() { protect.Refund(ctx, counts...) }, nil
+}
+
+// accountAndClient are the counts of an untrusted attempt: its account (an email) and its
+// client's network, written together in one write of the shared counts.
+func (iss *Issuer) accountAndClient(email, clientIP string) []protect.Count {
+	return []protect.Count{{Throttle: iss.logins, Key: protect.AccountKey(email)}, {Throttle: iss.clients, Key: protect.ClientKey(clientIP)}}
 }
 
 // record appends the audit event of a failed attempt, best effort: the answer is a
