@@ -67,11 +67,13 @@ type App struct {
 	MaxKeysPerUser *int `json:"max_keys_per_user,omitempty"`
 
 	// LoginFailureLimit blocks an account for the rest of FailureWindow after this many
-	// failed logins; the login endpoint then answers 429. Default: 5.
+	// failed logins; the login endpoint then answers 429. On PostgreSQL the count is the
+	// cluster's (every node's failures together), on SQLite the node's. Default: 5.
 	LoginFailureLimit int `json:"login_failure_limit,omitempty"`
 
 	// ClientFailureLimit blocks a client IP for the rest of FailureWindow after this many
-	// rejected credentials, on logins and proxied requests alike. Default: 20.
+	// rejected credentials, on logins and proxied requests alike; counted like
+	// LoginFailureLimit. Default: 20.
 	ClientFailureLimit int `json:"client_failure_limit,omitempty"`
 
 	// FailureWindow is the window in which failures are counted. Default: 1m.

@@ -24,7 +24,9 @@ func init() {
 type PostgresStorage struct {
 	// DSN is the connection string, as a URL (postgres://user:pass@host:5432/db) or as
 	// key=value pairs. Placeholders such as {env.KEYGATE_POSTGRES_DSN} are replaced, so the
-	// password need not be in the config. Required.
+	// password need not be in the config. Several hosts with
+	// target_session_attrs=read-write (host=db1,db2 ... target_session_attrs=read-write)
+	// follow a primary's failover to its promoted standby. Required.
 	DSN string `json:"dsn,omitempty"`
 	// MaxConns is the most connections a node opens to the database, besides the one it
 	// listens on. Default 10.

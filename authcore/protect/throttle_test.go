@@ -1,6 +1,7 @@
 package protect
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 func TestThrottleMemoryIsBoundedUnderAFloodOfNewKeys(t *testing.T) {
 	th := NewThrottle(5, time.Minute, (&testClock{}).Now)
 	for i := range 3 * throttleShards * throttleShardMax {
-		th.Reserve(ThrottleKey(i))
+		th.Reserve(context.Background(), ThrottleKey{hash: uint64(i)})
 	}
 	for i := range th.shards {
 		if n := len(th.shards[i].windows); n > throttleShardMax {
@@ -26,11 +27,11 @@ func BenchmarkThrottleNewKeyWhenFull(b *testing.B) {
 	th := NewThrottle(5, time.Minute, (&testClock{}).Now)
 	key := 0
 	for ; key < throttleShards*throttleShardMax; key++ {
-		th.Reserve(ThrottleKey(key))
+		th.Reserve(context.Background(), ThrottleKey{hash: uint64(key)})
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		key++
-		th.Reserve(ThrottleKey(key))
+		th.Reserve(context.Background(), ThrottleKey{hash: uint64(key)})
 	}
 }

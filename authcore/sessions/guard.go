@@ -17,14 +17,13 @@ import (
 // succeeds is refunded, like a login; a refused one stays counted, so passwords and
 // tokens cannot be guessed faster than logins.
 func (iss *Issuer) Guarded(ctx context.Context, account, clientIP string, check func(protect.Hasher) error) error {
-	refund, err := iss.reserve(account, clientIP)
+	counts := []protect.Count{{Throttle: iss.clients, Key: protect.ClientKey(clientIP)}}
+	if account != "" {
+		counts = iss.accountAndClient(account, clientIP)
+	}
+	ticket, refund, err := iss.counted(ctx, false, nil, counts...)
 	if err != nil {
 		return err
-	}
-	ticket, wait, ok := iss.budget.Admit(false)
-	if !ok {
-		refund() // refused for the gateway's load, not the client's guesses
-		return authcore.LoginBusy(wait)
 	}
 	defer ticket.Release() // what was paid and not hashed goes back
 	err = check(protect.TicketHasher{Ticket: ticket})
@@ -38,27 +37,11 @@ func (iss *Issuer) Guarded(ctx context.Context, account, clientIP string, check 
 	return err
 }
 
-// reserve counts an attempt against account, when there is one, and the client.
-func (iss *Issuer) reserve(account, clientIP string) (refund func(), err error) {
-	if account == "" {
-		client := protect.ClientKey(clientIP)
-		if wait, ok := iss.clients.Reserve(client); !ok {
-			return nil, authcore.TooManyRequests(wait)
-		}
-		return func() { iss.clients.Refund(client) }, nil
-	}
-	a := &attempt{}
-	if err := iss.reserveAccountAndClient(Login{Email: account, ClientIP: clientIP}, a); err != nil {
-		return nil, err
-	}
-	return a.refund, nil
-}
-
 // CountRequest counts a request that needs no hash but must not be repeatable without
 // bound (asking for a password reset) against the client's network; it is never
 // refunded. It answers 429 once the client is past the limit.
 func (iss *Issuer) CountRequest(clientIP string) error {
-	if wait, ok := iss.clients.Reserve(protect.ClientKey(clientIP)); !ok {
+	if wait, ok := iss.clients.Reserve(context.Background(), protect.ClientKey(clientIP)); !ok {
 		return authcore.TooManyRequests(wait)
 	}
 	return nil

@@ -4,6 +4,7 @@
 package sessions
 
 import (
+	"context"
 	"time"
 
 	"github.com/keygate/keygate/authcore"
@@ -26,6 +27,7 @@ type Config struct {
 	// TokenTTL is how long a token lives. Default: credentials.DefaultTokenTTL.
 	TokenTTL time.Duration
 	// LoginFailures blocks an account after this many failed logins in FailureWindow.
+	// These counts are every node's together when the store has storage.FailureCounts.
 	LoginFailures int
 	// ClientFailures blocks a client IP after this many rejected credentials (logins or
 	// proxied requests) in FailureWindow.
@@ -67,11 +69,37 @@ func New(store storage.Store, verifier *credentials.Verifier, cfg Config) *Issue
 	if cfg.HashBudget.Now == nil {
 		cfg.HashBudget.Now = cfg.Now
 	}
-	return &Issuer{
+	iss := &Issuer{
 		store: store, verifier: verifier, tokenTTL: cfg.TokenTTL, now: cfg.Now, obs: cfg.Observer,
 		logins:  protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
 		clients: protect.NewThrottle(cfg.ClientFailures, cfg.FailureWindow, cfg.Now),
 		devices: protect.NewThrottle(cfg.LoginFailures, cfg.FailureWindow, cfg.Now),
 		budget:  protect.NewBudget(cfg.HashBudget),
 	}
+	if counts, ok := store.(storage.FailureCounts); ok { // shared by every node on the store
+		shared := sharedCounts{counts}
+		iss.logins.Share("login", shared)
+		iss.clients.Share("client", shared)
+		iss.devices.Share("device", shared)
+	}
+	return iss
+}
+
+// sharedCounts is a store's FailureCounts as the throttles take them.
+type sharedCounts struct{ store storage.FailureCounts }
+
+func (c sharedCounts) AddFailures(ctx context.Context, now time.Time, adds []protect.SharedAdd) ([]protect.SharedTally, error) {
+	in := make([]storage.FailureAdd, len(adds))
+	for i, a := range adds {
+		in[i] = storage.FailureAdd{Key: a.Key, Delta: a.Delta, Window: a.Window}
+	}
+	tallies, err := c.store.AddFailures(ctx, now, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]protect.SharedTally, len(tallies))
+	for i, t := range tallies {
+		out[i] = protect.SharedTally{Count: t.Count, Start: t.Start}
+	}
+	return out, nil
 }

@@ -46,7 +46,7 @@ func (iss *Issuer) login(ctx context.Context, l Login) (Issued, error) {
 	if len(l.Email) > maxEmailLen {
 		return Issued{}, authcore.ErrLoginFailed
 	}
-	a, err := iss.admit(l)
+	a, err := iss.admit(ctx, l)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -72,48 +72,56 @@ type attempt struct {
 	refund func() // gives the counted attempt back
 }
 
-// admit counts a login and takes its hash from the budget, reading no store: the
-// answer cannot depend on whether the email is an account. A trusted device is counted
-// against itself alone; a locked one is treated as unknown, as OWASP has it.
-func (iss *Issuer) admit(l Login) (*attempt, error) {
-	a := &attempt{device: iss.trustedDevice(l.Device, l.Email)}
-	if a.device != nil {
-		key := a.device.key
-		if _, ok := iss.devices.Reserve(key); ok {
-			a.refund = func() { iss.devices.Refund(key) }
-		} else {
-			a.device = nil
+// admit counts a login and takes its hash from the budget, reading no account (the
+// shared counts, when the store has them, are written by digest alike for every email):
+// the answer cannot depend on whether the email is an account. A trusted device is
+// counted against itself alone; a locked one is treated as unknown, as OWASP has it.
+func (iss *Issuer) admit(ctx context.Context, l Login) (*attempt, error) {
+	if d := iss.trustedDevice(l.Device, l.Email); d != nil {
+		ticket, refund, err := iss.counted(ctx, true, errDeviceLocked, protect.Count{Throttle: iss.devices, Key: d.key})
+		if err != errDeviceLocked {
+			return &attempt{device: d, ticket: ticket, refund: refund}, err
 		}
 	}
-	if a.device == nil {
-		if err := iss.reserveAccountAndClient(l, a); err != nil {
-			return nil, err
-		}
-	}
-	ticket, wait, ok := iss.budget.Admit(a.device != nil)
-	if !ok {
-		a.refund() // refused for the gateway's load, not the client's guesses
-		return nil, authcore.LoginBusy(wait)
-	}
-	a.ticket = ticket
-	return a, nil
+	ticket, refund, err := iss.counted(ctx, false, nil, iss.accountAndClient(l.Email, l.ClientIP)...)
+	return &attempt{ticket: ticket, refund: refund}, err
 }
 
-// reserveAccountAndClient counts an untrusted login against its account and its client.
-func (iss *Issuer) reserveAccountAndClient(l Login, a *attempt) error {
-	account, client := protect.AccountKey(l.Email), protect.ClientKey(l.ClientIP)
-	if wait, ok := iss.logins.Reserve(account); !ok {
+// errDeviceLocked tells admit that a device is past its limit: the login goes on as an
+// unknown client's.
+var errDeviceLocked = errors.New("device locked")
+
+// counted counts an attempt against counts and takes its hash from the budget: first on
+// this node, then, once the budget has admitted it, in the shared counts, so that a
+// login refused for the gateway's load (503 LoginBusy, which gives its attempt back)
+// writes nothing. Past a limit the answer is locked, or 429 when locked is nil. trusted
+// is the budget's share for a trusted device. refund gives the attempt back.
+func (iss *Issuer) counted(ctx context.Context, trusted bool, locked error, counts ...protect.Count) (*protect.Ticket, func(), error) {
+	blocked := func(wait time.Duration) error {
+		if locked != nil {
+			return locked
+		}
 		return authcore.TooManyRequests(wait)
 	}
-	if wait, ok := iss.clients.Reserve(client); !ok {
-		iss.logins.Refund(account)
-		return authcore.TooManyRequests(wait)
+	if wait, ok := protect.ReserveLocal(counts...); !ok {
+		return nil, nil, blocked(wait)
 	}
-	a.refund = func() {
-		iss.logins.Refund(account)
-		iss.clients.Refund(client)
+	ticket, wait, ok := iss.budget.Admit(trusted)
+	if !ok {
+		protect.RefundLocal(counts...) // refused for the gateway's load, not the client's guesses
+		return nil, nil, authcore.LoginBusy(wait)
 	}
-	return nil
+	if wait, ok := protect.ReserveShared(ctx, counts...); !ok {
+		ticket.Release()
+		return nil, nil, blocked(wait)
+	}
+	return ticket, func() { protect.Refund(ctx, counts...) }, nil
+}
+
+// accountAndClient are the counts of an untrusted attempt: its account (an email) and its
+// client's network, written together in one write of the shared counts.
+func (iss *Issuer) accountAndClient(email, clientIP string) []protect.Count {
+	return []protect.Count{{Throttle: iss.logins, Key: protect.AccountKey(email)}, {Throttle: iss.clients, Key: protect.ClientKey(clientIP)}}
 }
 
 // record appends the audit event of a failed attempt, best effort: the answer is a
@@ -218,7 +226,7 @@ func (iss *Issuer) LoginWithAPIKey(ctx context.Context, key, clientIP string) (I
 	}
 	p, err := iss.verifier.AuthenticateAPIKey(ctx, key)
 	if err != nil {
-		iss.noteRejection(clientIP, err)
+		iss.noteRejection(ctx, clientIP, err)
 		iss.obs.Login(loginResult(err))
 		return Issued{}, err
 	}
@@ -255,14 +263,17 @@ func (iss *Issuer) CheckClient(ip string) error {
 // noteRejection counts a rejected credential against its client when it looks like
 // guessing: a malformed or unknown credential. Expired, revoked and disabled ones were
 // genuine, and a burst of them after a token expires must not block a shared address.
-func (iss *Issuer) noteRejection(ip string, err error) {
+func (iss *Issuer) noteRejection(ctx context.Context, ip string, err error) {
 	if err == authcore.ErrCredentialInvalid || err == authcore.ErrCredentialMalformed {
-		iss.clients.Fail(protect.ClientKey(ip))
+		iss.clients.Fail(ctx, protect.ClientKey(ip))
 	}
 }
 
-// ClientRejected is noteRejection for the handler's proxied requests.
-func (iss *Issuer) ClientRejected(ip string, err error) { iss.noteRejection(ip, err) }
+// ClientRejected is noteRejection for the handler's proxied requests. Only a rejected
+// credential writes the shared counts; an accepted one, cached, never does.
+func (iss *Issuer) ClientRejected(ip string, err error) {
+	iss.noteRejection(context.Background(), ip, err)
+}
 
 func userPrincipal(u storage.User) *authcore.Principal {
 	p := authcore.UserPrincipal(u, "")

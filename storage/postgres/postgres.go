@@ -7,6 +7,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -85,9 +86,15 @@ type Store struct {
 	*sqlstore.Store
 	opts Options
 	conn *pgx.ConnConfig // for Watch's dedicated connections
+	db   *sql.DB         // the pool, for what is PostgreSQL's own (throttle counts)
+	// connected is signalled when the pool opens a connection: the database answers.
+	connected chan struct{}
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store         = (*Store)(nil)
+	_ storage.FailureCounts = (*Store)(nil)
+)
 
 // errClosed is what Watch returns when the store is closed under it.
 var errClosed = errors.New("postgres: store closed")
@@ -103,7 +110,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
+	// A connection the pool opens is to a server that takes writes (with
+	// target_session_attrs=read-write, the primary): a listener waiting to reconnect tries
+	// again at once rather than at the end of its backoff, so after a failover or an
+	// outage it hears changes as soon as writes work.
+	connected := make(chan struct{}, 1)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(context.Context, *pgx.Conn) error {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+		return nil
+	}))
 	db.SetMaxOpenConns(o.MaxConns)
 	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -114,7 +132,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{Store: st, opts: o, conn: cfg}, nil
+	return &Store{Store: st, opts: o, conn: cfg, db: db, connected: connected}, nil
 }
 
 // connConfig parses the DSN and fills in what it leaves unset.

@@ -28,7 +28,8 @@ const firstReconnectWait = 100 * time.Millisecond
 // It LISTENs on a connection of its own. PostgreSQL delivers a notification when the
 // transaction that sent it commits, in commit order, and drops nothing while the
 // connection lives; so unlike SQLite's watcher it needs no reading of the log. When the
-// connection fails, Watch reconnects by itself and then delivers a ChangeResync, since
+// connection fails, Watch reconnects by itself (backing off up to ReconnectMax, or at once
+// when the store's pool connects to the database again) and then delivers a ChangeResync, since
 // notifications sent while it was away are lost. The first batch is a ChangeResync too:
 // from then on, nothing is missed (see storage.Store.Watch).
 func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
@@ -55,11 +56,18 @@ func (s *Store) Watch(ctx context.Context, fn func([]storage.Change)) error {
 		if ctx.Err() == nil {
 			l.report(err)
 		}
+		select { // what the pool connected before this failure says nothing
+		case <-s.connected:
+		default:
+		}
 		select {
 		case <-s.Closed():
 			return errClosed
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.connected: // the pool reached a primary again: try now
+			wait = firstReconnectWait
+			continue
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, s.opts.ReconnectMax)
