@@ -108,6 +108,12 @@ type App struct {
 	// out, one per threshold (apikey.expired follows when it passes). Default: 7d and 1d.
 	ExpiryReminders []caddy.Duration `json:"expiry_reminders,omitempty"`
 
+	// PreloadKeys is how many of the API keys used in the last hour a node loads into
+	// its cache when it starts (and after a resync, which empties the cache), most
+	// recently used first, so that a restart under load does not send each busy key to
+	// the store. 0 turns it off. Default: 10000 (at most cache_max_entries).
+	PreloadKeys *int `json:"preload_keys,omitempty"`
+
 	backend StorageBackend
 	poolKey string
 	state   *sharedState
@@ -212,6 +218,8 @@ func (a *App) Validate() error {
 		return errors.New("keygate: failure limits must not be negative")
 	case a.LoginCPUShare < 0 || a.LoginCPUShare > 1:
 		return fmt.Errorf("keygate: login_cpu_share must be more than 0 and at most 1, not %v", a.LoginCPUShare)
+	case a.PreloadKeys != nil && *a.PreloadKeys < 0:
+		return errors.New("keygate: preload_keys must not be negative (0 turns preloading off)")
 	case a.keysPerUser() < 0:
 		return errors.New("keygate: max_keys_per_user must not be negative (0 means no limit)")
 	case a.WebhookPrivateTargets != "" && a.WebhookPrivateTargets != "allow" && a.WebhookPrivateTargets != "deny":
@@ -258,6 +266,21 @@ func osUser() string {
 		return u.Username
 	}
 	return ""
+}
+
+// DefaultPreloadKeys is how many recently used keys a node preloads unless configured.
+const DefaultPreloadKeys = 10000
+
+// preloadKeys is PreloadKeys with its default applied, within the cache's size.
+func (a *App) preloadKeys() int {
+	n := DefaultPreloadKeys
+	if a.PreloadKeys != nil {
+		n = *a.PreloadKeys
+	}
+	if a.CacheMaxEntries > 0 && int64(n) > a.CacheMaxEntries {
+		n = int(a.CacheMaxEntries)
+	}
+	return n
 }
 
 // keysPerUser is MaxKeysPerUser with its default applied; 0 means no limit.

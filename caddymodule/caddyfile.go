@@ -40,6 +40,7 @@ func init() {
 //		webhook_private_targets allow|deny
 //		webhook_timeout <duration>
 //		expiry_reminders <duration>...
+//		preload_keys <n>|0
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	if existing != nil {
@@ -107,6 +108,7 @@ func (a *App) options() []appOption {
 		{"webhook_private_targets", a.parseWebhookPrivateTargets},
 		{"webhook_timeout", func(d *caddyfile.Dispenser) error { return parseDuration(d, &a.WebhookTimeout) }},
 		{"expiry_reminders", a.parseExpiryReminders},
+		{"preload_keys", func(d *caddyfile.Dispenser) error { return parseCountOrOff(d, &a.PreloadKeys, "0 for none") }},
 	}
 }
 
@@ -187,13 +189,19 @@ func parseShare(d *caddyfile.Dispenser, dst *float64) error {
 
 // parseKeyLimit reads max_keys_per_user: a whole number, 0 for no limit.
 func parseKeyLimit(d *caddyfile.Dispenser, dst **int) error {
+	return parseCountOrOff(d, dst, "0 for no limit")
+}
+
+// parseCountOrOff reads a whole number where 0 has a meaning of its own (zero says which).
+func parseCountOrOff(d *caddyfile.Dispenser, dst **int, zero string) error {
+	option := d.Val()
 	s, err := oneArg(d)
 	if err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return d.Errf("max_keys_per_user must be a whole number, 0 for no limit, not %q", s)
+		return d.Errf("%s must be a whole number, %s, not %q", option, zero, s)
 	}
 	*dst = &n
 	return nil

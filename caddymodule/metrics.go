@@ -24,6 +24,7 @@ type metrics struct {
 	invalidations *prometheus.CounterVec
 	changeFeedUp  *prometheus.GaugeVec
 	webhooks      *prometheus.CounterVec
+	preloaded     *prometheus.GaugeVec
 }
 
 var keygateMetrics = sync.OnceValue(func() *metrics {
@@ -42,6 +43,8 @@ var keygateMetrics = sync.OnceValue(func() *metrics {
 		invalidations: counter("invalidations_total", "Cached decisions dropped, by where the change came from.", "source"),
 		webhooks: counter("webhook_deliveries_total",
 			"Webhook delivery attempts made by this node, by outcome: delivered (2xx), retry (failed, will be tried again), failed (retries ran out after 24h).", "outcome"),
+		preloaded: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "preloaded_keys",
+			Help: "API keys the node's last preload put into its cache (recently used keys, at start and after each resync; preload_keys)."}, nil),
 		changeFeedUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "change_feed_up",
 			Help: "1 while this node listens to the store's change feed (PostgreSQL LISTEN), 0 while it has lost it; absent for SQLite, which has no feed to lose."}, []string{"storage"}),
 	}
@@ -59,7 +62,7 @@ func histogram(name, help string, buckets []float64, labels ...string) *promethe
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations, m.changeFeedUp, m.webhooks}
+	return []prometheus.Collector{m.authRequests, m.authDuration, m.cacheRequests, m.storeDuration, m.logins, m.tokensIssued, m.invalidations, m.changeFeedUp, m.webhooks, m.preloaded}
 }
 
 // register adds the collectors to a config's registry; a registry that has them already

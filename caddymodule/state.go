@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type sharedState struct {
 	maintDone chan struct{}
 	// deliverDone is closed once the webhook dispatcher and the reminders have stopped.
 	deliverDone chan struct{}
+	// preloadKeys bounds the keys preload loads; preloading is set while one runs.
+	preloadKeys int
+	preloading  atomic.Bool
 }
 
 // The shared state's parts, for the handlers of this config.
@@ -74,7 +78,7 @@ func newSharedState(a *App, logger *zap.Logger) (*sharedState, error) {
 	})
 	audit := logAudit(logger)
 	s := &sharedState{
-		store: store, verifier: verifier, webhooks: dispatcher,
+		store: store, verifier: verifier, webhooks: dispatcher, preloadKeys: a.preloadKeys(),
 		// A change committed here is delivered at once, not at the next poll.
 		service:   a.newService(store, verifier, func(ev storage.AuditEvent) { audit(ev); dispatcher.Wake() }),
 		reminders: webhooks.NewReminders(store, clockNow, durations(a.ExpiryReminders)),
@@ -182,6 +186,9 @@ func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 		err := s.store.Watch(ctx, func(changes []storage.Change) {
 			s.verifier.Apply(changes)
 			logApplied(logger, changes)
+			if slices.ContainsFunc(changes, func(c storage.Change) bool { return c.Kind == storage.ChangeResync }) {
+				go s.preload(ctx, logger) // the cache was just emptied, and the feed has its position
+			}
 		})
 		if ctx.Err() != nil {
 			return
@@ -196,6 +203,27 @@ func (s *sharedState) followChanges(ctx context.Context, logger *zap.Logger) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// preloadWindow is how recently a key must have been used to be preloaded.
+const preloadWindow = time.Hour
+
+// preload loads the recently used keys into the cache, one preload at a time.
+func (s *sharedState) preload(ctx context.Context, logger *zap.Logger) {
+	if s.preloadKeys <= 0 || !s.preloading.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.preloading.Store(false)
+	start := time.Now()
+	n, err := s.verifier.Warm(ctx, clockNow().Add(-preloadWindow), s.preloadKeys)
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Warn("preloading recently used API keys failed; they are looked up as requests come", zap.Error(err))
+		}
+		return
+	}
+	keygateMetrics().preloaded.WithLabelValues().Set(float64(n))
+	logger.Info("preloaded recently used API keys", zap.Int("keys", n), zap.Duration("took", time.Since(start)))
 }
 
 // logApplied logs, at debug level, the changes of other nodes (and processes) this node

@@ -416,6 +416,10 @@ type Store interface {
 	APIKeyByUID(ctx context.Context, uid string) (APIKey, error)
 	// KeyGrantByDigest loads a key and its owner by the key's digest.
 	KeyGrantByDigest(ctx context.Context, digest []byte) (KeyGrant, error)
+	// RecentKeyGrants loads up to limit active keys, with their owners, that were last
+	// used at or after since and expire after now (or never), most recently used first:
+	// what a node that starts preloads into its cache.
+	RecentKeyGrants(ctx context.Context, since, now time.Time, limit int) ([]KeyGrant, error)
 	// SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey.
 	SetAPIKeyActive(ctx context.Context, uid string, active bool) error
 	// UpdateAPIKey changes a key's name, description and expiry and records a

@@ -11,6 +11,7 @@ import (
 
 var apiKeyTests = []suiteTest{
 	{"APIKey/RoundTrip", testAPIKeyRoundTrip},
+	{"APIKey/RecentKeyGrants", testRecentKeyGrants},
 	{"APIKey/NotFound", testAPIKeyNotFound},
 	{"APIKey/DuplicateDigest", testAPIKeyDuplicateDigest},
 	{"APIKey/DuplicateUID", testAPIKeyDuplicateUID},
@@ -348,5 +349,39 @@ func testAPIKeyLimitPerUserConcurrent(t *testing.T, s storage.Store) {
 	if created != limit || len(keys) != limit {
 		t.Errorf("%d concurrent creates with a limit of %d: %d succeeded and %d keys exist, want %d",
 			racers, limit, created, len(keys), limit)
+	}
+}
+
+// testRecentKeyGrants: the active, unexpired keys used since a time, most recent first,
+// with their owners and the owners' roles.
+func testRecentKeyGrants(t *testing.T, s storage.Store) {
+	tn := mustTenant(t, s, "acme")
+	u := mustUser(t, s, tn.UID, "a@acme.example", 0)
+	mustOK(t, "SetUserRoles", s.Update(ctx(t), func(tx storage.Tx) error {
+		return tx.SetUserRoles(ctx(t), u.UID, []string{storage.RoleUIDTenantAdmin})
+	}))
+	mk := func(used time.Duration, edit func(*storage.APIKey)) storage.APIKey {
+		k := newKey(u)
+		k.LastUsedAt = t0.Add(used)
+		if edit != nil {
+			edit(&k)
+		}
+		mustOK(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), k, 0))
+		return k
+	}
+	recent, older := mk(50*time.Minute, nil), mk(20*time.Minute, nil)
+	mk(-time.Hour, nil)                                                                // used before since
+	mk(55*time.Minute, func(k *storage.APIKey) { k.Active = false })                   // revoked
+	mk(55*time.Minute, func(k *storage.APIKey) { k.ExpiresAt = t0.Add(-time.Minute) }) // expired
+	got, err := s.RecentKeyGrants(ctx(t), t0, t0.Add(time.Hour), 10)
+	mustOK(t, "RecentKeyGrants", err)
+	if len(got) != 2 || got[0].Key.UID != recent.UID || got[1].Key.UID != older.UID {
+		t.Fatalf("RecentKeyGrants = %+v; want the two live keys used since, newest first", got)
+	}
+	if got[0].User.UID != u.UID || got[0].User.Role != storage.RoleTenantAdmin || len(got[0].User.TenantRoles) != 1 {
+		t.Errorf("the owner = %+v; want the user with their role", got[0].User)
+	}
+	if one, _ := s.RecentKeyGrants(ctx(t), t0, t0.Add(time.Hour), 1); len(one) != 1 || one[0].Key.UID != recent.UID {
+		t.Errorf("limit 1 = %+v", one)
 	}
 }

@@ -96,6 +96,47 @@ func (s *Store) KeyGrantByDigest(ctx context.Context, digest []byte) (storage.Ke
 	return storage.KeyGrant{Key: k.apiKey(), User: user}, nil
 }
 
+// RecentKeyGrants loads recently used keys with their owners: one query for the keys and
+// users, then the roles of their users in batches.
+func (s *Store) RecentKeyGrants(ctx context.Context, since, now time.Time, limit int) ([]storage.KeyGrant, error) {
+	rows, err := s.query(ctx, s.reader(), "SELECT "+columns("k", apiKeyColumns...)+", "+columns("u", userColumns...)+
+		" FROM api_keys k JOIN users u ON u.uid = k.user_uid WHERE k.active AND k.last_used_at >= ? AND (k.expires_at = 0 OR k.expires_at > ?)"+
+		" ORDER BY k.last_used_at DESC, k.uid LIMIT ?", millis(since), millis(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent api keys: %w", err)
+	}
+	grants, err := collect(rows, func(sc scanner) (storage.KeyGrant, error) {
+		var k apiKeyRow
+		var u userRow
+		err := sc.Scan(append(k.dest(), u.dest()...)...)
+		return storage.KeyGrant{Key: k.apiKey(), User: u.user()}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recent api keys: %w", err)
+	}
+	users := map[string]storage.User{}
+	for _, g := range grants {
+		users[g.User.UID] = g.User
+	}
+	list := make([]storage.User, 0, len(users))
+	for _, u := range users {
+		list = append(list, u)
+	}
+	const batch = 500 // well within both databases' limits on placeholders
+	for i := 0; i < len(list); i += batch {
+		if err := s.fillUserRoles(ctx, s.reader(), list[i:min(i+batch, len(list))]); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range list {
+		users[u.UID] = u
+	}
+	for i := range grants {
+		grants[i].User = users[grants[i].User.UID]
+	}
+	return grants, nil
+}
+
 // SetAPIKeyActive revokes or re-activates a key and records a ChangeAPIKey in the same
 // transaction.
 func (s *Store) SetAPIKeyActive(ctx context.Context, uid string, active bool) error {
