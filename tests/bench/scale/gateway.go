@@ -19,10 +19,12 @@ import (
 // gateway is a Caddy with Keygate, run in this process, in front of an upstream that
 // answers "ok".
 type gateway struct {
-	url      string
-	config   []byte
-	upstream *httptest.Server
-	client   *http.Client
+	url       string
+	config    []byte
+	noPreload []byte // config with preload_keys 0
+	admin     string // the admin endpoint, for /metrics
+	upstream  *httptest.Server
+	client    *http.Client
 }
 
 // startGateway prepares the gateway on target; firstAnswer starts it.
@@ -35,8 +37,13 @@ func startGateway(target storeTarget) (*gateway, error) {
 		upstream.Close()
 		return nil, err
 	}
-	caddyfile := fmt.Sprintf(`{
-	admin off
+	adminPort, err := freePort()
+	if err != nil {
+		upstream.Close()
+		return nil, err
+	}
+	caddyfile := `{
+	admin 127.0.0.1:%d
 	persist_config off
 	auto_https off
 	log {
@@ -44,21 +51,32 @@ func startGateway(target storeTarget) (*gateway, error) {
 	}
 	keygate {
 		%s
+		%s
 	}
 }
 http://127.0.0.1:%d {
 	keygate
 	reverse_proxy %s
 }
-`, target.caddyfileStorage(), port, upstream.Listener.Addr())
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+`
+	adapt := func(extra string) ([]byte, error) {
+		text := fmt.Sprintf(caddyfile, adminPort, target.caddyfileStorage(), extra, port, upstream.Listener.Addr())
+		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(text), nil)
+		return cfg, err
+	}
+	cfg, err := adapt("")
+	if err != nil {
+		upstream.Close()
+		return nil, fmt.Errorf("adapting the Caddyfile: %w", err)
+	}
+	noPreload, err := adapt("preload_keys 0")
 	if err != nil {
 		upstream.Close()
 		return nil, fmt.Errorf("adapting the Caddyfile: %w", err)
 	}
 	return &gateway{
-		url: fmt.Sprintf("http://127.0.0.1:%d/", port), config: cfg, upstream: upstream,
-		client: &http.Client{Timeout: 10 * time.Second},
+		url: fmt.Sprintf("http://127.0.0.1:%d/", port), config: cfg, noPreload: noPreload, upstream: upstream,
+		admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), client: &http.Client{Timeout: 10 * time.Second},
 	}, nil
 }
 

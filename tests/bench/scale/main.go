@@ -8,7 +8,10 @@
 //
 //   - the first request for an uncached key, end to end, paced at -rate requests/s;
 //
-//   - a cold store lookup (KeyGrantByDigest) on its own, paced at -rate lookups/s.
+//   - a cold store lookup (KeyGrantByDigest) on its own, paced at -rate lookups/s;
+//
+//   - a restart under load, without and with preloading (preload_keys): the store
+//     lookups made serving again the keys used last, and their latencies.
 //
 //     go run ./tests/bench/scale                               # SQLite, 1,000,000 keys
 //     go run ./tests/bench/scale -backend postgres -dsn 'postgres://postgres@127.0.0.1:5432/scale?sslmode=disable'
@@ -121,6 +124,14 @@ func run(ctx context.Context, o options) (results, error) {
 	}
 	direct := keys[1+o.cached+o.lookups : 1+o.cached+2*o.lookups]
 	if res.storeLookup, err = pacedLookups(ctx, target, direct, o.rate); err != nil {
+		return res, err
+	}
+	// A restart under load: the keys used last come back at once. First without
+	// preloading, then with it (the default).
+	if res.restartCold, err = gw.restart(cold, o.rate, false); err != nil {
+		return res, err
+	}
+	if res.restartWarm, err = gw.restart(cold, o.rate, true); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -68,6 +68,8 @@ type results struct {
 	cachedKeys   int
 	firstRequest latencies
 	storeLookup  latencies
+	restartCold  restartCost // preload_keys 0
+	restartWarm  restartCost // the default
 }
 
 func (r results) print(w io.Writer, o options) {
@@ -79,6 +81,11 @@ func (r results) print(w io.Writer, o options) {
 	fmt.Fprintf(w, "| cache memory per cached key (%d cached) | %.0f bytes |\n", r.cachedKeys, r.bytesPerKey)
 	fmt.Fprintf(w, "| first request for an uncached key, end to end: p50 / p99 / max | %s |\n", r.firstRequest.summary())
 	fmt.Fprintf(w, "| cold store lookup (KeyGrantByDigest): p50 / p99 / max | %s |\n", r.storeLookup.summary())
+	n := len(r.restartCold.latency)
+	fmt.Fprintf(w, "| restart under load, preload_keys 0: store lookups serving the %d keys used last; p50 / p99 / max | %.0f; %s |\n",
+		n, r.restartCold.lookups, r.restartCold.latency.summary())
+	fmt.Fprintf(w, "| restart under load, preloading (default): keys preloaded, ready after; store lookups; p50 / p99 / max | %.0f, %s; %.0f; %s |\n",
+		r.restartWarm.preloaded, r.restartWarm.ready.Round(time.Millisecond), r.restartWarm.lookups, r.restartWarm.latency.summary())
 }
 
 func (l latencies) summary() string {
