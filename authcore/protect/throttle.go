@@ -168,6 +168,12 @@ func (t *Throttle) Reserve(ctx context.Context, key ThrottleKey) (wait time.Dura
 // Fail counts one failed attempt for key.
 func (t *Throttle) Fail(ctx context.Context, key ThrottleKey) { Fail(ctx, Count{t, key}) }
 
+// FailLocal counts one failed attempt for key on this node alone, writing nothing: for
+// failures too cheap to make and too pointless to guess with (a forged or unknown key,
+// 256 random bits) for each to be worth a write to the shared counts, which a flood of
+// them from many addresses would turn into a write per request.
+func (t *Throttle) FailLocal(key ThrottleKey) { t.failLocal(key) }
+
 // Refund gives back one reserved attempt, after it succeeded.
 func (t *Throttle) Refund(ctx context.Context, key ThrottleKey) { Refund(ctx, Count{t, key}) }
 

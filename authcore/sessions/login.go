@@ -263,14 +263,18 @@ func (iss *Issuer) CheckClient(ip string) error {
 // noteRejection counts a rejected credential against its client when it looks like
 // guessing: a malformed or unknown credential. Expired, revoked and disabled ones were
 // genuine, and a burst of them after a token expires must not block a shared address.
-func (iss *Issuer) noteRejection(ctx context.Context, ip string, err error) {
+// The count is this node's alone: keys and tokens cannot be guessed, so the limit is
+// about load, and a write to the shared counts for each would let a flood of forged keys
+// from many addresses cost the database a write per request. Passwords, which can be
+// guessed, are counted cluster-wide (admit, Guarded).
+func (iss *Issuer) noteRejection(_ context.Context, ip string, err error) {
 	if err == authcore.ErrCredentialInvalid || err == authcore.ErrCredentialMalformed {
-		iss.clients.Fail(ctx, protect.ClientKey(ip))
+		iss.clients.FailLocal(protect.ClientKey(ip))
 	}
 }
 
-// ClientRejected is noteRejection for the handler's proxied requests. Only a rejected
-// credential writes the shared counts; an accepted one, cached, never does.
+// ClientRejected is noteRejection for the handler's proxied requests: it writes nothing
+// to the store, for a rejected credential or an accepted one.
 func (iss *Issuer) ClientRejected(ip string, err error) {
 	iss.noteRejection(context.Background(), ip, err)
 }
