@@ -55,6 +55,7 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 		webhook_private_targets allow
 		webhook_timeout 5s
 		expiry_reminders 14d 1d
+		preload_keys 0
 	}
 }
 :8080 {
@@ -69,7 +70,7 @@ func TestCaddyfileOptionsAdapt(t *testing.T) {
 	respond ok
 }`)
 	for _, want := range []string{
-		`"keygate":{"storage":{"backend":"sqlite","path":"/var/lib/keygate/keygate.db"},"cache_max_entries":5000,"cache_ttl":120000000000,"negative_cache_ttl":10000000000,"stale_if_error":120000000000,"max_keys_per_user":0,"login_cpu_share":0.25,"bootstrap_admin":{"email":"ops@example.com","password":"{env.PW}"},"webhook_private_targets":"allow","webhook_timeout":5000000000,"expiry_reminders":[1209600000000000,86400000000000]}`,
+		`"keygate":{"storage":{"backend":"sqlite","path":"/var/lib/keygate/keygate.db"},"cache_max_entries":5000,"cache_ttl":120000000000,"negative_cache_ttl":10000000000,"stale_if_error":120000000000,"max_keys_per_user":0,"login_cpu_share":0.25,"bootstrap_admin":{"email":"ops@example.com","password":"{env.PW}"},"webhook_private_targets":"allow","webhook_timeout":5000000000,"expiry_reminders":[1209600000000000,86400000000000],"preload_keys":0}`,
 		`{"forward_credentials":true,"handler":"keygate","headers":{"project_uid":"X-Project","user_uid":"X-Principal"},"scim_prefix":"/provisioning/scim/"}`,
 	} {
 		if !bytes.Contains(got, []byte(want)) {
@@ -126,6 +127,7 @@ func TestCaddyfileErrorsNameTheProblemAndLine(t *testing.T) {
 		{"bad private targets", "{\n\tkeygate {\n\t\twebhook_private_targets yes\n\t}\n}\n:8080 {\n\trespond ok\n}", `webhook_private_targets must be allow or deny, not "yes"`, "at Caddyfile:3"},
 		{"no reminders", "{\n\tkeygate {\n\t\texpiry_reminders\n\t}\n}\n:8080 {\n\trespond ok\n}", `expiry_reminders needs one or more durations before expiry`, "at Caddyfile:3"},
 		{"bad reminder", "{\n\tkeygate {\n\t\texpiry_reminders 7d soon\n\t}\n}\n:8080 {\n\trespond ok\n}", `expiry_reminders takes positive durations such as 7d or 12h, not "soon"`, "at Caddyfile:3"},
+		{"bad preload", "{\n\tkeygate {\n\t\tpreload_keys lots\n\t}\n}\n:8080 {\n\trespond ok\n}", `preload_keys must be a whole number, 0 for none, not "lots"`, "at Caddyfile:3"},
 		{"bootstrap without email", "{\n\tkeygate {\n\t\tbootstrap_admin\n\t}\n}\n:8080 {\n\trespond ok\n}", `bootstrap_admin takes an email`, "at Caddyfile:3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
