@@ -82,9 +82,10 @@ type App struct {
 	// LoginCPUShare is the share of the process's CPUs (GOMAXPROCS) that password
 	// hashing may use, 0 < share <= 1. Logins beyond it are refused at once with 503
 	// LoginBusy and a Retry-After, before the email is looked up, so a login flood
-	// cannot take the CPU from proxied requests; half of it is kept for browsers
-	// holding a device cookie of the account. Default: 0.1 (proxied traffic keeps about
-	// nine tenths of the CPU during a flood; about two logins a second per core).
+	// cannot take the CPU from proxied requests; three quarters of it are kept for
+	// browsers holding a device cookie of the account, so a flood from unknown clients
+	// gets a quarter. Default: 0.1 (two to four logins a second per core; a flood
+	// takes a fortieth of the CPU).
 	LoginCPUShare float64 `json:"login_cpu_share,omitempty"`
 
 	// BootstrapAdmin, when set, creates tenant "default" and this user as its tenant admin

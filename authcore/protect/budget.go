@@ -10,16 +10,20 @@ import (
 
 // DefaultCPUShare is the share of the process's CPUs (GOMAXPROCS) that password hashing
 // may use when none is configured. Every CPU-second spent on argon2id is taken from the
-// requests Keygate proxies; at 0.1 a flood of logins leaves proxied traffic about nine
-// tenths of its throughput (issue 13's target), and still lets two logins a second
-// through on one core (about 50 ms each), sixteen on eight.
+// requests Keygate proxies; at 0.1 real users' logins take at most a tenth, and a flood
+// from unknown clients, held to the general part (1 − TrustedShare), a fortieth. That
+// is two to four logins a second on one core (25–50 ms each), sixteen to thirty-two on
+// eight.
 const DefaultCPUShare = 0.1
 
 // TrustedShare is the part of the budget kept for logins from trusted devices (a valid
 // device cookie for the account): a flood from unknown clients cannot use it up, so a
-// returning user still gets in. Trusted logins use the rest of the budget too. Half:
-// what real users leave of it goes to proxied requests, not to the flood.
-const TrustedShare = 0.5
+// returning user still gets in. Trusted logins use the rest of the budget too. Three
+// quarters: a flood gets only the quarter left, so it costs proxied traffic little (the
+// hash is not all it costs: each one also allocates argon2id's 19 MiB, which the GC and
+// the kernel pay for), while what real users leave of theirs goes to proxied requests,
+// not to the flood. A login from a new browser shares the flood's quarter.
+const TrustedShare = 0.75
 
 // burstSeconds is how many seconds of the budget may be spent at once after a quiet
 // spell, so that a few users arriving together are not refused on an idle gateway. A

@@ -47,27 +47,27 @@ func admitAll(t *testing.T, b *Budget, trusted bool) (int, time.Duration) {
 
 func TestBudgetRefusesBeyondItsShareAndRefills(t *testing.T) {
 	b, clock := oneCoreTenth()
-	// The general pool: 50 ms a second, 100 ms at once; admission needs a positive
-	// balance, so two 50 ms hashes pass and take it to zero.
+	// The general pool, a quarter: 25 ms a second, 50 ms at once; admission needs a
+	// positive balance, so one 50 ms hash passes and takes it to zero.
 	n, wait := admitAll(t, b, false)
-	if n != 2 {
-		t.Fatalf("admitted %d at once, want 2 (100 ms of budget at 50 ms each)", n)
+	if n != 1 {
+		t.Fatalf("admitted %d at once, want 1 (50 ms of budget at 50 ms each)", n)
 	}
 	if wait <= 0 || wait > time.Second {
 		t.Fatalf("Retry-After %v, want within a second", wait)
 	}
 	admitted := 0
-	for range 100 { // 5 s of hashing refilled: 100 hashes, as the rate says
+	for range 100 { // 2.5 s of hashing refilled: 50 hashes, as the rate says
 		clock.Advance(time.Second)
 		n, _ := admitAll(t, b, false)
 		admitted += n
 	}
-	if admitted != 100 {
-		t.Fatalf("over 100 s %d admitted, want 100", admitted)
+	if admitted != 50 {
+		t.Fatalf("over 100 s %d admitted, want 50", admitted)
 	}
 	clock.Advance(time.Hour) // refills to its capacity, no more
-	if n, _ := admitAll(t, b, false); n != 2 {
-		t.Fatalf("after an hour %d admitted, want the burst of 2", n)
+	if n, _ := admitAll(t, b, false); n != 1 {
+		t.Fatalf("after an hour %d admitted, want the burst of 1", n)
 	}
 }
 
@@ -75,13 +75,13 @@ func TestBudgetRefusesBeyondItsShareAndRefills(t *testing.T) {
 func TestBudgetKeepsAPartForTrustedDevices(t *testing.T) {
 	b, clock := oneCoreTenth()
 	admitAll(t, b, false)
-	for i := range 2 {
+	for i := range 3 {
 		if _, _, ok := b.Admit(true); !ok {
 			t.Fatalf("trusted login %d was refused after a flood spent the general budget", i+1)
 		}
 	}
 	if _, _, ok := b.Admit(true); ok {
-		t.Fatal("the trusted pool (100 ms at once) admitted a third 50 ms hash")
+		t.Fatal("the trusted pool (150 ms at once) admitted a fourth 50 ms hash")
 	}
 	clock.Advance(2 * time.Second)
 	if _, _, ok := b.Admit(true); !ok {

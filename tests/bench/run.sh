@@ -16,6 +16,9 @@
 #   --keep              keep the work directory (store, Caddyfile, logs, wrk outputs)
 #   --profile d,g       a CPU profile of Caddy (admin pprof) during round 1 of each listed
 #                       scenario, summarized with go tool pprof; implies --keep
+#   --proxy-log off     leave reverse_proxy's logger out of Caddy's default log (on:
+#                       Caddy's default), for every scenario alike: its per-request debug
+#                       context encodes every request header even when nothing is logged
 # Scenarios:
 #   a  Caddy respond (the ceiling)       e  keygate, valid token (Authorization)
 #   b  reverse_proxy (the baseline)      f  keygate, random invalid keys, half malformed
@@ -44,11 +47,12 @@ NKEYS=100000        # valid keys for (g)
 WATCHDOG=900        # seconds: abort the whole run after this
 KEEP=0
 PROFILE=""          # scenarios to profile, comma-separated
+PROXY_LOG=on        # off: exclude http.handlers.reverse_proxy from the default log
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 parse_args() {
 	while (($#)); do
@@ -60,6 +64,10 @@ parse_args() {
 		--login-rate) LOGIN_RATE=${2:?--login-rate needs logins/s}; shift ;;
 		--keep) KEEP=1 ;;
 		--profile) PROFILE=${2:?--profile needs scenarios, e.g. d,h}; KEEP=1; shift ;;
+		--proxy-log)
+			PROXY_LOG=${2:?--proxy-log needs on or off}; shift
+			[[ "$PROXY_LOG" == on || "$PROXY_LOG" == off ]] || die "--proxy-log is on or off, not $PROXY_LOG"
+			;;
 		-h | --help) usage; exit 0 ;;
 		*) usage >&2; die "unknown argument: $1" ;;
 		esac
@@ -191,6 +199,14 @@ seed() {
 	BASIC_HASH=$("$WORK/bin/keygate" hash-password --plaintext "$BASIC_PASSWORD")
 }
 
+# proxy_log_option: the global log option for --proxy-log off. With reverse_proxy's
+# logger in no log, Caddy gives it a no-op core, and its per-request logger.With (which
+# encodes the request's headers whether or not a debug line is written) costs nothing.
+proxy_log_option() {
+	[[ "$PROXY_LOG" == off ]] || return 0
+	printf '\tlog default {\n\t\texclude http.handlers.reverse_proxy\n\t}\n'
+}
+
 write_caddyfile() {
 	local s
 	cat >"$WORK/Caddyfile" <<EOF
@@ -204,6 +220,7 @@ write_caddyfile() {
 	servers {
 		trusted_proxies static 127.0.0.0/8
 	}
+$(proxy_log_option)
 	keygate {
 		storage sqlite $WORK/keygate.db
 		cache_max_entries $CACHE_MAX_ENTRIES
@@ -499,6 +516,7 @@ print_header() {
 	echo "pinning:   Caddy GOMAXPROCS=1 taskset -c 0; upstream (Go, GOMAXPROCS=1) and wrk taskset -c 1"
 	echo "keygate:   cache_max_entries $CACHE_MAX_ENTRIES (not the default 100000; g spreads over $NKEYS keys);"
 	echo "           client_failure_limit $CLIENT_FAILURE_LIMIT (the per-IP throttle is effectively off, so f and h are not cheap 429s);"
+	echo "           reverse_proxy's logger: $PROXY_LOG (--proxy-log; off: excluded from the default log, for every scenario)"
 	echo "           store: SQLite in $(dirname "$WORK") ($(df --output=fstype "$WORK" | tail -1))"
 	echo "load:      $LOAD_BEFORE (load average before the run; other processes skew the numbers, see other0/other1)"
 	echo "Caddy log: $(caddy_log_summary)"
