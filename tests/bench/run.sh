@@ -29,7 +29,11 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-SCENARIOS=(a b i c d e f g h)
+# The order of each round: the rows compared with one another (b, i, d, e, h) run next to
+# each other, so a drift in the machine's speed moves them alike; g, whose 100,000 keys'
+# last-use times the gateway writes at its next 30 s flush, is followed by rows with no
+# target (a, c, f), which that write's CPU then falls on most of the time.
+SCENARIOS=(b i d e h g a c f)
 
 # The same load for every scenario: one wrk thread (wrk has one core), 32 connections.
 WRK_THREADS=1

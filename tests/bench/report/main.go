@@ -30,12 +30,24 @@ type scenario struct {
 	id, label string
 	// rejected is true when every answer must be non-2xx (the invalid-key flood).
 	rejected bool
-	// target is the throughput ratio asked for, against ref; 0 for none. limit is a
-	// second ratio, against the header_up baseline (i): what any proxy that passes an
-	// identity on can reach.
-	target, limit float64
-	ref           string
+	// goals are the issue's throughput targets for this row, each against another row.
+	goals []goal
 }
+
+// goal is a throughput ratio asked for: at least target of the row ref.
+type goal struct {
+	ref    string
+	target float64
+	why    string // what ref stands for
+}
+
+// Issue 13's targets: the cached paths against plain reverse_proxy (b) and against the
+// header_up limit (i), which any proxy passing an identity on pays; the login flood
+// against b, and against the same cached-key traffic without the flood (d).
+var (
+	cachedGoals = []goal{{"b", 0.97, "plain reverse_proxy"}, {"i", 0.98, "the header_up limit"}}
+	floodGoals  = []goal{{"b", 0.90, "plain reverse_proxy"}, {"d", 0.90, "d, without the flood"}}
+)
 
 func scenarios(keys int) []scenario {
 	return []scenario{
@@ -43,11 +55,11 @@ func scenarios(keys int) []scenario {
 		{id: "b", label: "reverse_proxy (baseline)"},
 		{id: "i", label: "reverse_proxy + 6 header_up (the limit)"},
 		{id: "c", label: "basic_auth (bcrypt, cached) + proxy"},
-		{id: "d", label: "keygate, cached API key", target: 0.97, limit: 0.98, ref: "b"},
-		{id: "e", label: "keygate, token", target: 0.97, limit: 0.98, ref: "b"},
-		{id: "f", label: "keygate, invalid keys (401)", rejected: true, target: 0.90, ref: "a"},
-		{id: "g", label: fmt.Sprintf("keygate, %d keys at random", keys), target: 0.85, ref: "b"},
-		{id: "h", label: "keygate, cached key + login flood", target: 0.90, ref: "b"},
+		{id: "d", label: "keygate, cached API key", goals: cachedGoals},
+		{id: "e", label: "keygate, token", goals: cachedGoals},
+		{id: "f", label: "keygate, invalid keys (401)", rejected: true},
+		{id: "g", label: fmt.Sprintf("keygate, %d keys at random", keys)},
+		{id: "h", label: "keygate, cached key + login flood", goals: floodGoals},
 	}
 }
 
@@ -84,7 +96,7 @@ func main() {
 	failures := check(list, runs)
 	failures += checkFlood(runs["f"], keyLookups)
 	printLoginFlood(runs["h"])
-	printTargets(list, med)
+	printTargets(list, med, runs)
 	if failures > 0 {
 		fmt.Printf("\nFAILED: %d check(s) failed (see above)\n", failures)
 		os.Exit(1)
@@ -344,24 +356,43 @@ func printLoginFlood(rs []run) {
 		checked/secs, busy/secs, p99[len(p99)/2]/1000)
 }
 
-func printTargets(list []scenario, med map[string]summary) {
-	fmt.Println("\nTargets (throughput ratio of medians; measured, not asserted):")
+// printTargets compares medians, and, less sensitive to a machine whose speed drifts,
+// the median over rounds of each round's own ratio (rows of a round run within a minute).
+func printTargets(list []scenario, med map[string]summary, runs map[string][]run) {
+	fmt.Println("\nTargets (throughput ratios; measured, not asserted): of medians, and the median of per-round ratios")
 	for _, s := range list {
-		if s.target == 0 || med[s.id].n == 0 || med[s.ref].rps == 0 {
-			continue
-		}
-		got := med[s.id].rps / med[s.ref].rps
-		verdict := "met"
-		if got < s.target {
-			verdict = "MISSED"
-		}
-		fmt.Printf("  %s %-36s %.3f of (%s)  target ≥ %.2f  %s\n", s.id, s.label, got, s.ref, s.target, verdict)
-		if s.limit > 0 && med["i"].rps > 0 {
-			got, verdict = med[s.id].rps/med["i"].rps, "met"
-			if got < s.limit {
+		for _, g := range s.goals {
+			if med[s.id].n == 0 || med[g.ref].rps == 0 {
+				continue
+			}
+			ratios := roundRatios(runs[s.id], runs[g.ref])
+			if len(ratios) == 0 {
+				continue
+			}
+			ofMedians, paired := med[s.id].rps/med[g.ref].rps, median(ratios)
+			verdict := "met"
+			if min(ofMedians, paired) < g.target {
 				verdict = "MISSED"
 			}
-			fmt.Printf("  %s %-36s %.3f of (i)  target ≥ %.2f  %s\n", s.id, "", got, s.limit, verdict)
+			fmt.Printf("  %s %-36s %.3f / %.3f of (%s) %-22s target ≥ %.2f  %s\n",
+				s.id, s.label, ofMedians, paired, g.ref, g.why, g.target, verdict)
 		}
 	}
+}
+
+// roundRatios divides each measured round's req/s of one row by another's, round by round.
+func roundRatios(rows, refs []run) []float64 {
+	ref := map[int]float64{}
+	for _, r := range refs {
+		if r.round > 0 {
+			ref[r.round] = r.get("requests") / (r.get("duration_us") / 1e6)
+		}
+	}
+	var ratios []float64
+	for _, r := range rows {
+		if d := ref[r.round]; r.round > 0 && d > 0 {
+			ratios = append(ratios, r.get("requests")/(r.get("duration_us")/1e6)/d)
+		}
+	}
+	return ratios
 }
