@@ -31,6 +31,12 @@ const TrustedShare = 0.75
 // short, so that even a flood of a few seconds gets little more than the share.
 const burstSeconds = 2
 
+// burstLogins is the fewest logins each pool admits at once after a quiet spell,
+// whatever the share and the cost of a hash: on a small share (a quarter of a tenth of
+// one core is 25 ms a second, half a hash) burstSeconds alone would refuse the second of
+// two people logging in together. A flood gets these once, then the rate.
+const burstLogins = 6
+
 // defaultHashCost is a first estimate of one argon2id check (19 MiB, two passes) on a
 // current core, until hashes have been timed.
 const defaultHashCost = 50 * time.Millisecond
@@ -55,7 +61,7 @@ type BudgetConfig struct {
 // spent is refused at once (Admit), without hashing and without waiting, so a flood
 // cannot queue work without bound: the answer to a refusal costs no hash. An admitted
 // login may wait for a hashing slot, but only behind work the bucket admitted, which
-// is at most burstSeconds of it. Safe for concurrent use.
+// is at most a burst's worth. Safe for concurrent use.
 type Budget struct {
 	now     func() time.Time
 	slots   chan struct{}
@@ -76,23 +82,28 @@ type Budget struct {
 // before any of it is paid for.
 type bucket struct {
 	rate     float64       // seconds of hashing per second
-	capacity time.Duration // of hashing
+	capacity time.Duration // burstSeconds of the rate
 	balance  time.Duration
 	at       time.Time
 }
 
 func newBucket(rate float64, now time.Time) bucket {
-	capacity := seconds(rate * burstSeconds)
-	return bucket{rate: rate, capacity: capacity, balance: capacity, at: now}
+	return bucket{rate: rate, capacity: seconds(rate * burstSeconds), at: now}
 }
 
 func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
 
-func (b *bucket) refill(now time.Time) {
+// refill adds what the rate gave since the last refill, up to the larger of the
+// bucket's capacity and burstLogins hashes of cost.
+func (b *bucket) refill(now time.Time, cost time.Duration) {
 	if elapsed := now.Sub(b.at); elapsed > 0 {
-		b.balance = min(b.capacity, b.balance+seconds(elapsed.Seconds()*b.rate))
+		b.balance = min(b.limit(cost), b.balance+seconds(elapsed.Seconds()*b.rate))
 	}
 	b.at = now
+}
+
+func (b *bucket) limit(cost time.Duration) time.Duration {
+	return max(b.capacity, burstLogins*cost)
 }
 
 // wait is how long until the balance is positive again.
@@ -124,6 +135,7 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	if !b.fixed {
 		b.cost = defaultHashCost
 	}
+	b.general.balance, b.trusted.balance = b.general.limit(b.cost), b.trusted.limit(b.cost)
 	return b
 }
 
@@ -144,8 +156,8 @@ func (b *Budget) Admit(trusted bool) (t *Ticket, retryAfter time.Duration, ok bo
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now, cost := b.now(), b.cost
-	b.general.refill(now)
-	b.trusted.refill(now)
+	b.general.refill(now, cost)
+	b.trusted.refill(now, cost)
 	pools := []*bucket{&b.general}
 	if trusted {
 		pools = []*bucket{&b.trusted, &b.general}
@@ -213,6 +225,6 @@ func (t *Ticket) Release() {
 	b := t.budget
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t.pool.balance = min(t.pool.capacity, t.pool.balance+t.paid)
+	t.pool.balance = min(t.pool.limit(b.cost), t.pool.balance+t.paid)
 	t.paid = 0
 }

@@ -25,8 +25,9 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// oneCoreTenth is a budget of 0.1 CPU-seconds a second at 50 ms a hash: burstSeconds'
-// worth (four hashes) at once, two of them kept for trusted devices.
+// oneCoreTenth is a budget of 0.1 CPU-seconds a second at 50 ms a hash: a quarter of it,
+// 25 ms a second, for everyone, three quarters for trusted devices, and each pool starts
+// with burstLogins hashes.
 func oneCoreTenth() (*Budget, *testClock) {
 	clock := &testClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	return NewBudget(BudgetConfig{Share: 0.1, Procs: 1, HashCost: 50 * time.Millisecond, Now: clock.Now}), clock
@@ -47,11 +48,12 @@ func admitAll(t *testing.T, b *Budget, trusted bool) (int, time.Duration) {
 
 func TestBudgetRefusesBeyondItsShareAndRefills(t *testing.T) {
 	b, clock := oneCoreTenth()
-	// The general pool, a quarter: 25 ms a second, 50 ms at once; admission needs a
-	// positive balance, so one 50 ms hash passes and takes it to zero.
+	// The general pool, a quarter: 25 ms a second, and burstLogins hashes at once
+	// (more than burstSeconds' 50 ms); admission needs a positive balance, so the sixth
+	// 50 ms hash takes it to zero.
 	n, wait := admitAll(t, b, false)
-	if n != 1 {
-		t.Fatalf("admitted %d at once, want 1 (50 ms of budget at 50 ms each)", n)
+	if n != burstLogins {
+		t.Fatalf("admitted %d at once, want the burst of %d", n, burstLogins)
 	}
 	if wait <= 0 || wait > time.Second {
 		t.Fatalf("Retry-After %v, want within a second", wait)
@@ -66,8 +68,8 @@ func TestBudgetRefusesBeyondItsShareAndRefills(t *testing.T) {
 		t.Fatalf("over 100 s %d admitted, want 50", admitted)
 	}
 	clock.Advance(time.Hour) // refills to its capacity, no more
-	if n, _ := admitAll(t, b, false); n != 1 {
-		t.Fatalf("after an hour %d admitted, want the burst of 1", n)
+	if n, _ := admitAll(t, b, false); n != burstLogins {
+		t.Fatalf("after an hour %d admitted, want the burst of %d", n, burstLogins)
 	}
 }
 
@@ -75,13 +77,13 @@ func TestBudgetRefusesBeyondItsShareAndRefills(t *testing.T) {
 func TestBudgetKeepsAPartForTrustedDevices(t *testing.T) {
 	b, clock := oneCoreTenth()
 	admitAll(t, b, false)
-	for i := range 3 {
+	for i := range burstLogins {
 		if _, _, ok := b.Admit(true); !ok {
 			t.Fatalf("trusted login %d was refused after a flood spent the general budget", i+1)
 		}
 	}
 	if _, _, ok := b.Admit(true); ok {
-		t.Fatal("the trusted pool (150 ms at once) admitted a fourth 50 ms hash")
+		t.Fatal("the trusted pool admitted more than its burst")
 	}
 	clock.Advance(2 * time.Second)
 	if _, _, ok := b.Admit(true); !ok {
