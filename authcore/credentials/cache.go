@@ -29,6 +29,12 @@ import (
 // credentials are presented they never evict a known one, nor keep one out through
 // ristretto's admission, which refuses a new entry when the cache is full of busier ones.
 //
+// Positive entries that ristretto's admission refused wait in a small window (slots, a
+// hundredth of the entries, as W-TinyLFU's admission window): ristretto counts a key's
+// uses in batches and admits a new entry into a full cache only once it looks busier
+// than those it would evict, so without the window a key first used while the cache is
+// full of other valid keys costs a store query per use until its uses are counted.
+//
 // Stale-if-error (RFC 5861's idea, for decisions): an entry is fresh until its TTL has
 // passed on the injected clock, and only fresh entries are hits. A positive entry (see
 // cached) is kept a while longer, for staleIfError, and handed back in place of a reload
@@ -36,6 +42,8 @@ import (
 // so a revoked credential never comes back as a stale one.
 type decisionCache[V cached] struct {
 	rc *ristretto.Cache[uint64, stamped[V]]
+	// window holds positive entries ristretto refused (see above).
+	window *slots[V]
 	// negatives holds the entries that are not positive when they are kept apart (apart
 	// is set); else it is rc. Both share gen, floor and flight.
 	negatives entries[V]
@@ -77,11 +85,17 @@ func newDecisionCache[V cached](maxEntries, negativeEntries int64, staleIfError 
 	if err != nil {
 		return nil, err
 	}
-	c := &decisionCache[V]{rc: rc, negatives: rc, staleIfError: max(staleIfError, 0), onStale: onStale}
+	c := &decisionCache[V]{rc: rc, window: newSlots[V](windowEntries(maxEntries)), negatives: rc, staleIfError: max(staleIfError, 0), onStale: onStale}
 	if negativeEntries > 0 {
 		c.negatives, c.apart = newSlots[V](min(negativeEntries, MaxCacheEntries)), true
 	}
 	return c, nil
+}
+
+// windowEntries is the admission window's size for a cache of maxEntries: a hundredth,
+// and at least 64.
+func windowEntries(maxEntries int64) int64 {
+	return max(min(maxEntries, MaxCacheEntries)/100, 64)
 }
 
 func newRistretto[V cached](maxEntries int64) (*ristretto.Cache[uint64, stamped[V]], error) {
@@ -104,7 +118,7 @@ func newRistretto[V cached](maxEntries int64) (*ristretto.Cache[uint64, stamped[
 // get returns the fresh entry under key at now (Unix nanoseconds of the injected clock),
 // looking among the positive entries first: they are what most requests want.
 func (c *decisionCache[V]) get(key uint64, now int64) (V, bool) {
-	s, ok := c.rc.Get(key)
+	s, ok := c.positiveEntry(key)
 	if !ok && c.apart {
 		s, ok = c.negatives.Get(key)
 	}
@@ -156,7 +170,7 @@ func (c *decisionCache[V]) stale(key uint64, now int64, is func(V) bool, err err
 		return zero, false
 	}
 	since := c.gen.Load() // before reading the entry: see rearm
-	s, ok := c.rc.Get(key)
+	s, ok := c.positiveEntry(key)
 	if !ok || s.gen < c.floor.Load() || now >= s.staleUntil || !is(s.v) {
 		return zero, false
 	}
@@ -178,11 +192,40 @@ const StaleRetryInterval = time.Second
 // set, so a revocation racing with it is never undone.
 func (c *decisionCache[V]) rearm(key uint64, s stamped[V], now int64, since uint64) {
 	s.freshUntil = min(now+int64(StaleRetryInterval), s.staleUntil)
-	c.rc.SetWithTTL(key, s, 1, time.Duration(s.staleUntil-now))
-	c.rc.Wait()
+	c.setPositive(key, s, time.Duration(s.staleUntil-now))
 	if c.gen.Load() != since {
-		c.rc.Del(key)
+		c.delPositive(key)
 	}
+}
+
+// positiveEntry is key's entry in ristretto or, failing that, in the window.
+func (c *decisionCache[V]) positiveEntry(key uint64) (stamped[V], bool) {
+	if s, ok := c.rc.Get(key); ok {
+		return s, true
+	}
+	return c.window.Get(key)
+}
+
+// setPositive stores a positive entry in ristretto, or in the window when ristretto's
+// admission refused it, and returns once it is visible. ristretto also drops a set when
+// its buffer is full (many sets at once): the entry, just paid for with a store query,
+// is offered once more after the buffer drained.
+func (c *decisionCache[V]) setPositive(key uint64, s stamped[V], keep time.Duration) {
+	if !c.rc.SetWithTTL(key, s, 1, keep) {
+		c.rc.Wait()
+		c.rc.SetWithTTL(key, s, 1, keep)
+	}
+	c.rc.Wait()
+	if _, ok := c.rc.Get(key); ok { // admitted, or an update of an entry there (always applied)
+		c.window.Del(key)
+		return
+	}
+	c.window.SetWithTTL(key, s, 1, keep)
+}
+
+func (c *decisionCache[V]) delPositive(key uint64) {
+	c.rc.Del(key)
+	c.window.Del(key)
 }
 
 // isUnavailable reports whether err is ErrStoreUnavailable (or a copy with a cause).
@@ -212,27 +255,22 @@ func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64,
 		keep += c.staleIfError
 		s.staleUntil = s.freshUntil + int64(c.staleIfError)
 	}
-	var rc entries[V] = c.negatives
 	if v.positive() {
-		rc = c.rc
+		c.setPositive(key, s, keep)
+	} else {
+		c.negatives.SetWithTTL(key, s, 1, keep)
+		c.negatives.Wait()
 	}
-	// ristretto drops a set when its buffer is full (many sets at once). A positive
-	// entry, just paid for with a store query, is offered once more after the buffer
-	// drained, rather than costing its next request another query.
-	if !rc.SetWithTTL(key, s, 1, keep) && v.positive() {
-		rc.Wait()
-		rc.SetWithTTL(key, s, 1, keep)
-	}
-	rc.Wait()
 	if c.gen.Load() != since {
-		rc.Del(key)
+		c.delPositive(key)
+		c.negatives.Del(key)
 	}
 }
 
 // del drops one entry.
 func (c *decisionCache[V]) del(key uint64) {
 	c.gen.Add(1)
-	c.rc.Del(key)
+	c.delPositive(key)
 	c.negatives.Del(key)
 }
 

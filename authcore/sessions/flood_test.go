@@ -179,3 +179,25 @@ func TestNewKeysAreTagged(t *testing.T) {
 		t.Fatalf("legacy keys after making a tagged one = %d, %v; want none", len(legacy), err)
 	}
 }
+
+// A key first used while the cache is full of other valid keys, each used now and then
+// (more keys in use than cache_max_entries), costs one store query and not one per use:
+// ristretto's admission may keep it out of the main cache until its uses have been
+// counted, and it waits in the admission window meanwhile.
+func TestNewKeyIsCachedWhileTheCacheIsFullOfOtherKeys(t *testing.T) {
+	f := newFixture(t)
+	f.restart(t, credentials.Config{CacheTTL: time.Hour, CacheMaxEntries: 200})
+	busy := make([]string, 400)
+	for i := range busy {
+		busy[i] = f.mustKey(t, f.user, "30d").Key
+	}
+	for round := range 10 { // every key used ten times, the cache full of them
+		for i := range busy {
+			f.mustAccept(t, busy[(i*7+round)%len(busy)])
+		}
+	}
+	newcomer := f.mustKey(t, f.user, "30d").Key
+	if n := f.lookupsFor(t, newcomer, 30); n != 1 {
+		t.Errorf("a new key used 30 times while the cache is full of other keys made %d store lookups, want 1", n)
+	}
+}
