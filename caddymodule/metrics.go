@@ -25,10 +25,15 @@ type metrics struct {
 	changeFeedUp  *prometheus.GaugeVec
 	webhooks      *prometheus.CounterVec
 	preloaded     *prometheus.GaugeVec
+
+	// The children the request path uses, remembered (see children).
+	authRequestsBy  *children[[2]string, prometheus.Counter]
+	authDurationBy  *children[string, prometheus.Observer]
+	cacheRequestsBy *children[string, prometheus.Counter]
 }
 
 var keygateMetrics = sync.OnceValue(func() *metrics {
-	return &metrics{
+	m := &metrics{
 		authRequests: counter("auth_requests_total",
 			"Authentication decisions on proxied requests, by credential method and result.", "method", "result"),
 		authDuration: histogram("auth_duration_seconds",
@@ -48,6 +53,10 @@ var keygateMetrics = sync.OnceValue(func() *metrics {
 		changeFeedUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "change_feed_up",
 			Help: "1 while this node listens to the store's change feed (PostgreSQL LISTEN), 0 while it has lost it; absent for SQLite, which has no feed to lose."}, []string{"storage"}),
 	}
+	m.authRequestsBy = newChildren(func(l [2]string) prometheus.Counter { return m.authRequests.WithLabelValues(l[0], l[1]) })
+	m.authDurationBy = newChildren(func(method string) prometheus.Observer { return m.authDuration.WithLabelValues(method) })
+	m.cacheRequestsBy = newChildren(func(result string) prometheus.Counter { return m.cacheRequests.WithLabelValues(result) })
+	return m
 })
 
 // metricsNamespace prefixes every metric's name.
@@ -87,7 +96,7 @@ func (m *metrics) webhookOutcome(outcome string) { m.webhooks.WithLabelValues(ou
 
 // The authcore.Observer side: called on the request path, so it only increments.
 
-func (m *metrics) CacheResult(result string) { m.cacheRequests.WithLabelValues(result).Inc() }
+func (m *metrics) CacheResult(result string) { m.cacheRequestsBy.get(result).Inc() }
 
 func (m *metrics) StoreQuery(op string, d time.Duration) {
 	m.storeDuration.WithLabelValues(op).Observe(d.Seconds())
@@ -110,8 +119,8 @@ func (m *metrics) changeFeed(storage string, up bool) {
 
 // observeAuth records one authentication decision on a proxied request.
 func (m *metrics) observeAuth(method, result string, d time.Duration) {
-	m.authRequests.WithLabelValues(method, result).Inc()
-	m.authDuration.WithLabelValues(method).Observe(d.Seconds())
+	m.authRequestsBy.get([2]string{method, result}).Inc()
+	m.authDurationBy.get(method).Observe(d.Seconds())
 }
 
 // authResult names a decision for the result label.
