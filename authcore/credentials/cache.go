@@ -257,12 +257,14 @@ func (c *decisionCache[V]) set(key uint64, v V, ttl time.Duration, since uint64,
 	}
 	if v.positive() {
 		c.setPositive(key, s, keep)
-	} else {
-		c.negatives.SetWithTTL(key, s, 1, keep)
-		c.negatives.Wait()
+		if c.gen.Load() != since {
+			c.delPositive(key)
+		}
+		return
 	}
+	c.negatives.SetWithTTL(key, s, 1, keep)
+	c.negatives.Wait()
 	if c.gen.Load() != since {
-		c.delPositive(key)
 		c.negatives.Del(key)
 	}
 }
